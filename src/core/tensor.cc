@@ -1,0 +1,137 @@
+#include "anvil/tensor.h"
+
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <limits>
+#include <new>
+
+namespace anvil {
+
+void* aligned_alloc_bytes(size_t n) {
+  // Round up: std::aligned_alloc requires a multiple of the alignment, and a
+  // zero-byte request must still yield a distinct pointer.
+  size_t sz = (n + kTensorAlignment - 1) / kTensorAlignment * kTensorAlignment;
+  if (sz == 0) sz = kTensorAlignment;
+  return std::aligned_alloc(kTensorAlignment, sz);
+}
+
+void aligned_free_bytes(void* p) { std::free(p); }
+
+Tensor::Tensor(DType dtype, Shape shape) : dtype_(dtype), shape_(std::move(shape)) {
+  const size_t n = nbytes();
+  void* p = aligned_alloc_bytes(n);
+  if (!p) throw std::bad_alloc();
+  std::memset(p, 0, n);
+  storage_ = std::shared_ptr<void>(p, aligned_free_bytes);
+  data_ = p;
+}
+
+Tensor Tensor::wrap(DType dtype, Shape shape, void* data) {
+  Tensor t;
+  t.dtype_ = dtype;
+  t.shape_ = std::move(shape);
+  t.data_ = data;
+  return t;
+}
+
+Tensor Tensor::clone() const {
+  Tensor t(dtype_, shape_);
+  if (nbytes()) std::memcpy(t.data_, data_, nbytes());
+  return t;
+}
+
+Tensor Tensor::reshaped(Shape s) const {
+  Tensor t = *this;
+  t.shape_ = std::move(s);
+  return t;
+}
+
+namespace {
+
+template <class T>
+double load_as_double(const void* p, int64_t i) {
+  return static_cast<double>(static_cast<const T*>(p)[i]);
+}
+
+double load(DType t, const void* p, int64_t i) {
+  switch (t) {
+    case DType::kF32: return load_as_double<float>(p, i);
+    case DType::kF64: return load_as_double<double>(p, i);
+    case DType::kF16: return f16_to_f32(static_cast<const uint16_t*>(p)[i]);
+    case DType::kBF16: return bf16_to_f32(static_cast<const uint16_t*>(p)[i]);
+    case DType::kI8: return load_as_double<int8_t>(p, i);
+    case DType::kU8: return load_as_double<uint8_t>(p, i);
+    case DType::kI32: return load_as_double<int32_t>(p, i);
+    case DType::kI64: return load_as_double<int64_t>(p, i);
+    case DType::kBool: return static_cast<const uint8_t*>(p)[i] ? 1.0 : 0.0;
+  }
+  return 0;
+}
+
+// Float->int conversion outside the target range is undefined in C++;
+// saturate instead (NaN becomes 0), which is what most runtimes produce.
+template <class I>
+I saturate(double v) {
+  if (std::isnan(v)) return 0;
+  if (v <= static_cast<double>(std::numeric_limits<I>::min())) return std::numeric_limits<I>::min();
+  if (v >= static_cast<double>(std::numeric_limits<I>::max())) return std::numeric_limits<I>::max();
+  return static_cast<I>(v);
+}
+
+void store(DType t, void* p, int64_t i, double v) {
+  switch (t) {
+    case DType::kF32: static_cast<float*>(p)[i] = static_cast<float>(v); break;
+    case DType::kF64: static_cast<double*>(p)[i] = v; break;
+    case DType::kF16: static_cast<uint16_t*>(p)[i] = f32_to_f16(static_cast<float>(v)); break;
+    case DType::kBF16: static_cast<uint16_t*>(p)[i] = f32_to_bf16(static_cast<float>(v)); break;
+    case DType::kI8: static_cast<int8_t*>(p)[i] = saturate<int8_t>(v); break;
+    case DType::kU8: static_cast<uint8_t*>(p)[i] = saturate<uint8_t>(v); break;
+    case DType::kI32: static_cast<int32_t*>(p)[i] = saturate<int32_t>(v); break;
+    case DType::kI64: static_cast<int64_t*>(p)[i] = saturate<int64_t>(v); break;
+    case DType::kBool: static_cast<uint8_t*>(p)[i] = v != 0.0 ? 1 : 0; break;
+  }
+}
+
+}  // namespace
+
+Tensor Tensor::cast(DType to) const {
+  if (to == dtype_) return clone();
+  Tensor t(to, shape_);
+  const int64_t n = numel();
+  // int64 values beyond 2^53 would lose precision through double.
+  if (dtype_ == DType::kI64 && to == DType::kI32) {
+    for (int64_t i = 0; i < n; ++i) t.data<int32_t>()[i] = static_cast<int32_t>(data<int64_t>()[i]);
+    return t;
+  }
+  if (dtype_ == DType::kI32 && to == DType::kI64) {
+    for (int64_t i = 0; i < n; ++i) t.data<int64_t>()[i] = data<int32_t>()[i];
+    return t;
+  }
+  if (dtype_ == DType::kI64 && to == DType::kBool) {
+    for (int64_t i = 0; i < n; ++i) t.data<uint8_t>()[i] = data<int64_t>()[i] != 0;
+    return t;
+  }
+  for (int64_t i = 0; i < n; ++i) store(to, t.data_, i, load(dtype_, data_, i));
+  return t;
+}
+
+std::vector<int64_t> Tensor::to_i64_vector() const {
+  std::vector<int64_t> v(static_cast<size_t>(numel()));
+  if (dtype_ == DType::kI64) {
+    std::memcpy(v.data(), data_, nbytes());
+  } else {
+    for (int64_t i = 0; i < numel(); ++i) v[i] = static_cast<int64_t>(load(dtype_, data_, i));
+  }
+  return v;
+}
+
+std::vector<float> Tensor::to_f32_vector() const {
+  std::vector<float> v(static_cast<size_t>(numel()));
+  for (int64_t i = 0; i < numel(); ++i) v[i] = static_cast<float>(load(dtype_, data_, i));
+  return v;
+}
+
+std::string Tensor::desc() const { return std::string(dtype_name(dtype_)) + "[" + shape_.str() + "]"; }
+
+}  // namespace anvil

@@ -1,0 +1,8 @@
+// Div: y = a / b (integer division truncates toward zero), with multidirectional broadcasting.
+#include "ops/binary_elementwise.h"
+
+ANVIL_REGISTER_OP(Div, {.name = "Div",
+                        .min_inputs = 2, .max_inputs = 2,
+                        .infer = anvil::ops::infer_broadcasting_arithmetic,
+                        .flops = anvil::ops::elementwise_flops,
+                        .reference = anvil::ops::run_binary<anvil::ops::DivOp>})

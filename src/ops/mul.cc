@@ -1,0 +1,8 @@
+// Mul: y = a * b, with multidirectional broadcasting.
+#include "ops/binary_elementwise.h"
+
+ANVIL_REGISTER_OP(Mul, {.name = "Mul",
+                        .min_inputs = 2, .max_inputs = 2,
+                        .infer = anvil::ops::infer_broadcasting_arithmetic,
+                        .flops = anvil::ops::elementwise_flops,
+                        .reference = anvil::ops::run_binary<anvil::ops::MulOp>})

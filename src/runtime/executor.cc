@@ -1,0 +1,77 @@
+#include "runtime/executor.h"
+
+#include <chrono>
+#include <cstring>
+
+namespace anvil {
+
+Result<std::unique_ptr<Executor>> Executor::create(Graph g) {
+  Status s = infer_shapes(g);
+  if (!s.is_ok()) return std::move(s).with_context(g.source.empty() ? "model" : g.source);
+  std::unique_ptr<Executor> ex(new Executor(std::move(g)));
+  Graph& gr = ex->g_;
+  ex->slots_.resize(gr.num_values());
+  for (size_t i = 0; i < gr.num_values(); ++i) {
+    const Value& v = gr.value(static_cast<ValueId>(i));
+    if (v.constant) ex->slots_[i] = *v.constant;
+  }
+  const OpRegistry& reg = OpRegistry::instance();
+  for (size_t i = 0; i < gr.nodes().size(); ++i) {
+    const Node& n = gr.nodes()[i];
+    bool all_const = true;
+    for (ValueId o : n.outputs)
+      if (o != kNoValue && !gr.value(o).constant) all_const = false;
+    if (all_const) continue;  // computed at compile time by shape inference
+    Step st;
+    st.def = reg.find(n.op);
+    st.node = static_cast<int32_t>(i);
+    for (ValueId o : n.outputs) {
+      if (o == kNoValue) continue;
+      const Value& v = gr.value(o);
+      ex->slots_[static_cast<size_t>(o)] = Tensor(v.dtype, v.shape);
+    }
+    ex->steps_.push_back(st);
+  }
+  return ex;
+}
+
+Status Executor::run(const std::vector<Tensor>& inputs, std::vector<Tensor>& outputs,
+                     std::vector<NodeTiming>* timings) {
+  if (inputs.size() != g_.inputs.size())
+    return invalid_argument("the model takes " + std::to_string(g_.inputs.size()) + " inputs, got " +
+                            std::to_string(inputs.size()));
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    const Value& v = g_.value(g_.inputs[i]);
+    const Tensor& t = inputs[i];
+    if (t.dtype() != v.dtype || t.shape() != v.shape)
+      return invalid_argument("input '" + v.name + "' expects " + dtype_name(v.dtype) + "[" + v.shape.str() +
+                              "], got " + t.desc());
+    if (!t.defined()) return invalid_argument("input '" + v.name + "' has no data");
+    slots_[static_cast<size_t>(g_.inputs[i])] = t;
+  }
+  if (timings) timings->assign(steps_.size(), {});
+  std::vector<const Tensor*> in_ptrs;
+  std::vector<Tensor*> out_ptrs;
+  for (size_t si = 0; si < steps_.size(); ++si) {
+    const Step& st = steps_[si];
+    const Node& n = g_.nodes()[static_cast<size_t>(st.node)];
+    KernelContext k{n, {}, {}};
+    k.inputs.reserve(n.inputs.size());
+    for (ValueId in : n.inputs) k.inputs.push_back(in == kNoValue ? nullptr : &slots_[static_cast<size_t>(in)]);
+    k.outputs.reserve(n.outputs.size());
+    for (ValueId o : n.outputs) k.outputs.push_back(o == kNoValue ? nullptr : &slots_[static_cast<size_t>(o)]);
+    const auto t0 = std::chrono::steady_clock::now();
+    Status s = st.def->reference(k);
+    if (timings)
+      (*timings)[si].seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    if (!s.is_ok()) return std::move(s).with_context(g_.node_desc_with_shapes(n));
+  }
+  outputs.clear();
+  outputs.reserve(g_.outputs.size());
+  // Outputs are copied out because the slots are reused by the next run.
+  for (ValueId o : g_.outputs) outputs.push_back(slots_[static_cast<size_t>(o)].clone());
+  for (ValueId in : g_.inputs) slots_[static_cast<size_t>(in)] = Tensor();
+  return Status::ok();
+}
+
+}  // namespace anvil

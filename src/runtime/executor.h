@@ -1,0 +1,45 @@
+// Runs a shape-bound graph node by node. One Executor owns its activation
+// tensors, so a run() is not reentrant; Sessions create one per caller.
+#pragma once
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "anvil/status.h"
+#include "anvil/tensor.h"
+#include "ir/graph.h"
+#include "ir/op_registry.h"
+
+namespace anvil {
+
+struct NodeTiming {
+  double seconds = 0;
+};
+
+class Executor {
+ public:
+  // `g` must have bound input shapes; create() infers shapes and prepares
+  // one slot per value. Errors name the node, op and shapes.
+  static Result<std::unique_ptr<Executor>> create(Graph g);
+
+  const Graph& graph() const { return g_; }
+  // Inputs in graph-input order; outputs in graph-output order (fresh tensors
+  // owned by the caller). Input dtype/shape must match the bound ones.
+  Status run(const std::vector<Tensor>& inputs, std::vector<Tensor>& outputs,
+             std::vector<NodeTiming>* timings = nullptr);
+  // Number of nodes executed per run (constant-folded ones excluded).
+  size_t num_steps() const { return steps_.size(); }
+  const Node& step_node(size_t i) const { return g_.nodes()[static_cast<size_t>(steps_[i].node)]; }
+
+ private:
+  explicit Executor(Graph g) : g_(std::move(g)) {}
+  struct Step {
+    const OpDef* def = nullptr;
+    int32_t node = 0;
+  };
+  Graph g_;
+  std::vector<Step> steps_;
+  std::vector<Tensor> slots_;  // one per value; constants alias their data
+};
+
+}  // namespace anvil

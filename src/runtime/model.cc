@@ -1,0 +1,97 @@
+#include <filesystem>
+#include <fstream>
+
+#include "anvil/anvil.h"
+#include "frontend/onnx/onnx_import.h"
+#include "ir/graph.h"
+#include "runtime/executor.h"
+#include "runtime/session_impl.h"
+
+namespace anvil {
+
+namespace {
+
+bool ends_with(const std::string& s, const std::string& suf) {
+  return s.size() >= suf.size() && s.compare(s.size() - suf.size(), suf.size(), suf) == 0;
+}
+
+std::vector<TensorInfo> infos(const Graph& g, const std::vector<ValueId>& ids) {
+  std::vector<TensorInfo> r;
+  for (ValueId id : ids) {
+    const Value& v = g.value(id);
+    r.push_back({v.name, v.dtype, v.shape});
+  }
+  return r;
+}
+
+}  // namespace
+
+Result<Model> Model::load(const std::string& path, const LoadOptions& options) {
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec)) return not_found(path + ": no such file");
+  Result<Graph> g = invalid_argument("unreachable");
+  if (ends_with(path, ".onnx") || ends_with(path, ".pb")) {
+    g = load_onnx(path);
+  } else if (ends_with(path, ".json") || ends_with(path, ".params")) {
+    return unsupported(path + ": MXNet checkpoints are not supported by this build of anvil");
+  } else {
+    // Unknown extension: sniff. ONNX has no magic number, so try it last.
+    g = load_onnx(path);
+  }
+  if (!g) return g.status();
+  std::unordered_map<std::string, Shape> shapes(options.shapes.begin(), options.shapes.end());
+  Status s = bind_input_shapes(*g, shapes);
+  if (!s.is_ok()) return std::move(s).with_context(path);
+  Model m;
+  m.graph_ = std::make_shared<const Graph>(std::move(g).value());
+  return m;
+}
+
+std::vector<TensorInfo> Model::inputs() const { return infos(*graph_, graph_->inputs); }
+std::vector<TensorInfo> Model::outputs() const { return infos(*graph_, graph_->outputs); }
+
+Session::Session() = default;
+Session::~Session() = default;
+Session::Session(Session&&) noexcept = default;
+Session& Session::operator=(Session&&) noexcept = default;
+
+const std::vector<TensorInfo>& Session::inputs() const { return impl_->inputs; }
+const std::vector<TensorInfo>& Session::outputs() const { return impl_->outputs; }
+
+Result<Session> Model::compile(const CompileOptions& options) const {
+  auto ex = Executor::create(*graph_);
+  if (!ex) return ex.status();
+  Session s;
+  s.impl_ = std::make_unique<Session::Impl>();
+  s.impl_->executor = std::move(ex).value();
+  const Graph& g = s.impl_->executor->graph();
+  s.impl_->inputs = infos(g, g.inputs);
+  s.impl_->outputs = infos(g, g.outputs);
+  s.impl_->options = options;
+  return s;
+}
+
+Result<std::map<std::string, Tensor>> Session::run(const std::map<std::string, Tensor>& inputs) {
+  std::vector<Tensor> in;
+  for (const TensorInfo& ti : impl_->inputs) {
+    auto it = inputs.find(ti.name);
+    if (it == inputs.end()) return invalid_argument("missing input '" + ti.name + "' (" + dtype_name(ti.dtype) + "[" + ti.shape.str() + "])");
+    in.push_back(it->second);
+  }
+  for (const auto& [name, t] : inputs) {
+    bool known = false;
+    for (const TensorInfo& ti : impl_->inputs) known |= ti.name == name;
+    if (!known) {
+      std::string names;
+      for (const TensorInfo& ti : impl_->inputs) names += (names.empty() ? "" : ", ") + ti.name;
+      return invalid_argument("'" + name + "' is not an input of the model (inputs: " + names + ")");
+    }
+  }
+  std::vector<Tensor> out;
+  ANVIL_TRY(impl_->executor->run(in, out));
+  std::map<std::string, Tensor> r;
+  for (size_t i = 0; i < out.size(); ++i) r[impl_->outputs[i].name] = std::move(out[i]);
+  return r;
+}
+
+}  // namespace anvil

@@ -1,0 +1,76 @@
+// `anvil`: inspect, run, benchmark and generate CNN models.
+#include <cstdio>
+
+#include "cli_common.h"
+#include "core/cpu.h"
+
+int main(int argc, char** argv) {
+  using namespace anvil::cli;
+  CLI::App app{"anvil: a CPU inference engine for CNNs"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "anvil 0.1.0");
+
+  ModelArgs info_m;
+  bool print_graph = false;
+  std::string format = "text";
+  auto* info = app.add_subcommand("info", "Inputs/outputs, op histogram, parameters and FLOPs of a model");
+  add_model_args(info, info_m);
+  info->add_flag("--graph", print_graph, "Also print the whole graph");
+  info->add_option("--format", format, "Graph format with --graph: text or dot")->check(CLI::IsMember({"text", "dot"}));
+
+  ModelArgs run_m;
+  std::vector<std::string> run_inputs;
+  std::string out_dir;
+  uint64_t run_seed = 0;
+  int run_threads = 0;
+  auto* run = app.add_subcommand("run", "Run a model once on .npy inputs (random when none given)");
+  add_model_args(run, run_m);
+  run->add_option("--input,-i", run_inputs, "NAME=FILE.npy (repeatable)");
+  run->add_option("--output-dir,-o", out_dir, "Write each output as DIR/<name>.npy");
+  run->add_option("--seed", run_seed, "Seed of the random inputs");
+  run->add_option("--threads", run_threads, "Worker threads (0: one per physical core)");
+
+  ModelArgs bench_m;
+  BenchArgs b;
+  auto* bench = app.add_subcommand("bench", "Time a model: warm-up runs, then timed runs");
+  add_model_args(bench, bench_m);
+  bench->add_option("--warmup", b.warmup, "Warm-up runs (not timed)")->check(CLI::NonNegativeNumber);
+  bench->add_option("--iters", b.iters, "Timed runs")->check(CLI::PositiveNumber);
+  bench->add_option("--threads", b.threads, "Worker threads (0: one per physical core)");
+  bench->add_flag("--json", b.json, "Print one JSON object");
+  bench->add_option("--seed", b.seed, "Seed of the random input");
+
+  ZooArgs z;
+  auto* zoo = app.add_subcommand("zoo", "Write a synthetic-weight model (ONNX) for tests and benchmarks");
+  zoo->add_option("name", z.name, "Model name (see --list)");
+  zoo->add_option("-o,--output", z.output, "Output .onnx file");
+  zoo->add_option("--shape", z.shapes, "Input shape, e.g. input:1,3,112,112");
+  zoo->add_option("--seed", z.seed, "Weight seed");
+  zoo->add_flag("--denormal-prone", z.denormal_prone,
+                "Set ~30% of each BatchNorm's gammas to 1e-36..1e-39 (dead channels of a trained net)");
+  zoo->add_flag("--list", z.list, "List the model names");
+
+  auto* sysinfo = app.add_subcommand("sysinfo", "CPU model and the ISA anvil will use");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  if (*info) return cmd_info(info_m, print_graph, format);
+  if (*run) return cmd_run(run_m, run_inputs, out_dir, run_seed, run_threads);
+  if (*bench) return cmd_bench(bench_m, b);
+  if (*zoo) return cmd_zoo(z);
+  if (*sysinfo) {
+    const anvil::CpuInfo& c = anvil::cpu_info();
+    std::printf("cpu:        %s (%s)\n", c.brand.c_str(), c.vendor.c_str());
+    std::printf("logical:    %d\n", c.logical_cpus);
+    std::printf("features:   avx2=%d fma=%d f16c=%d avx512f=%d bw=%d vl=%d dq=%d vnni=%d bf16=%d\n", c.avx2, c.fma,
+                c.f16c, c.avx512f, c.avx512bw, c.avx512vl, c.avx512dq, c.avx512_vnni, c.avx512_bf16);
+    std::printf("host ISA:   %s\n", anvil::isa_name(anvil::host_isa()));
+    std::printf("active ISA: %s%s\n", anvil::isa_name(anvil::active_isa()),
+                std::getenv("ANVIL_MAX_ISA") ? " (capped by ANVIL_MAX_ISA)" : "");
+    return 0;
+  }
+  return 0;
+}
