@@ -1,15 +1,15 @@
 # Per-file ISA flags: sources under src/kernels/x86/<isa>/ are compiled for
 # that ISA only; everything else targets the baseline x86-64 so the library
 # runs on any x86-64 CPU and picks kernels at run time (src/core/cpu.cc).
-set(ANVIL_AVX512_FLAGS "-mavx512f -mavx512bw -mavx512vl -mavx512dq -mfma -mf16c -mbmi2")
-set(ANVIL_AVX2_FLAGS "-mavx2 -mfma -mf16c -mbmi2")
+set(ANVIL_AVX512_FLAGS -mavx512f -mavx512bw -mavx512vl -mavx512dq -mfma -mf16c -mbmi2)
+set(ANVIL_AVX2_FLAGS -mavx2 -mfma -mf16c -mbmi2)
 
 function(anvil_set_isa_flags sources)
   foreach(src IN LISTS sources)
     if(src MATCHES "/kernels/x86/avx512/")
-      set_source_files_properties(${src} PROPERTIES COMPILE_OPTIONS "SHELL:${ANVIL_AVX512_FLAGS}")
+      set_source_files_properties(${src} PROPERTIES COMPILE_OPTIONS "${ANVIL_AVX512_FLAGS}")
     elseif(src MATCHES "/kernels/x86/avx2/")
-      set_source_files_properties(${src} PROPERTIES COMPILE_OPTIONS "SHELL:${ANVIL_AVX2_FLAGS}")
+      set_source_files_properties(${src} PROPERTIES COMPILE_OPTIONS "${ANVIL_AVX2_FLAGS}")
     endif()
   endforeach()
 endfunction()

@@ -1,7 +1,10 @@
 #include "runtime/executor.h"
 
 #include <chrono>
+#include <cstdio>
 #include <cstring>
+
+#include "core/cpu.h"
 
 namespace anvil {
 
@@ -15,7 +18,7 @@ Result<std::unique_ptr<Executor>> Executor::create(Graph g) {
     const Value& v = gr.value(static_cast<ValueId>(i));
     if (v.constant) ex->slots_[i] = *v.constant;
   }
-  const OpRegistry& reg = OpRegistry::instance();
+  const Isa isa = active_isa();
   for (size_t i = 0; i < gr.nodes().size(); ++i) {
     const Node& n = gr.nodes()[i];
     bool all_const = true;
@@ -23,14 +26,18 @@ Result<std::unique_ptr<Executor>> Executor::create(Graph g) {
       if (o != kNoValue && !gr.value(o).constant) all_const = false;
     if (all_const) continue;  // computed at compile time by shape inference
     Step st;
-    st.def = reg.find(n.op);
+    std::string log;
+    st.kernel = select_kernel(gr, n, isa, verbose_dispatch() ? &log : nullptr);
+    if (verbose_dispatch())
+      std::fprintf(stderr, "anvil dispatch: %s [isa %s]\n%s", gr.node_desc_with_shapes(n).c_str(), isa_name(isa),
+                   log.c_str());
     st.node = static_cast<int32_t>(i);
     for (ValueId o : n.outputs) {
       if (o == kNoValue) continue;
       const Value& v = gr.value(o);
       ex->slots_[static_cast<size_t>(o)] = Tensor(v.dtype, v.shape);
     }
-    ex->steps_.push_back(st);
+    ex->steps_.push_back(std::move(st));
   }
   return ex;
 }
@@ -61,7 +68,7 @@ Status Executor::run(const std::vector<Tensor>& inputs, std::vector<Tensor>& out
     k.outputs.reserve(n.outputs.size());
     for (ValueId o : n.outputs) k.outputs.push_back(o == kNoValue ? nullptr : &slots_[static_cast<size_t>(o)]);
     const auto t0 = std::chrono::steady_clock::now();
-    Status s = st.def->reference(k);
+    Status s = st.kernel->run(k);
     if (timings)
       (*timings)[si].seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     if (!s.is_ok()) return std::move(s).with_context(g_.node_desc_with_shapes(n));

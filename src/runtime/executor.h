@@ -9,6 +9,7 @@
 #include "anvil/tensor.h"
 #include "ir/graph.h"
 #include "ir/op_registry.h"
+#include "runtime/kernel_registry.h"
 
 namespace anvil {
 
@@ -30,11 +31,12 @@ class Executor {
   // Number of nodes executed per run (constant-folded ones excluded).
   size_t num_steps() const { return steps_.size(); }
   const Node& step_node(size_t i) const { return g_.nodes()[static_cast<size_t>(steps_[i].node)]; }
+  std::string step_kernel_name(size_t i) const { return steps_[i].kernel->name(); }
 
  private:
   explicit Executor(Graph g) : g_(std::move(g)) {}
   struct Step {
-    const OpDef* def = nullptr;
+    std::unique_ptr<OpKernel> kernel;
     int32_t node = 0;
   };
   Graph g_;

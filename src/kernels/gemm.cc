@@ -1,0 +1,99 @@
+#include "kernels/gemm.h"
+
+#include <algorithm>
+#include <cstring>
+#include <vector>
+
+namespace anvil::kernels {
+
+namespace {
+
+const GemmUkernelInfo kAvx512{f32_gemm_ukernel_6x64__avx512, 6, 64, "f32_gemm_ukernel_6x64__avx512", Isa::kAvx512};
+const GemmUkernelInfo kAvx2{f32_gemm_ukernel_6x16__avx2, 6, 16, "f32_gemm_ukernel_6x16__avx2", Isa::kAvx2};
+const GemmUkernelInfo kScalar{f32_gemm_ukernel_4x8__scalar, 4, 8, "f32_gemm_ukernel_4x8__scalar", Isa::kScalar};
+
+// Blocking: a KC x NR slice of packed B is reused across all MC rows of A,
+// and an MC x KC block of packed A stays in L2 while the B slices stream.
+constexpr int64_t kKC = 256;
+constexpr int64_t kMC = 120;  // a multiple of every MR (4 and 6)
+
+void pack_a(const float* A, int64_t lda, int64_t mc, int64_t kc, int mr_tile, float* dst) {
+  for (int64_t i0 = 0; i0 < mc; i0 += mr_tile) {
+    const int64_t rows = std::min<int64_t>(mr_tile, mc - i0);
+    for (int64_t k = 0; k < kc; ++k) {
+      for (int64_t i = 0; i < rows; ++i) dst[i] = A[(i0 + i) * lda + k];
+      for (int64_t i = rows; i < mr_tile; ++i) dst[i] = 0.f;
+      dst += mr_tile;
+    }
+  }
+}
+
+void pack_b(const float* B, int64_t ldb, int64_t kc, int64_t nc, int nr_tile, float* dst) {
+  for (int64_t j0 = 0; j0 < nc; j0 += nr_tile) {
+    const int64_t cols = std::min<int64_t>(nr_tile, nc - j0);
+    for (int64_t k = 0; k < kc; ++k) {
+      const float* src = B + k * ldb + j0;
+      std::memcpy(dst, src, static_cast<size_t>(cols) * sizeof(float));
+      for (int64_t j = cols; j < nr_tile; ++j) dst[j] = 0.f;
+      dst += nr_tile;
+    }
+  }
+}
+
+}  // namespace
+
+const GemmUkernelInfo& gemm_ukernel_for(Isa isa) {
+  if (isa >= Isa::kAvx512 && host_isa() >= Isa::kAvx512) return kAvx512;
+  if (isa >= Isa::kAvx2 && host_isa() >= Isa::kAvx2) return kAvx2;
+  return kScalar;
+}
+
+void sgemm(const GemmArgs& args) { sgemm_isa(args, active_isa()); }
+
+void sgemm_isa(const GemmArgs& g, Isa isa) {
+  const GemmUkernelInfo& uk = gemm_ukernel_for(isa);
+  if (g.M <= 0 || g.N <= 0) return;
+  bool accumulate = g.accumulate;
+  if (g.bias) {
+    for (int64_t m = 0; m < g.M; ++m) {
+      float* row = g.C + m * g.ldc;
+      const float bv = g.bias[m];
+      for (int64_t n = 0; n < g.N; ++n) row[n] = accumulate ? row[n] + bv : bv;
+    }
+    accumulate = true;
+  }
+  if (g.K <= 0) {
+    if (!accumulate)
+      for (int64_t m = 0; m < g.M; ++m) std::fill(g.C + m * g.ldc, g.C + m * g.ldc + g.N, 0.f);
+    return;
+  }
+  // Packing buffers are per thread and grow to the largest problem seen, so
+  // steady-state runs do not allocate.
+  thread_local std::vector<float> a_buf, b_buf;
+  const int64_t n_padded = (g.N + uk.nr - 1) / uk.nr * uk.nr;
+  const int64_t kc_max = std::min(kKC, g.K);
+  if (static_cast<int64_t>(b_buf.size()) < kc_max * n_padded) b_buf.resize(static_cast<size_t>(kc_max * n_padded));
+  const int64_t mc_max = std::min<int64_t>(kMC, (g.M + uk.mr - 1) / uk.mr * uk.mr);
+  if (static_cast<int64_t>(a_buf.size()) < mc_max * kc_max) a_buf.resize(static_cast<size_t>(mc_max * kc_max));
+
+  for (int64_t pc = 0; pc < g.K; pc += kKC) {
+    const int64_t kc = std::min(kKC, g.K - pc);
+    pack_b(g.B + pc * g.ldb, g.ldb, kc, g.N, uk.nr, b_buf.data());
+    const bool acc = accumulate || pc > 0;
+    for (int64_t ic = 0; ic < g.M; ic += kMC) {
+      const int64_t mc = std::min(kMC, g.M - ic);
+      pack_a(g.A + ic * g.lda + pc, g.lda, mc, kc, uk.mr, a_buf.data());
+      for (int64_t jr = 0; jr < g.N; jr += uk.nr) {
+        const int64_t nr = std::min<int64_t>(uk.nr, g.N - jr);
+        const float* bp = b_buf.data() + (jr / uk.nr) * kc * uk.nr;
+        for (int64_t ir = 0; ir < mc; ir += uk.mr) {
+          const int64_t mr = std::min<int64_t>(uk.mr, mc - ir);
+          const float* ap = a_buf.data() + (ir / uk.mr) * kc * uk.mr;
+          uk.fn(kc, ap, bp, g.C + (ic + ir) * g.ldc + jr, g.ldc, mr, nr, acc);
+        }
+      }
+    }
+  }
+}
+
+}  // namespace anvil::kernels

@@ -1,0 +1,54 @@
+// Single-precision GEMM for convolution and fully-connected layers:
+//   C[M x N] = A[M x K] * B[K x N] (+ C when accumulate) (+ bias[m] per row)
+// All matrices row-major with leading dimensions. The driver blocks for the
+// caches, packs panels, and runs the best microkernel for active_isa().
+#pragma once
+#include <cstddef>
+#include <cstdint>
+
+#include "core/cpu.h"
+
+namespace anvil::kernels {
+
+struct GemmArgs {
+  int64_t M = 0, N = 0, K = 0;
+  const float* A = nullptr;
+  int64_t lda = 0;
+  const float* B = nullptr;
+  int64_t ldb = 0;
+  float* C = nullptr;
+  int64_t ldc = 0;
+  const float* bias = nullptr;  // per row of C (length M), optional
+  bool accumulate = false;      // C += A*B instead of C = A*B
+};
+
+// Microkernel contract: computes an MR x NR tile of C from packed A (kc
+// groups of MR values, one per row) and packed B (kc groups of NR values),
+// over kc steps, and adds (accumulate) or stores the tile into C rows
+// [0, mr) and columns [0, nr) with mr <= MR, nr <= NR.
+using GemmUkernel = void (*)(int64_t kc, const float* a_packed, const float* b_packed, float* c, int64_t ldc,
+                             int64_t mr, int64_t nr, bool accumulate);
+
+struct GemmUkernelInfo {
+  GemmUkernel fn;
+  int mr, nr;
+  const char* name;
+  Isa isa;
+};
+
+// The microkernel the driver uses at ISA level `isa` (or the best <= isa).
+const GemmUkernelInfo& gemm_ukernel_for(Isa isa);
+
+// C = A*B (+bias) with the microkernel for `isa` (default: active_isa()).
+void sgemm(const GemmArgs& args);
+void sgemm_isa(const GemmArgs& args, Isa isa);
+
+// Microkernels, one per ISA folder.
+void f32_gemm_ukernel_6x64__avx512(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, int64_t mr,
+                                   int64_t nr, bool accumulate);
+void f32_gemm_ukernel_6x16__avx2(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, int64_t mr,
+                                 int64_t nr, bool accumulate);
+void f32_gemm_ukernel_4x8__scalar(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, int64_t mr,
+                                  int64_t nr, bool accumulate);
+
+}  // namespace anvil::kernels

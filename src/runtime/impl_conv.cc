@@ -1,0 +1,133 @@
+// Conv 2-D as im2col + packed GEMM: the general fast path for any group,
+// stride, dilation and padding (NCHW). 1x1/stride-1/unpadded convs skip
+// im2col: the input already is the GEMM's B matrix.
+#include <algorithm>
+#include <cstring>
+
+#include "kernels/gemm.h"
+#include "ops/op_util.h"
+#include "runtime/kernel_registry.h"
+
+namespace anvil {
+
+namespace {
+
+class ConvIm2colGemm final : public OpKernel {
+ public:
+  ConvIm2colGemm(Isa isa, int64_t group, ops::WindowGeometry geo, Tensor weights, Tensor bias)
+      : isa_(isa), group_(group), geo_(std::move(geo)), w_(std::move(weights)), b_(std::move(bias)) {}
+
+  std::string name() const override {
+    return std::string(is_pointwise() ? "conv2d_1x1_gemm:" : "conv2d_im2col_gemm:") + kernels::gemm_ukernel_for(isa_).name;
+  }
+
+  Status run(KernelContext& k) override {
+    const Tensor& x = k.in(0);
+    Tensor& y = k.out(0);
+    const int64_t N = x.dim(0), C = x.dim(1), H = x.dim(2), W = x.dim(3);
+    const int64_t OC = y.dim(1), OH = y.dim(2), OW = y.dim(3);
+    const int64_t KH = geo_.kernel[0], KW = geo_.kernel[1];
+    const int64_t Cg = C / group_, OCg = OC / group_;
+    const int64_t Kdim = Cg * KH * KW, P = OH * OW;
+    const bool pointwise = is_pointwise();
+    if (!pointwise) col_.resize(static_cast<size_t>(Kdim * P));
+    for (int64_t n = 0; n < N; ++n) {
+      for (int64_t g = 0; g < group_; ++g) {
+        const float* xin = x.data<float>() + (n * C + g * Cg) * H * W;
+        const float* B = xin;
+        if (!pointwise) {
+          im2col(xin, Cg, H, W, OH, OW, KH, KW);
+          B = col_.data();
+        }
+        kernels::GemmArgs a;
+        a.M = OCg;
+        a.N = P;
+        a.K = Kdim;
+        a.A = w_.data<float>() + g * OCg * Kdim;
+        a.lda = Kdim;
+        a.B = B;
+        a.ldb = P;
+        a.C = y.data<float>() + (n * OC + g * OCg) * P;
+        a.ldc = P;
+        a.bias = b_.defined() && b_.numel() ? b_.data<float>() + g * OCg : nullptr;
+        kernels::sgemm_isa(a, isa_);
+      }
+    }
+    return Status::ok();
+  }
+
+ private:
+  bool is_pointwise() const {
+    return geo_.kernel[0] == 1 && geo_.kernel[1] == 1 && geo_.strides[0] == 1 && geo_.strides[1] == 1 &&
+           geo_.pad_begin[0] == 0 && geo_.pad_begin[1] == 0 && geo_.pad_end[0] == 0 && geo_.pad_end[1] == 0;
+  }
+
+  void im2col(const float* x, int64_t Cg, int64_t H, int64_t W, int64_t OH, int64_t OW, int64_t KH, int64_t KW) {
+    const int64_t sh = geo_.strides[0], sw = geo_.strides[1];
+    const int64_t dh = geo_.dilations[0], dw = geo_.dilations[1];
+    const int64_t ph = geo_.pad_begin[0], pw = geo_.pad_begin[1];
+    float* dst = col_.data();
+    for (int64_t c = 0; c < Cg; ++c) {
+      const float* xc = x + c * H * W;
+      for (int64_t kh = 0; kh < KH; ++kh) {
+        for (int64_t kw = 0; kw < KW; ++kw) {
+          for (int64_t oh = 0; oh < OH; ++oh) {
+            const int64_t ih = oh * sh - ph + kh * dh;
+            float* row = dst + oh * OW;
+            if (ih < 0 || ih >= H) {
+              std::fill(row, row + OW, 0.f);
+              continue;
+            }
+            const float* xr = xc + ih * W;
+            const int64_t off = kw * dw - pw;
+            if (sw == 1) {
+              // Valid ow range where 0 <= ow + off < W; zeros outside.
+              const int64_t lo = std::clamp<int64_t>(-off, 0, OW), hi = std::clamp<int64_t>(W - off, lo, OW);
+              std::fill(row, row + lo, 0.f);
+              std::memcpy(row + lo, xr + lo + off, static_cast<size_t>(hi - lo) * sizeof(float));
+              std::fill(row + hi, row + OW, 0.f);
+            } else {
+              for (int64_t ow = 0; ow < OW; ++ow) {
+                const int64_t iw = ow * sw + off;
+                row[ow] = (iw >= 0 && iw < W) ? xr[iw] : 0.f;
+              }
+            }
+          }
+          dst += OH * OW;
+        }
+      }
+    }
+  }
+
+  Isa isa_;
+  int64_t group_;
+  ops::WindowGeometry geo_;
+  Tensor w_, b_;
+  std::vector<float> col_;
+};
+
+Result<std::unique_ptr<OpKernel>> create_conv(const Graph& g, const Node& n, Isa isa) {
+  const Value& x = g.value(n.inputs[0]);
+  const Value& w = g.value(n.inputs[1]);
+  if (x.dtype != DType::kF32) return unsupported("input dtype is " + std::string(dtype_name(x.dtype)) + ", not f32");
+  if (x.shape.rank() != 4) return unsupported("not a 2-D convolution (input rank " + std::to_string(x.shape.rank()) + ")");
+  if (!w.constant) return unsupported("weights are computed at run time");
+  const bool has_bias = n.inputs.size() > 2 && n.inputs[2] != kNoValue;
+  if (has_bias && !g.value(n.inputs[2]).constant) return unsupported("bias is computed at run time");
+  int64_t group = 1;
+  ANVIL_TRY(n.attrs.get("group", group));
+  ops::WindowGeometry geo;
+  const std::vector<int64_t> in_sp{x.shape[2], x.shape[3]};
+  const std::vector<int64_t> ker{w.shape[2], w.shape[3]};
+  ANVIL_TRY(ops::resolve_window(in_sp, ker, n.attrs, false, geo));
+  Tensor b = has_bias ? *g.value(n.inputs[2]).constant : Tensor();
+  return std::unique_ptr<OpKernel>(new ConvIm2colGemm(isa, group, std::move(geo), *w.constant, std::move(b)));
+}
+
+}  // namespace
+
+std::vector<KernelFactory> conv_kernel_factories() {
+  return {{"conv2d_gemm", "Conv", create_conv}};
+}
+
+}  // namespace anvil

@@ -1,0 +1,105 @@
+// Gemm / MatMul with a constant right-hand matrix (fully-connected layers):
+// the weights are transposed once here so the GEMM reads them row-major.
+#include <cstring>
+
+#include "kernels/gemm.h"
+#include "runtime/kernel_registry.h"
+
+namespace anvil {
+
+namespace {
+
+class DenseGemm final : public OpKernel {
+ public:
+  DenseGemm(Isa isa, Tensor b_kn, Tensor c, float alpha, float beta, bool trans_a, const char* op)
+      : isa_(isa), b_(std::move(b_kn)), c_(std::move(c)), alpha_(alpha), beta_(beta), trans_a_(trans_a), op_(op) {}
+
+  std::string name() const override { return std::string(op_) + "_gemm:" + kernels::gemm_ukernel_for(isa_).name; }
+
+  Status run(KernelContext& k) override {
+    const Tensor& a = k.in(0);
+    Tensor& y = k.out(0);
+    const int64_t K = b_.dim(0), N = b_.dim(1);
+    const int64_t M = y.numel() / N;
+    const float* A = a.data<float>();
+    if (trans_a_) {  // rare in CNNs; transpose into scratch
+      at_.resize(static_cast<size_t>(M * K));
+      for (int64_t m = 0; m < M; ++m)
+        for (int64_t kk = 0; kk < K; ++kk) at_[m * K + kk] = A[kk * M + m];
+      A = at_.data();
+    }
+    kernels::GemmArgs g{M, N, K, A, K, b_.data<float>(), N, y.data<float>(), N, nullptr, false};
+    kernels::sgemm_isa(g, isa_);
+    if (alpha_ != 1.f || c_.defined()) {
+      float* out = y.data<float>();
+      const int64_t cn = c_.defined() ? c_.numel() : 0;
+      const float* cp = cn ? c_.data<float>() : nullptr;
+      for (int64_t m = 0; m < M; ++m)
+        for (int64_t j = 0; j < N; ++j) {
+          float v = alpha_ * out[m * N + j];
+          if (cp) v += beta_ * (cn == 1 ? cp[0] : cn == N ? cp[j] : cn == M ? cp[m] : cp[m * N + j]);
+          out[m * N + j] = v;
+        }
+    }
+    return Status::ok();
+  }
+
+ private:
+  Isa isa_;
+  Tensor b_, c_;
+  float alpha_, beta_;
+  bool trans_a_;
+  const char* op_;
+  std::vector<float> at_;
+};
+
+Tensor transpose2d(const Tensor& t) {
+  Tensor r(DType::kF32, {t.dim(1), t.dim(0)});
+  for (int64_t i = 0; i < t.dim(0); ++i)
+    for (int64_t j = 0; j < t.dim(1); ++j) r.data<float>()[j * t.dim(0) + i] = t.data<float>()[i * t.dim(1) + j];
+  return r;
+}
+
+Result<std::unique_ptr<OpKernel>> create_gemm(const Graph& g, const Node& n, Isa isa) {
+  const Value& a = g.value(n.inputs[0]);
+  const Value& b = g.value(n.inputs[1]);
+  if (a.dtype != DType::kF32 || b.dtype != DType::kF32) return unsupported("not f32");
+  if (!b.constant) return unsupported("B is computed at run time");
+  Tensor c;
+  if (n.inputs.size() > 2 && n.inputs[2] != kNoValue) {
+    const Value& cv = g.value(n.inputs[2]);
+    if (!cv.constant) return unsupported("C is computed at run time");
+    if (cv.dtype != DType::kF32) return unsupported("C is not f32");
+    c = *cv.constant;
+  }
+  const int64_t trans_b = n.attrs.i("transB", 0);
+  Tensor bkn = trans_b ? transpose2d(*b.constant) : b.constant->clone();
+  const int64_t M = a.shape[n.attrs.i("transA", 0) ? 1 : 0], N = bkn.dim(1);
+  if (c.defined()) {
+    const int64_t cn = c.numel();
+    const bool ok = cn == 1 || (c.rank() <= 1 && cn == N) || (c.rank() == 2 && c.dim(0) == M && c.dim(1) == N) ||
+                    (c.rank() == 2 && c.dim(1) == 1 && cn == M && M != N) || (c.rank() == 2 && c.dim(0) == 1 && cn == N);
+    if (!ok) return unsupported("C broadcast " + c.shape().str() + " not handled");
+    if (c.rank() == 2 && c.dim(1) == 1 && cn == M && M == N) return unsupported("ambiguous C broadcast");
+  }
+  return std::unique_ptr<OpKernel>(new DenseGemm(isa, std::move(bkn), std::move(c), n.attrs.f("alpha", 1.f),
+                                                 n.attrs.f("beta", 1.f), n.attrs.i("transA", 0) != 0, "gemm"));
+}
+
+Result<std::unique_ptr<OpKernel>> create_matmul(const Graph& g, const Node& n, Isa isa) {
+  const Value& a = g.value(n.inputs[0]);
+  const Value& b = g.value(n.inputs[1]);
+  if (a.dtype != DType::kF32 || b.dtype != DType::kF32) return unsupported("not f32");
+  if (!b.constant) return unsupported("B is computed at run time");
+  if (b.shape.rank() != 2) return unsupported("B has rank " + std::to_string(b.shape.rank()) + ", not 2");
+  if (a.shape.rank() < 2) return unsupported("A has rank < 2");
+  return std::unique_ptr<OpKernel>(new DenseGemm(isa, b.constant->clone(), Tensor(), 1.f, 0.f, false, "matmul"));
+}
+
+}  // namespace
+
+std::vector<KernelFactory> gemm_kernel_factories() {
+  return {{"gemm_dense", "Gemm", create_gemm}, {"matmul_dense", "MatMul", create_matmul}};
+}
+
+}  // namespace anvil

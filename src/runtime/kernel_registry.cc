@@ -1,0 +1,59 @@
+#include "runtime/kernel_registry.h"
+
+#include <cstdlib>
+#include <cstring>
+
+namespace anvil {
+
+// Defined by the optimized-kernel files in src/runtime/impl_*.cc.
+std::vector<KernelFactory> conv_kernel_factories();
+std::vector<KernelFactory> gemm_kernel_factories();
+
+namespace {
+
+class ReferenceKernel final : public OpKernel {
+ public:
+  explicit ReferenceKernel(const OpDef* def) : def_(def) {}
+  Status run(KernelContext& k) override { return def_->reference(k); }
+  std::string name() const override { return "ref:" + def_->name; }
+
+ private:
+  const OpDef* def_;
+};
+
+}  // namespace
+
+const std::vector<KernelFactory>& kernel_factories() {
+  static const std::vector<KernelFactory> all = [] {
+    std::vector<KernelFactory> v;
+    for (auto&& list : {conv_kernel_factories(), gemm_kernel_factories()})
+      v.insert(v.end(), list.begin(), list.end());
+    return v;
+  }();
+  return all;
+}
+
+bool verbose_dispatch() {
+  static const bool on = [] {
+    const char* e = std::getenv("ANVIL_VERBOSE");
+    return e && std::strstr(e, "dispatch") != nullptr;
+  }();
+  return on;
+}
+
+std::unique_ptr<OpKernel> select_kernel(const Graph& g, const Node& n, Isa isa, std::string* log) {
+  for (const KernelFactory& f : kernel_factories()) {
+    if (f.op != n.op) continue;
+    auto k = f.create(g, n, isa);
+    if (k) {
+      if (log) *log += "  " + f.name + ": selected (" + (*k)->name() + ")\n";
+      return std::move(k).value();
+    }
+    if (log) *log += "  " + f.name + ": declined: " + k.status().message() + "\n";
+  }
+  const OpDef* def = OpRegistry::instance().find(n.op);
+  if (log) *log += "  ref:" + n.op + ": selected (plain-loop reference)\n";
+  return std::make_unique<ReferenceKernel>(def);
+}
+
+}  // namespace anvil

@@ -1,0 +1,43 @@
+// Optimized implementations of ops, tried in order before the reference.
+// Like oneDNN's implementation lists: a factory either accepts the node
+// (given its inferred shapes and constant weights) and returns a prepared
+// kernel that owns its packed weights, or declines with a reason that
+// ANVIL_VERBOSE=dispatch prints.
+#pragma once
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "anvil/status.h"
+#include "core/cpu.h"
+#include "ir/graph.h"
+#include "ir/op_registry.h"
+
+namespace anvil {
+
+class OpKernel {
+ public:
+  virtual ~OpKernel() = default;
+  virtual Status run(KernelContext& k) = 0;
+  // e.g. "conv2d_im2col_gemm:f32_gemm_ukernel_6x64__avx512"
+  virtual std::string name() const = 0;
+};
+
+struct KernelFactory {
+  std::string name;
+  std::string op;
+  // Returns the prepared kernel, or an error (kUnsupported) saying why not.
+  std::function<Result<std::unique_ptr<OpKernel>>(const Graph& g, const Node& n, Isa isa)> create;
+};
+
+const std::vector<KernelFactory>& kernel_factories();
+
+// Picks the first factory that accepts `n`, else the reference kernel.
+// `log` (if non-null) receives one line per factory tried.
+std::unique_ptr<OpKernel> select_kernel(const Graph& g, const Node& n, Isa isa, std::string* log);
+
+// Environment switch ANVIL_VERBOSE contains "dispatch".
+bool verbose_dispatch();
+
+}  // namespace anvil
