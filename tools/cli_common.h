@@ -31,7 +31,7 @@ int report(const Status& s);
 
 int cmd_info(const ModelArgs& a, bool print_graph, const std::string& format);
 int cmd_run(const ModelArgs& a, const std::vector<std::string>& inputs, const std::string& output_dir, uint64_t seed,
-            int threads);
+            int threads, const std::vector<std::string>& extra_outputs = {});
 struct BenchArgs {
   int warmup = 5;
   int iters = 10;

@@ -19,7 +19,7 @@
 namespace anvil::cli {
 
 void add_model_args(CLI::App* cmd, ModelArgs& a) {
-  cmd->add_option("model", a.path, "Model file (.onnx)")->required();
+  cmd->add_option("model", a.path, "Model: FILE.onnx, or an MXNet checkpoint PREFIX (with --epoch), PREFIX-symbol.json or PREFIX-NNNN.params")->required();
   cmd->add_option("--shape", a.shapes, "Bind an input shape: NAME:1,3,224,224 (repeatable)");
   cmd->add_option("--epoch", a.epoch, "MXNet checkpoint epoch");
   cmd->add_flag("--allow-missing", a.allow_missing, "MXNet: zero-initialise parameters missing from .params");
@@ -194,7 +194,7 @@ void print_output_summary(const std::string& name, const Tensor& t) {
 }  // namespace
 
 int cmd_run(const ModelArgs& a, const std::vector<std::string>& input_args, const std::string& output_dir,
-            uint64_t seed, int threads) {
+            uint64_t seed, int threads, const std::vector<std::string>& extra_outputs) {
   // Bind shapes from the .npy files so models with a dynamic batch just work.
   ModelArgs ma = a;
   std::map<std::string, Tensor> given;
@@ -212,7 +212,7 @@ int cmd_run(const ModelArgs& a, const std::vector<std::string>& input_args, cons
   }
   auto m = load_model(ma);
   if (!m) return report(m.status());
-  auto sess = m->compile({.threads = threads});
+  auto sess = m->compile({.threads = threads, .extra_outputs = extra_outputs});
   if (!sess) return report(sess.status());
   std::map<std::string, Tensor> inputs;
   for (const TensorInfo& ti : sess->inputs()) {

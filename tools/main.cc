@@ -29,6 +29,9 @@ int main(int argc, char** argv) {
   run->add_option("--output-dir,-o", out_dir, "Write each output as DIR/<name>.npy");
   run->add_option("--seed", run_seed, "Seed of the random inputs");
   run->add_option("--threads", run_threads, "Worker threads (0: one per physical core)");
+  std::vector<std::string> run_outputs;
+  run->add_option("--outputs", run_outputs, "Also return these internal tensors (value or node names, e.g. conv_1_relu)")
+      ->delimiter(',');
 
   ModelArgs bench_m;
   BenchArgs b;
@@ -58,7 +61,7 @@ int main(int argc, char** argv) {
     return app.exit(e);
   }
   if (*info) return cmd_info(info_m, print_graph, format);
-  if (*run) return cmd_run(run_m, run_inputs, out_dir, run_seed, run_threads);
+  if (*run) return cmd_run(run_m, run_inputs, out_dir, run_seed, run_threads, run_outputs);
   if (*bench) return cmd_bench(bench_m, b);
   if (*zoo) return cmd_zoo(z);
   if (*sysinfo) {

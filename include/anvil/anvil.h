@@ -29,6 +29,10 @@ struct LoadOptions {
 
 struct CompileOptions {
   int threads = 0;  // 0: one per physical core
+  // Internal tensors to return from run() after the model's own outputs, by
+  // value name or node name (e.g. MXNet's "conv_1_relu" or
+  // "conv_1_relu_output").
+  std::vector<std::string> extra_outputs;
 };
 
 struct TensorInfo {
@@ -41,7 +45,9 @@ class Session;
 
 class Model {
  public:
-  // Loads an ONNX file (.onnx). The format is detected from the path/content.
+  // Loads an ONNX file (.onnx) or an MXNet checkpoint (PREFIX with
+  // options.epoch, PREFIX-symbol.json, PREFIX-NNNN.params). The format is
+  // detected from the path/content.
   static Result<Model> load(const std::string& path, const LoadOptions& options = {});
 
   std::vector<TensorInfo> inputs() const;

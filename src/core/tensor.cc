@@ -119,7 +119,7 @@ Tensor Tensor::cast(DType to) const {
 std::vector<int64_t> Tensor::to_i64_vector() const {
   std::vector<int64_t> v(static_cast<size_t>(numel()));
   if (dtype_ == DType::kI64) {
-    std::memcpy(v.data(), data_, nbytes());
+    if (numel() > 0) std::memcpy(v.data(), data_, nbytes());
   } else {
     for (int64_t i = 0; i < numel(); ++i) v[i] = static_cast<int64_t>(load(dtype_, data_, i));
   }

@@ -211,8 +211,8 @@ Status bind_input_shapes(Graph& g, const std::unordered_map<std::string, Shape>&
                               v.shape.str() + ") but the bound shape " + shape.str() + " has rank " +
                               std::to_string(shape.rank()));
     for (size_t d = 0; d < shape.rank(); ++d) {
-      if (shape[d] <= 0)
-        return invalid_argument("bound shape " + shape.str() + " for input '" + name + "' has a non-positive dimension");
+      if (shape[d] < 0)
+        return invalid_argument("bound shape " + shape.str() + " for input '" + name + "' has a negative dimension");
       if (v.has_type && d < v.shape.rank() && v.shape[d] >= 0 && v.shape[d] != shape[d] && d != 0)
         return invalid_argument("input '" + name + "' is declared " + v.shape.str() + "; dimension " +
                                 std::to_string(d) + " cannot be bound to " + std::to_string(shape[d]));
@@ -282,12 +282,22 @@ Status infer_shapes(Graph& g) {
                                 " is not static");
       elems += v.shape.numel();
     }
+    if (def->reads_only_shapes) all_const = true;
     if (all_const && elems <= kMaxFoldElements) {
       std::vector<Tensor> outs;
       outs.reserve(n.outputs.size());
       for (const OutputInfo& oi : ctx.outputs) outs.emplace_back(oi.dtype, oi.shape);
+      std::vector<Tensor> shape_only;
+      shape_only.reserve(ctx.inputs.size());
       KernelContext k{n, {}, {}};
-      for (const InputInfo& ii : ctx.inputs) k.inputs.push_back(ii.present ? ii.constant : nullptr);
+      for (const InputInfo& ii : ctx.inputs) {
+        if (ii.present && !ii.constant && def->reads_only_shapes) {
+          shape_only.push_back(Tensor::wrap(ii.dtype, ii.shape, nullptr));
+          k.inputs.push_back(&shape_only.back());
+          continue;
+        }
+        k.inputs.push_back(ii.present ? ii.constant : nullptr);
+      }
       for (Tensor& t : outs) k.outputs.push_back(&t);
       Status rs = def->reference(k);
       if (!rs.is_ok()) return std::move(rs).with_context(g.node_desc_with_shapes(n));

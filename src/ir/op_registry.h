@@ -37,6 +37,8 @@ struct InferContext {
 
 // What a reference kernel gets. Outputs are allocated by the caller with the
 // inferred dtype and shape; kernels write into them.
+// Omitted optional outputs are nullptr in `outputs`: kernels must check
+// before writing one (e.g. MaxPool's Indices).
 struct KernelContext {
   const Node& node;
   std::vector<const Tensor*> inputs;  // nullptr for an omitted optional input
@@ -61,6 +63,9 @@ struct OpDef {
   std::function<Status(KernelContext&)> reference;
   // Cheap to evaluate at compile time on constant inputs (shape arithmetic).
   bool foldable = true;
+  // The output depends only on input shapes, never on data (Shape): folded
+  // whenever shapes are known. The reference then gets data-less inputs.
+  bool reads_only_shapes = false;
 };
 
 class OpRegistry {

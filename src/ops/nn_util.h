@@ -18,7 +18,7 @@ inline std::string type_desc(DType t, const Shape& s) {
 inline std::string type_desc(const InputInfo& in) { return type_desc(in.dtype, in.shape); }
 
 // "[1, 2, 3]"
-inline std::string ints_str(const std::vector<int64_t>& v) {
+inline std::string int_list_str(const std::vector<int64_t>& v) {
   std::string s = "[";
   for (size_t i = 0; i < v.size(); ++i) s += (i ? ", " : "") + std::to_string(v[i]);
   return s + "]";
@@ -65,6 +65,21 @@ Status dispatch_float(DType t, F&& f) {
   switch (t) {
     case DType::kF32: f.template operator()<float>(); return Status::ok();
     case DType::kF64: f.template operator()<double>(); return Status::ok();
+    default: return unsupported(std::string("dtype ") + dtype_name(t) + " is not supported by this kernel");
+  }
+}
+
+// Numeric dtypes without bool, for kernels whose arithmetic is meaningless
+// (and warns) on bool.
+template <class F>
+Status dispatch_numeric(DType t, F&& f) {
+  switch (t) {
+    case DType::kF32: f.template operator()<float>(); return Status::ok();
+    case DType::kF64: f.template operator()<double>(); return Status::ok();
+    case DType::kI8: f.template operator()<int8_t>(); return Status::ok();
+    case DType::kU8: f.template operator()<uint8_t>(); return Status::ok();
+    case DType::kI32: f.template operator()<int32_t>(); return Status::ok();
+    case DType::kI64: f.template operator()<int64_t>(); return Status::ok();
     default: return unsupported(std::string("dtype ") + dtype_name(t) + " is not supported by this kernel");
   }
 }

@@ -45,4 +45,5 @@ ANVIL_REGISTER_OP(Shape, {.name = "Shape",
                           .min_inputs = 1, .max_inputs = 1,
                           .infer = anvil::ops::infer,
                           .flops = [](const anvil::InferContext&) -> int64_t { return 0; },
-                          .reference = anvil::ops::run})
+                          .reference = anvil::ops::run,
+                          .reads_only_shapes = true})

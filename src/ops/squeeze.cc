@@ -1,5 +1,5 @@
 // Squeeze: inputs (x, axes?); removes the listed size-1 axes, or every
-// size-1 axis when `axes` is omitted.
+// size-1 axis when `axes` is omitted or empty.
 #include <algorithm>
 
 #include "ops/movement_util.h"
@@ -12,9 +12,10 @@ Status infer(InferContext& c) {
   const Shape& x = c.in(0).shape;
   const int64_t rank = static_cast<int64_t>(x.rank());
   std::vector<bool> drop(x.rank(), false);
-  if (c.has_input(1)) {
-    std::vector<int64_t> axes;
-    ANVIL_TRY(constant_ints(c, 1, "axes", axes));
+  std::vector<int64_t> axes;
+  if (c.has_input(1)) ANVIL_TRY(constant_ints(c, 1, "axes", axes));
+  // An empty 'axes' tensor means the same as an omitted one (as in ONNX Runtime).
+  if (!axes.empty()) {
     for (int64_t a : axes) {
       int64_t axis = a;
       Status s = normalize_axis(axis, rank, "'axes' entry");

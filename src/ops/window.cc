@@ -13,12 +13,12 @@ Status read_per_dim(const Attrs& attrs, const char* name, size_t n, int64_t def,
   if (!attrs.has(name)) return Status::ok();
   ANVIL_TRY(attrs.get(name, out));
   if (out.size() != n) {
-    return invalid_model("attribute '" + std::string(name) + "' " + ints_str(out) + " has " +
+    return invalid_model("attribute '" + std::string(name) + "' " + int_list_str(out) + " has " +
                          std::to_string(out.size()) + " values, expected " + std::to_string(n) +
                          " (one per spatial dimension)");
   }
   for (int64_t v : out) {
-    if (v <= 0) return invalid_model("attribute '" + std::string(name) + "' " + ints_str(out) + " must be positive");
+    if (v <= 0) return invalid_model("attribute '" + std::string(name) + "' " + int_list_str(out) + " must be positive");
   }
   return Status::ok();
 }
@@ -31,13 +31,13 @@ Status resolve_window(const std::vector<int64_t>& in_spatial, const std::vector<
                       const Attrs& attrs, bool ceil_mode_allowed, WindowGeometry& g) {
   const size_t n = in_spatial.size();
   if (kernel.size() != n) {
-    return invalid_model("kernel shape " + ints_str(kernel) + " has " + std::to_string(kernel.size()) +
+    return invalid_model("kernel shape " + int_list_str(kernel) + " has " + std::to_string(kernel.size()) +
                          " dimensions but the input has " + std::to_string(n) + " spatial dimensions " +
-                         ints_str(in_spatial));
+                         int_list_str(in_spatial));
   }
   for (int64_t k : kernel) {
     // -1 (unknown) is allowed through; callers pass it when W's shape is dynamic.
-    if (k == 0 || k < -1) return invalid_model("kernel shape " + ints_str(kernel) + " must be positive");
+    if (k == 0 || k < -1) return invalid_model("kernel shape " + int_list_str(kernel) + " must be positive");
   }
   g.kernel = kernel;
 
@@ -55,18 +55,18 @@ Status resolve_window(const std::vector<int64_t>& in_spatial, const std::vector<
   if (attrs.has("pads")) {
     ANVIL_TRY(attrs.get("pads", pads));
     if (pads.size() != 2 * n) {
-      return invalid_model("attribute 'pads' " + ints_str(pads) + " has " + std::to_string(pads.size()) +
+      return invalid_model("attribute 'pads' " + int_list_str(pads) + " has " + std::to_string(pads.size()) +
                            " values, expected " + std::to_string(2 * n) + " (begin and end per spatial dimension)");
     }
     bool any_nonzero = false;
     for (int64_t p : pads) {
-      if (p < 0) return unsupported("negative 'pads' " + ints_str(pads) + " (cropping) are not supported");
+      if (p < 0) return unsupported("negative 'pads' " + int_list_str(pads) + " (cropping) are not supported");
       any_nonzero |= p != 0;
     }
     // Exporters sometimes write all-zero pads next to auto_pad; only a real
     // conflict is an error.
     if (any_nonzero && auto_pad != "NOTSET") {
-      return invalid_model("attribute 'pads' " + ints_str(pads) + " cannot be combined with auto_pad '" +
+      return invalid_model("attribute 'pads' " + int_list_str(pads) + " cannot be combined with auto_pad '" +
                            auto_pad + "'");
     }
   }

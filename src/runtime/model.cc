@@ -1,7 +1,9 @@
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 
 #include "anvil/anvil.h"
+#include "frontend/mxnet/mxnet_import.h"
 #include "frontend/onnx/onnx_import.h"
 #include "ir/graph.h"
 #include "runtime/executor.h"
@@ -28,12 +30,20 @@ std::vector<TensorInfo> infos(const Graph& g, const std::vector<ValueId>& ids) {
 
 Result<Model> Model::load(const std::string& path, const LoadOptions& options) {
   std::error_code ec;
+  // MXNet checkpoints: PREFIX (not itself a file), PREFIX-symbol.json or
+  // PREFIX-NNNN.params. The importer binds the input shapes itself, since
+  // it needs them to shape parameters and resolve layouts.
+  if (!ends_with(path, ".onnx") && mxnet::is_mxnet_path(path)) {
+    auto mg = mxnet::load_mxnet(path, options);
+    if (!mg) return mg.status();
+    Model m;
+    m.graph_ = std::make_shared<const Graph>(std::move(mg).value());
+    return m;
+  }
   if (!std::filesystem::exists(path, ec)) return not_found(path + ": no such file");
   Result<Graph> g = invalid_argument("unreachable");
   if (ends_with(path, ".onnx") || ends_with(path, ".pb")) {
     g = load_onnx(path);
-  } else if (ends_with(path, ".json") || ends_with(path, ".params")) {
-    return unsupported(path + ": MXNet checkpoints are not supported by this build of anvil");
   } else {
     // Unknown extension: sniff. ONNX has no magic number, so try it last.
     g = load_onnx(path);
@@ -58,8 +68,46 @@ Session& Session::operator=(Session&&) noexcept = default;
 const std::vector<TensorInfo>& Session::inputs() const { return impl_->inputs; }
 const std::vector<TensorInfo>& Session::outputs() const { return impl_->outputs; }
 
+namespace {
+
+// Extra outputs by value name, or by node name (its first output), so that
+// internal tensors such as MXNet's "conv_1_relu" can be fetched.
+Status add_extra_outputs(Graph& g, const std::vector<std::string>& names) {
+  for (const std::string& name : names) {
+    ValueId id = g.find_value(name);
+    if (id == kNoValue) {
+      for (const Node& n : g.nodes())
+        if (n.name == name && !n.outputs.empty()) id = n.outputs[0];
+    }
+    if (id == kNoValue) {
+      std::string near;
+      int shown = 0;
+      for (size_t v = 0; v < g.num_values() && shown < 8; ++v) {
+        const std::string& vn = g.value(static_cast<ValueId>(v)).name;
+        if (!g.value(static_cast<ValueId>(v)).is_initializer && vn.find(name) != std::string::npos) {
+          near += (shown++ ? ", " : "") + vn;
+        }
+      }
+      return not_found("no tensor or node named '" + name + "' in the model" +
+                       (near.empty() ? "" : " (similar: " + near + ")"));
+    }
+    if (g.value(id).is_initializer)
+      return invalid_argument("'" + name + "' is a weight, not a computed tensor");
+    if (std::find(g.outputs.begin(), g.outputs.end(), id) == g.outputs.end()) g.outputs.push_back(id);
+  }
+  return Status::ok();
+}
+
+}  // namespace
+
 Result<Session> Model::compile(const CompileOptions& options) const {
-  auto ex = Executor::create(*graph_);
+  std::shared_ptr<const Graph> gp = graph_;
+  if (!options.extra_outputs.empty()) {
+    auto copy = std::make_shared<Graph>(*graph_);
+    ANVIL_TRY(add_extra_outputs(*copy, options.extra_outputs));
+    gp = copy;
+  }
+  auto ex = Executor::create(*gp);
   if (!ex) return ex.status();
   Session s;
   s.impl_ = std::make_unique<Session::Impl>();

@@ -17,19 +17,12 @@
 
 namespace anvil::testing {
 
-// Builds a one-node graph running `op`, infers shapes and runs the op's
-// reference kernel. `inputs[i]` that are undefined (Tensor()) become omitted
-// optional inputs. By default every input is an initializer (a compile-time
-// constant); where `as_graph_input[i]` is true the input is a graph input
-// instead, so the op sees only its dtype and shape during inference.
-inline Result<std::vector<Tensor>> run_single_op_ex(const std::string& op, std::vector<Tensor> inputs,
-                                                    Attrs attrs, int num_outputs,
-                                                    const std::vector<bool>& as_graph_input) {
+// Builds a one-node graph running `op` (see run_single_op_ex for the input
+// conventions) without inferring shapes.
+inline Status build_single_op_graph(Graph& g, const std::string& op, const std::vector<Tensor>& inputs, Attrs attrs,
+                                    int num_outputs, const std::vector<bool>& as_graph_input = {}) {
   register_all_ops();
-  const OpDef* def = OpRegistry::instance().find(op);
-  if (def == nullptr) return not_found("op '" + op + "' is not registered");
-
-  Graph g;
+  if (OpRegistry::instance().find(op) == nullptr) return not_found("op '" + op + "' is not registered");
   g.name = "test_" + op;
   g.opset = 17;
   Node n;
@@ -57,7 +50,34 @@ inline Result<std::vector<Tensor>> run_single_op_ex(const std::string& op, std::
   for (int i = 0; i < num_outputs; ++i) n.outputs.push_back(g.add_value("out" + std::to_string(i)));
   g.outputs = n.outputs;
   g.add_node(n);
+  return Status::ok();
+}
 
+// FLOPs the op reports for these inputs (after shape inference).
+inline Result<int64_t> single_op_flops(const std::string& op, std::vector<Tensor> inputs, Attrs attrs,
+                                       int num_outputs = 1) {
+  Graph g;
+  ANVIL_TRY(build_single_op_graph(g, op, inputs, std::move(attrs), num_outputs));
+  ANVIL_TRY(infer_shapes(g));
+  InferContext ctx = make_infer_context(g, g.nodes()[0]);
+  for (size_t o = 0; o < ctx.outputs.size(); ++o) {
+    const Value& v = g.value(g.nodes()[0].outputs[o]);
+    ctx.outputs[o] = {v.dtype, v.shape};
+  }
+  return OpRegistry::instance().find(op)->flops(ctx);
+}
+
+// Builds a one-node graph running `op`, infers shapes and runs the op's
+// reference kernel. `inputs[i]` that are undefined (Tensor()) become omitted
+// optional inputs. By default every input is an initializer (a compile-time
+// constant); where `as_graph_input[i]` is true the input is a graph input
+// instead, so the op sees only its dtype and shape during inference.
+inline Result<std::vector<Tensor>> run_single_op_ex(const std::string& op, std::vector<Tensor> inputs,
+                                                    Attrs attrs, int num_outputs,
+                                                    const std::vector<bool>& as_graph_input) {
+  Graph g;
+  ANVIL_TRY(build_single_op_graph(g, op, inputs, std::move(attrs), num_outputs, as_graph_input));
+  const OpDef* def = OpRegistry::instance().find(op);
   ANVIL_TRY(infer_shapes(g));
 
   const Node& node = g.nodes()[0];

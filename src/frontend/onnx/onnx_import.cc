@@ -396,7 +396,14 @@ struct Importer {
     for (const auto& os : model.opset_import()) {
       if (os.domain().empty() || os.domain() == "ai.onnx") opset = os.version();
     }
-    if (opset == 0) return invalid_model("the model imports no default-domain ONNX opset");
+    if (opset == 0) {
+      std::string domains;
+      for (const auto& os : model.opset_import()) domains += (domains.empty() ? "" : ", ") + os.domain();
+      if (!domains.empty())
+        return unsupported("the model uses only operator domains " + domains +
+                           "; anvil supports the default ONNX domain");
+      return invalid_model("the model imports no ONNX opset");
+    }
     if (opset < kMinOnnxOpset || opset > kMaxOnnxOpset)
       return unsupported("ONNX opset " + std::to_string(opset) + " is not supported (anvil supports opsets " +
                          std::to_string(kMinOnnxOpset) + " to " + std::to_string(kMaxOnnxOpset) + ")");
