@@ -276,20 +276,5 @@ TEST(ConvTest, MatchesNaiveConvolution) {
   }
 }
 
-// A ResNet-50 style 3x3 layer (64 -> 64 at 56x56, 231 MFLOP): prints the
-// reference kernel's speed; the ResNet tests depend on it being GFLOP/s.
-TEST(ConvTest, ReferenceSpeed) {
-  Tensor x(DType::kF32, Shape{1, 64, 56, 56});
-  Tensor w(DType::kF32, Shape{64, 64, 3, 3});
-  for (int64_t i = 0; i < x.numel(); ++i) x.data<float>()[i] = static_cast<float>(i % 7) * 0.1f;
-  for (int64_t i = 0; i < w.numel(); ++i) w.data<float>()[i] = static_cast<float>(i % 5) * 0.01f;
-  const auto t0 = std::chrono::steady_clock::now();
-  auto r = run_single_op("Conv", {x, w}, make_attrs({{"pads", I{1, 1, 1, 1}}}));
-  const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  ASSERT_TRUE(r.is_ok()) << r.status().to_string();
-  const double gflop = 2.0 * 64 * 56 * 56 * 64 * 9 / 1e9;
-  std::printf("[ conv ref ] 3x3 64->64 @56x56: %.3f s, %.2f GFLOP/s\n", s, gflop / s);
-}
-
 }  // namespace
 }  // namespace anvil::testing

@@ -1,0 +1,115 @@
+// The optimized Conv/Gemm implementations (runtime/impl_*.cc) against the
+// plain-loop reference, on randomized shapes with edges, at every ISA level
+// the host has. Tolerance: f32 accumulation of up to ~600 products of
+// magnitude <= 1 in a different order: 1e-4 relative to the output scale.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
+
+#include "core/cpu.h"
+#include "ops/op_test_util.h"
+#include "runtime/executor.h"
+
+namespace anvil {
+namespace {
+
+std::vector<Isa> host_isas() {
+  std::vector<Isa> v{Isa::kScalar};
+  if (host_isa() >= Isa::kAvx2) v.push_back(Isa::kAvx2);
+  if (host_isa() >= Isa::kAvx512) v.push_back(Isa::kAvx512);
+  return v;
+}
+
+Tensor random_tensor(Shape s, std::mt19937& rng) {
+  Tensor t(DType::kF32, std::move(s));
+  std::uniform_real_distribution<float> u(-1.f, 1.f);
+  for (int64_t i = 0; i < t.numel(); ++i) t.data<float>()[i] = u(rng);
+  return t;
+}
+
+// Runs `op` through the Executor (optimized dispatch) at `isa` and through
+// the reference, and compares. Input 0 is a run-time input; others constant.
+void check_against_reference(const std::string& op, const std::vector<Tensor>& inputs, Attrs attrs,
+                             const std::string& desc, bool expect_optimized = true) {
+  auto ref = testing::run_single_op(op, inputs, attrs);
+  ASSERT_TRUE(ref.is_ok()) << desc << ": " << ref.status().message();
+  const Tensor& want = (*ref)[0];
+  double scale = 1e-3;
+  for (int64_t i = 0; i < want.numel(); ++i) scale = std::max(scale, std::fabs(double(want.data<float>()[i])));
+  for (Isa isa : host_isas()) {
+    set_isa_cap(isa);
+    Graph g;
+    std::vector<bool> as_input(inputs.size(), false);
+    as_input[0] = true;
+    ASSERT_TRUE(testing::build_single_op_graph(g, op, inputs, attrs, 1, as_input).is_ok());
+    auto ex = Executor::create(std::move(g));
+    ASSERT_TRUE(ex.is_ok()) << desc << ": " << ex.status().message();
+    if (expect_optimized)
+      EXPECT_EQ((*ex)->step_kernel_name(0).rfind("ref:", 0), std::string::npos)
+          << desc << ": expected an optimized kernel, got " << (*ex)->step_kernel_name(0);
+    std::vector<Tensor> out;
+    ASSERT_TRUE((*ex)->run({inputs[0]}, out).is_ok());
+    ASSERT_EQ(out[0].shape(), want.shape()) << desc;
+    for (int64_t i = 0; i < want.numel(); ++i) {
+      ASSERT_NEAR(out[0].data<float>()[i], want.data<float>()[i], 1e-4 * scale)
+          << desc << " isa=" << isa_name(isa) << " kernel=" << (*ex)->step_kernel_name(0) << " at " << i;
+    }
+  }
+  set_isa_cap(std::nullopt);
+}
+
+TEST(ConvGemmImpl, RandomizedConvShapesMatchReference) {
+  std::mt19937 rng(1234);
+  const int64_t channels[] = {1, 3, 15, 16, 17, 33, 64};
+  for (int trial = 0; trial < 60; ++trial) {
+    const int64_t group = trial % 7 == 0 ? 2 : (trial % 11 == 0 ? 0 : 1);  // 0 marks depthwise
+    int64_t C = channels[rng() % 7], OC = channels[rng() % 7];
+    int64_t g = group;
+    if (g == 0) {
+      g = C;
+      OC = C;
+    } else if (g == 2) {
+      C = 2 * ((C + 1) / 2);
+      OC = 2 * ((OC + 1) / 2);
+    }
+    const int64_t k = 1 + rng() % 3 * 1 + (trial % 5 == 0 ? 4 : 0);  // 1..3, sometimes 5..7
+    const int64_t stride = 1 + rng() % 2, dil = trial % 9 == 0 ? 2 : 1;
+    const int64_t H = rng() % 13 + dil * (k - 1) + 1, W = rng() % 17 + dil * (k - 1) + 1;
+    const int64_t pad = rng() % 4;
+    const int64_t N = trial % 13 == 0 ? 2 : 1;
+    Attrs a;
+    a.set("group", g);
+    a.set("strides", std::vector<int64_t>{stride, stride});
+    a.set("dilations", std::vector<int64_t>{dil, dil});
+    a.set("pads", std::vector<int64_t>{pad, pad / 2, pad / 2, pad});
+    std::vector<Tensor> in{random_tensor({N, C, H, W}, rng), random_tensor({OC, C / g, k, k}, rng)};
+    if (trial % 2) in.push_back(random_tensor({OC}, rng));
+    const std::string desc = "mb" + std::to_string(N) + "ic" + std::to_string(C) + "ih" + std::to_string(H) + "iw" +
+                             std::to_string(W) + "oc" + std::to_string(OC) + "k" + std::to_string(k) + "s" +
+                             std::to_string(stride) + "d" + std::to_string(dil) + "p" + std::to_string(pad) + "g" +
+                             std::to_string(g);
+    check_against_reference("Conv", in, a, desc);
+  }
+}
+
+TEST(ConvGemmImpl, GemmAndMatMulMatchReference) {
+  std::mt19937 rng(99);
+  for (int64_t M : {1, 5, 7}) {
+    for (int64_t K : {1, 17, 300}) {
+      for (int64_t N : {1, 63, 65}) {
+        Attrs a;
+        a.set("transB", int64_t{1});
+        a.set("alpha", 0.5f);
+        a.set("beta", 2.f);
+        check_against_reference("Gemm", {random_tensor({M, K}, rng), random_tensor({N, K}, rng), random_tensor({N}, rng)},
+                                a, "gemm M" + std::to_string(M) + "K" + std::to_string(K) + "N" + std::to_string(N));
+        check_against_reference("MatMul", {random_tensor({2, M, K}, rng), random_tensor({K, N}, rng)}, Attrs(),
+                                "matmul M" + std::to_string(M) + "K" + std::to_string(K) + "N" + std::to_string(N));
+      }
+    }
+  }
+}
+
+}  // namespace
+}  // namespace anvil
