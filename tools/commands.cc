@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <numeric>
+#include <unistd.h>
 
 #include <fmt/core.h>
 #include <nlohmann/json.hpp>
@@ -265,10 +266,12 @@ int cmd_bench(const ModelArgs& a, const BenchArgs& b) {
     inputs[ti.name] = random_input(ti, b.seed);
     if (ti.shape.rank() > 0 && &ti == &sess->inputs().front()) batch = std::max<int64_t>(1, ti.shape[0]);
   }
+  // Progress only on a terminal: logs and pipes get the summary alone.
+  const bool progress = !b.json && isatty(STDERR_FILENO);
   for (int i = 0; i < b.warmup; ++i) {
     auto out = sess->run(inputs);
     if (!out) return report(out.status());
-    if (!b.json) fmt::print(stderr, "\rwarm-up {}/{}", i + 1, b.warmup);
+    if (progress) fmt::print(stderr, "\rwarm-up {}/{}", i + 1, b.warmup);
   }
   std::vector<double> ms;
   for (int i = 0; i < b.iters; ++i) {
@@ -277,9 +280,9 @@ int cmd_bench(const ModelArgs& a, const BenchArgs& b) {
     const auto t1 = std::chrono::steady_clock::now();
     if (!out) return report(out.status());
     ms.push_back(std::chrono::duration<double, std::milli>(t1 - t0).count() / static_cast<double>(batch));
-    if (!b.json) fmt::print(stderr, "\rtimed run {}/{}  ", i + 1, b.iters);
+    if (progress) fmt::print(stderr, "\rtimed run {}/{}  ", i + 1, b.iters);
   }
-  if (!b.json) fmt::print(stderr, "\r                         \r");
+  if (progress) fmt::print(stderr, "\r                         \r");
   std::vector<double> sorted = ms;
   std::sort(sorted.begin(), sorted.end());
   const double mean = std::accumulate(ms.begin(), ms.end(), 0.0) / static_cast<double>(ms.size());
