@@ -16,9 +16,18 @@ struct ModelArgs {
   std::vector<std::string> shapes;  // "name:1,3,224,224"
   int epoch = 0;
   bool allow_missing = false;
+  // Optimizer and numerics (every command that compiles).
+  int opt_level = 3;
+  std::vector<std::string> disable_passes, enable_passes;
+  std::string denormals = "flush";
 };
 
 void add_model_args(CLI::App* cmd, ModelArgs& a);
+// CompileOptions from the common flags.
+CompileOptions compile_options(const ModelArgs& a, int threads);
+int cmd_optimize(const ModelArgs& a, bool report, const std::string& dump_after, const std::string& format,
+                 const std::string& output);
+int cmd_check(const ModelArgs& a, const std::string& levels, uint64_t seed);
 Result<Model> load_model(const ModelArgs& a);
 // Parses "name:1,3,224,224" (also "name=1x3x224x224").
 Status parse_shape_arg(const std::string& s, std::string& name, Shape& shape);
@@ -46,6 +55,7 @@ struct ZooArgs {
   uint64_t seed = 0;
   bool denormal_prone = false;
   bool list = false;
+  std::string format = "onnx";  // or "mxnet": PREFIX-symbol.json + PREFIX-0000.params
 };
 int cmd_zoo(const ZooArgs& z);
 

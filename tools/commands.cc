@@ -11,6 +11,8 @@
 
 #include "cli_common.h"
 #include "core/npy.h"
+#include "frontend/mxnet/mxnet_import.h"
+#include "frontend/mxnet/mxnet_zoo.h"
 #include "frontend/onnx/onnx_export.h"
 #include "ir/graph.h"
 #include "ir/graph_stats.h"
@@ -24,6 +26,21 @@ void add_model_args(CLI::App* cmd, ModelArgs& a) {
   cmd->add_option("--shape", a.shapes, "Bind an input shape: NAME:1,3,224,224 (repeatable)");
   cmd->add_option("--epoch", a.epoch, "MXNet checkpoint epoch");
   cmd->add_flag("--allow-missing", a.allow_missing, "MXNet: zero-initialise parameters missing from .params");
+  cmd->add_option("-O,--opt-level", a.opt_level, "Optimization level 0..3 (default 3)")->check(CLI::Range(0, 3));
+  cmd->add_option("--disable-pass", a.disable_passes, "Do not run this optimizer pass (repeatable)");
+  cmd->add_option("--enable-pass", a.enable_passes, "Run this pass even above the -O level (repeatable)");
+  cmd->add_option("--denormals", a.denormals, "flush (FTZ/DAZ + flush subnormal weights) or keep")
+      ->check(CLI::IsMember({"flush", "keep"}));
+}
+
+CompileOptions compile_options(const ModelArgs& a, int threads) {
+  CompileOptions o;
+  o.threads = threads;
+  o.opt_level = a.opt_level;
+  o.disable_passes = a.disable_passes;
+  o.enable_passes = a.enable_passes;
+  o.flush_denormals = a.denormals != "keep";
+  return o;
 }
 
 Status parse_shape_arg(const std::string& s, std::string& name, Shape& shape) {
@@ -213,7 +230,9 @@ int cmd_run(const ModelArgs& a, const std::vector<std::string>& input_args, cons
   }
   auto m = load_model(ma);
   if (!m) return report(m.status());
-  auto sess = m->compile({.threads = threads, .extra_outputs = extra_outputs});
+  CompileOptions co = compile_options(ma, threads);
+  co.extra_outputs = extra_outputs;
+  auto sess = m->compile(co);
   if (!sess) return report(sess.status());
   std::map<std::string, Tensor> inputs;
   for (const TensorInfo& ti : sess->inputs()) {
@@ -256,7 +275,7 @@ int cmd_bench(const ModelArgs& a, const BenchArgs& b) {
   auto m = load_model(a);
   if (!m) return report(m.status());
   const auto t_compile0 = std::chrono::steady_clock::now();
-  auto sess = m->compile({.threads = b.threads});
+  auto sess = m->compile(compile_options(a, b.threads));
   if (!sess) return report(sess.status());
   const double compile_ms =
       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t_compile0).count();
@@ -310,12 +329,66 @@ int cmd_bench(const ModelArgs& a, const BenchArgs& b) {
   return 0;
 }
 
+namespace {
+
+bool is_onnx_zoo_name(const std::string& n) {
+  for (const std::string& m : zoo_model_names())
+    if (m == n) return true;
+  return false;
+}
+
+// The MXNet-layout zoo: written as a checkpoint, or imported and written as
+// ONNX (the same architecture and weights in both formats).
+int cmd_zoo_mxnet(const ZooArgs& z) {
+  auto c = mxnet::build_mxnet_zoo_model(z.name, z.seed);
+  if (!c) return report(c.status());
+  if (z.format == "mxnet") {
+    std::string prefix = z.output;
+    for (const std::string suf : {"-symbol.json", "-0000.params"})
+      if (prefix.size() > suf.size() && prefix.compare(prefix.size() - suf.size(), suf.size(), suf) == 0)
+        prefix.resize(prefix.size() - suf.size());
+    Status s = mxnet::save_mxnet_checkpoint(prefix, 0, *c);
+    if (!s.is_ok()) return report(s);
+    int64_t n = 0;
+    for (const Tensor& t : c->params.arrays) n += t.numel();
+    fmt::print("wrote {}-symbol.json and {}-0000.params ({} parameters, {} nodes)\n", prefix, prefix,
+               human_count(static_cast<double>(n)), c->symbol.nodes.size());
+    return 0;
+  }
+  mxnet::ImportOptions io;
+  io.shapes["data"] = z.name == "resnet101" ? Shape{1, 3, 224, 224} : Shape{1, 3, 112, 112};
+  for (const std::string& s : z.shapes) {
+    std::string name;
+    Shape shape;
+    Status st = parse_shape_arg(s, name, shape);
+    if (!st.is_ok()) return report(st);
+    io.shapes["data"] = shape;
+  }
+  auto g = mxnet::import_mxnet(c->symbol, c->params, z.name + "-symbol.json", z.name + "-0000.params", io);
+  if (!g) return report(g.status());
+  Status s = save_onnx(*g, z.output);
+  if (!s.is_ok()) return report(s);
+  fmt::print("wrote {} ({} parameters, {} nodes)\n", z.output, human_count(static_cast<double>(g->num_parameters())),
+             g->nodes().size());
+  return 0;
+}
+
+}  // namespace
+
 int cmd_zoo(const ZooArgs& z) {
   if (z.list || z.name.empty()) {
     for (const std::string& n : zoo_model_names()) fmt::print("{}\n", n);
+    for (const std::string& n : mxnet::mxnet_zoo_model_names())
+      fmt::print("{} (MXNet layout; --format mxnet{})\n", n, is_onnx_zoo_name(n) ? "" : " or onnx");
     return z.list ? 0 : report(invalid_argument("give a model name (listed above) and -o FILE.onnx"));
   }
-  if (z.output.empty()) return report(invalid_argument("zoo: -o FILE.onnx is required"));
+  if (z.output.empty()) return report(invalid_argument("zoo: -o FILE.onnx (or -o PREFIX with --format mxnet) is required"));
+  if (z.format == "mxnet" || !is_onnx_zoo_name(z.name)) {
+    bool mx = false;
+    for (const std::string& n : mxnet::mxnet_zoo_model_names()) mx |= n == z.name;
+    if (mx) return cmd_zoo_mxnet(z);
+    if (z.format == "mxnet") return report(mxnet::build_mxnet_zoo_model(z.name).status());
+  }
   ZooOptions o;
   o.seed = z.seed;
   o.denormal_prone = z.denormal_prone;

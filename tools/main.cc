@@ -52,6 +52,27 @@ int main(int argc, char** argv) {
   zoo->add_flag("--denormal-prone", z.denormal_prone,
                 "Set ~30% of each BatchNorm's gammas to 1e-36..1e-39 (dead channels of a trained net)");
   zoo->add_flag("--list", z.list, "List the model names");
+  zoo->add_option("--format", z.format,
+                  "onnx (-o FILE.onnx) or mxnet (-o PREFIX: writes PREFIX-symbol.json and PREFIX-0000.params)")
+      ->check(CLI::IsMember({"onnx", "mxnet"}));
+
+  ModelArgs opt_m;
+  bool opt_report = false;
+  std::string dump_after, opt_format = "text", opt_out;
+  auto* optimize = app.add_subcommand("optimize", "Run the optimizer and show what each pass did");
+  add_model_args(optimize, opt_m);
+  optimize->add_flag("--report", opt_report, "Print the per-pass report");
+  optimize->add_option("--dump-after", dump_after, "Print the graph after this pass ('all' for every pass)");
+  optimize->add_option("--format", opt_format, "Graph format: text or dot")->check(CLI::IsMember({"text", "dot"}));
+  optimize->add_option("-o,--output", opt_out, "Write the optimized graph (text or dot) to a file");
+
+  ModelArgs check_m;
+  std::string check_levels = "O0,O3";
+  uint64_t check_seed = 0;
+  auto* check = app.add_subcommand("check", "Compare outputs of two optimization levels on the same input");
+  add_model_args(check, check_m);
+  check->add_option("--levels", check_levels, "Two levels, e.g. O0,O3");
+  check->add_option("--seed", check_seed, "Seed of the random input");
 
   auto* sysinfo = app.add_subcommand("sysinfo", "CPU model and the ISA anvil will use");
 
@@ -64,6 +85,8 @@ int main(int argc, char** argv) {
   if (*run) return cmd_run(run_m, run_inputs, out_dir, run_seed, run_threads, run_outputs);
   if (*bench) return cmd_bench(bench_m, b);
   if (*zoo) return cmd_zoo(z);
+  if (*optimize) return cmd_optimize(opt_m, opt_report, dump_after, opt_format, opt_out);
+  if (*check) return cmd_check(check_m, check_levels, check_seed);
   if (*sysinfo) {
     const anvil::CpuInfo& c = anvil::cpu_info();
     std::printf("cpu:        %s (%s)\n", c.brand.c_str(), c.vendor.c_str());

@@ -28,7 +28,13 @@ struct LoadOptions {
 };
 
 struct CompileOptions {
-  int threads = 0;  // 0: one per physical core
+  int threads = 0;    // 0: one per physical core
+  int opt_level = 3;  // -O0 .. -O3 (see src/passes/pass.h)
+  std::vector<std::string> disable_passes;
+  std::vector<std::string> enable_passes;
+  // Flush-to-zero and denormals-are-zero while kernels run, and subnormal
+  // weights flushed by the optimizer. false keeps subnormals, for study.
+  bool flush_denormals = true;
   // Internal tensors to return from run() after the model's own outputs, by
   // value name or node name (e.g. MXNet's "conv_1_relu" or
   // "conv_1_relu_output").
@@ -73,6 +79,9 @@ class Session {
   // Runs once. Every input must be given; outputs come back by name.
   // Not reentrant: use one Session per thread.
   Result<std::map<std::string, Tensor>> run(const std::map<std::string, Tensor>& inputs);
+
+  // What the optimizer did ("folded 104 BN; flushed ... subnormal weights").
+  std::string optimization_report() const;
 
   struct Impl;
   Impl* impl() { return impl_.get(); }

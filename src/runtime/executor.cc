@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "core/cpu.h"
+#include "core/denormals.h"
 
 namespace anvil {
 
@@ -57,6 +58,9 @@ Status Executor::run(const std::vector<Tensor>& inputs, std::vector<Tensor>& out
     slots_[static_cast<size_t>(g_.inputs[i])] = t;
   }
   if (timings) timings->assign(steps_.size(), {});
+  // Subnormal operands cost Intel cores ~100x per FMA; FTZ/DAZ make them
+  // zeros for the whole run. Restored on every return path by the guard.
+  DenormalGuard denormal_guard(flush_denormals_);
   std::vector<const Tensor*> in_ptrs;
   std::vector<Tensor*> out_ptrs;
   for (size_t si = 0; si < steps_.size(); ++si) {

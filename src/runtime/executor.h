@@ -28,6 +28,9 @@ class Executor {
   // owned by the caller). Input dtype/shape must match the bound ones.
   Status run(const std::vector<Tensor>& inputs, std::vector<Tensor>& outputs,
              std::vector<NodeTiming>* timings = nullptr);
+  // Sets FTZ/DAZ in MXCSR for the duration of run() (default on); the
+  // caller's MXCSR is restored on return.
+  void set_flush_denormals(bool on) { flush_denormals_ = on; }
   // Number of nodes executed per run (constant-folded ones excluded).
   size_t num_steps() const { return steps_.size(); }
   const Node& step_node(size_t i) const { return g_.nodes()[static_cast<size_t>(steps_[i].node)]; }
@@ -42,6 +45,7 @@ class Executor {
   Graph g_;
   std::vector<Step> steps_;
   std::vector<Tensor> slots_;  // one per value; constants alias their data
+  bool flush_denormals_ = true;
 };
 
 }  // namespace anvil

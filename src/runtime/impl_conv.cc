@@ -6,6 +6,7 @@
 
 #include "kernels/gemm.h"
 #include "ops/op_util.h"
+#include "ops/post_ops.h"
 #include "runtime/kernel_registry.h"
 
 namespace anvil {
@@ -14,8 +15,10 @@ namespace {
 
 class ConvIm2colGemm final : public OpKernel {
  public:
-  ConvIm2colGemm(Isa isa, int64_t group, ops::WindowGeometry geo, Tensor weights, Tensor bias)
-      : isa_(isa), group_(group), geo_(std::move(geo)), w_(std::move(weights)), b_(std::move(bias)) {}
+  ConvIm2colGemm(Isa isa, int64_t group, ops::WindowGeometry geo, Tensor weights, Tensor bias,
+                 std::vector<ops::PostOp> post)
+      : isa_(isa), group_(group), geo_(std::move(geo)), w_(std::move(weights)), b_(std::move(bias)),
+        post_(std::move(post)) {}
 
   std::string name() const override {
     return std::string(is_pointwise() ? "conv2d_1x1_gemm:" : "conv2d_im2col_gemm:") + kernels::gemm_ukernel_for(isa_).name;
@@ -51,6 +54,8 @@ class ConvIm2colGemm final : public OpKernel {
         a.ldc = P;
         a.bias = b_.defined() && b_.numel() ? b_.data<float>() + g * OCg : nullptr;
         kernels::sgemm_isa(a, isa_);
+        // The epilogue runs on the block just written, while it is in cache.
+        if (!post_.empty()) ops::apply_post_ops(post_, k, a.C, n, OC, g * OCg, OCg, P);
       }
     }
     return Status::ok();
@@ -103,6 +108,7 @@ class ConvIm2colGemm final : public OpKernel {
   int64_t group_;
   ops::WindowGeometry geo_;
   Tensor w_, b_;
+  std::vector<ops::PostOp> post_;
   std::vector<float> col_;
 };
 
@@ -121,13 +127,16 @@ Result<std::unique_ptr<OpKernel>> create_conv(const Graph& g, const Node& n, Isa
   const std::vector<int64_t> ker{w.shape[2], w.shape[3]};
   ANVIL_TRY(ops::resolve_window(in_sp, ker, n.attrs, false, geo));
   Tensor b = has_bias ? *g.value(n.inputs[2]).constant : Tensor();
-  return std::unique_ptr<OpKernel>(new ConvIm2colGemm(isa, group, std::move(geo), *w.constant, std::move(b)));
+  std::vector<ops::PostOp> post;
+  if (n.op == "FusedConv") ANVIL_TRY(ops::parse_post_ops(n.attrs, 3, post));
+  return std::unique_ptr<OpKernel>(
+      new ConvIm2colGemm(isa, group, std::move(geo), *w.constant, std::move(b), std::move(post)));
 }
 
 }  // namespace
 
 std::vector<KernelFactory> conv_kernel_factories() {
-  return {{"conv2d_gemm", "Conv", create_conv}};
+  return {{"conv2d_gemm", "Conv", create_conv}, {"conv2d_gemm", "FusedConv", create_conv}};
 }
 
 }  // namespace anvil

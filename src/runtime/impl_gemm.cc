@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "kernels/gemm.h"
+#include "ops/post_ops.h"
 #include "runtime/kernel_registry.h"
 
 namespace anvil {
@@ -11,8 +12,10 @@ namespace {
 
 class DenseGemm final : public OpKernel {
  public:
-  DenseGemm(Isa isa, Tensor b_kn, Tensor c, float alpha, float beta, bool trans_a, const char* op)
-      : isa_(isa), b_(std::move(b_kn)), c_(std::move(c)), alpha_(alpha), beta_(beta), trans_a_(trans_a), op_(op) {}
+  DenseGemm(Isa isa, Tensor b_kn, Tensor c, float alpha, float beta, bool trans_a, const char* op,
+            std::vector<ops::PostOp> post = {})
+      : isa_(isa), b_(std::move(b_kn)), c_(std::move(c)), alpha_(alpha), beta_(beta), trans_a_(trans_a), op_(op),
+        post_(std::move(post)) {}
 
   std::string name() const override { return std::string(op_) + "_gemm:" + kernels::gemm_ukernel_for(isa_).name; }
 
@@ -41,6 +44,8 @@ class DenseGemm final : public OpKernel {
           out[m * N + j] = v;
         }
     }
+    for (int64_t m = 0; m < M && !post_.empty(); ++m)
+      ops::apply_post_ops(post_, k, y.data<float>() + m * N, m, N, 0, N, 1);
     return Status::ok();
   }
 
@@ -50,6 +55,7 @@ class DenseGemm final : public OpKernel {
   float alpha_, beta_;
   bool trans_a_;
   const char* op_;
+  std::vector<ops::PostOp> post_;
   std::vector<float> at_;
 };
 
@@ -82,8 +88,11 @@ Result<std::unique_ptr<OpKernel>> create_gemm(const Graph& g, const Node& n, Isa
     if (!ok) return unsupported("C broadcast " + c.shape().str() + " not handled");
     if (c.rank() == 2 && c.dim(1) == 1 && cn == M && M == N) return unsupported("ambiguous C broadcast");
   }
+  std::vector<ops::PostOp> post;
+  if (n.op == "FusedGemm") ANVIL_TRY(ops::parse_post_ops(n.attrs, 3, post));
   return std::unique_ptr<OpKernel>(new DenseGemm(isa, std::move(bkn), std::move(c), n.attrs.f("alpha", 1.f),
-                                                 n.attrs.f("beta", 1.f), n.attrs.i("transA", 0) != 0, "gemm"));
+                                                 n.attrs.f("beta", 1.f), n.attrs.i("transA", 0) != 0, "gemm",
+                                                 std::move(post)));
 }
 
 Result<std::unique_ptr<OpKernel>> create_matmul(const Graph& g, const Node& n, Isa isa) {
@@ -99,7 +108,9 @@ Result<std::unique_ptr<OpKernel>> create_matmul(const Graph& g, const Node& n, I
 }  // namespace
 
 std::vector<KernelFactory> gemm_kernel_factories() {
-  return {{"gemm_dense", "Gemm", create_gemm}, {"matmul_dense", "MatMul", create_matmul}};
+  return {{"gemm_dense", "Gemm", create_gemm},
+          {"gemm_dense", "FusedGemm", create_gemm},
+          {"matmul_dense", "MatMul", create_matmul}};
 }
 
 }  // namespace anvil

@@ -6,6 +6,7 @@
 #include "frontend/mxnet/mxnet_import.h"
 #include "frontend/onnx/onnx_import.h"
 #include "ir/graph.h"
+#include "passes/pass.h"
 #include "runtime/executor.h"
 #include "runtime/session_impl.h"
 
@@ -67,6 +68,7 @@ Session& Session::operator=(Session&&) noexcept = default;
 
 const std::vector<TensorInfo>& Session::inputs() const { return impl_->inputs; }
 const std::vector<TensorInfo>& Session::outputs() const { return impl_->outputs; }
+std::string Session::optimization_report() const { return impl_->report; }
 
 namespace {
 
@@ -101,16 +103,21 @@ Status add_extra_outputs(Graph& g, const std::vector<std::string>& names) {
 }  // namespace
 
 Result<Session> Model::compile(const CompileOptions& options) const {
-  std::shared_ptr<const Graph> gp = graph_;
-  if (!options.extra_outputs.empty()) {
-    auto copy = std::make_shared<Graph>(*graph_);
-    ANVIL_TRY(add_extra_outputs(*copy, options.extra_outputs));
-    gp = copy;
-  }
-  auto ex = Executor::create(*gp);
+  Graph g0 = *graph_;
+  if (!options.extra_outputs.empty()) ANVIL_TRY(add_extra_outputs(g0, options.extra_outputs));
+  PassOptions po;
+  po.opt_level = options.opt_level;
+  po.disabled.insert(options.disable_passes.begin(), options.disable_passes.end());
+  po.enabled.insert(options.enable_passes.begin(), options.enable_passes.end());
+  po.flush_subnormals = options.flush_denormals;
+  auto report = run_passes(g0, po);
+  if (!report) return report.status().with_context(g0.source.empty() ? "model" : g0.source);
+  auto ex = Executor::create(std::move(g0));
   if (!ex) return ex.status();
+  (*ex)->set_flush_denormals(options.flush_denormals);
   Session s;
   s.impl_ = std::make_unique<Session::Impl>();
+  s.impl_->report = report->to_text();
   s.impl_->executor = std::move(ex).value();
   const Graph& g = s.impl_->executor->graph();
   s.impl_->inputs = infos(g, g.inputs);

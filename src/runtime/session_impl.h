@@ -11,6 +11,7 @@ struct Session::Impl {
   std::unique_ptr<Executor> executor;
   std::vector<TensorInfo> inputs, outputs;
   CompileOptions options;
+  std::string report;
 };
 
 }  // namespace anvil

@@ -1,0 +1,159 @@
+#include <chrono>
+#include <cfloat>
+#include <cmath>
+#include <cstring>
+
+#include <fmt/core.h>
+
+#include "passes/pass.h"
+
+namespace anvil {
+
+namespace passes {
+Status eliminate_identity(Graph& g, PassStats& st);
+Status dead_code(Graph& g, PassStats& st);
+Status constant_fold(Graph& g, PassStats& st);
+Status fold_batchnorm(Graph& g, PassStats& st);
+Status fuse_scale_shift(Graph& g, PassStats& st);
+Status fuse_residual(Graph& g, PassStats& st);
+Status fuse_activation(Graph& g, PassStats& st);
+}  // namespace passes
+
+const std::vector<Pass>& all_passes() {
+  static const std::vector<Pass> p = {
+      {"eliminate_identity", 1, false, "remove Identity, Dropout and no-op Reshape/Flatten/Cast",
+       passes::eliminate_identity},
+      {"constant_fold", 1, true, "replace nodes computable from constants by initializers", passes::constant_fold},
+      {"dead_code", 1, false, "remove nodes whose outputs are never used", passes::dead_code},
+      {"fold_batchnorm", 2, true, "fold BatchNormalization into the preceding Conv/Gemm weights",
+       passes::fold_batchnorm},
+      {"fuse_scale_shift", 2, true,
+       "remaining BatchNormalization -> scale-shift epilogue, or into a following unpadded Conv",
+       passes::fuse_scale_shift},
+      {"fuse_residual", 3, false, "residual Add into the producing Conv's epilogue", passes::fuse_residual},
+      {"fuse_activation", 3, true, "activations into the producing Conv/Gemm epilogue", passes::fuse_activation},
+  };
+  return p;
+}
+
+const Pass* find_pass(const std::string& name) {
+  for (const Pass& p : all_passes())
+    if (p.name == name) return &p;
+  return nullptr;
+}
+
+Status check_pass_names(const std::set<std::string>& names) {
+  for (const std::string& n : names) {
+    if (find_pass(n)) continue;
+    std::string known;
+    for (const Pass& p : all_passes()) known += (known.empty() ? "" : ", ") + p.name;
+    return invalid_argument("unknown pass '" + n + "' (passes: " + known + ")");
+  }
+  return Status::ok();
+}
+
+void flush_subnormal_constants(Graph& g, PassStats& st) {
+  for (size_t i = 0; i < g.num_values(); ++i) {
+    Value& v = g.value(static_cast<ValueId>(i));
+    if (!v.constant || v.constant->dtype() != DType::kF32) continue;
+    // Only initializers still in use matter; count them by looking at bits,
+    // not arithmetic, so the host's FTZ/DAZ state cannot hide any.
+    float* d = v.constant->data<float>();
+    const int64_t n = v.constant->numel();
+    int64_t count = 0;
+    for (int64_t k = 0; k < n; ++k) {
+      uint32_t bits;
+      std::memcpy(&bits, &d[k], 4);
+      if ((bits & 0x7f800000u) == 0 && (bits & 0x007fffffu) != 0) ++count;
+    }
+    if (!count) continue;
+    // Constants may share storage with the caller's model: copy before writing.
+    Tensor t = v.constant->clone();
+    float* w = t.data<float>();
+    for (int64_t k = 0; k < n; ++k) {
+      uint32_t bits;
+      std::memcpy(&bits, &w[k], 4);
+      if ((bits & 0x7f800000u) == 0 && (bits & 0x007fffffu) != 0) w[k] = std::signbit(w[k]) ? -0.f : 0.f;
+    }
+    v.constant = std::move(t);
+    st.values_flushed += count;
+    ++st.tensors_flushed;
+    if (st.tensors_flushed <= 5)
+      st.details.push_back(fmt::format("flushed {} subnormal values in '{}' ({} elements)", count, v.name, n));
+  }
+}
+
+namespace {
+int count_nodes_by_op(const Graph& g, const std::string& op) {
+  int c = 0;
+  for (const Node& n : g.nodes()) c += n.op == op;
+  return c;
+}
+}  // namespace
+
+Result<PassReport> run_passes(Graph& g, const PassOptions& o) {
+  ANVIL_TRY(check_pass_names(o.disabled));
+  ANVIL_TRY(check_pass_names(o.enabled));
+  PassReport r;
+  r.nodes_before = static_cast<int>(g.nodes().size());
+  ANVIL_TRY(infer_shapes(g));
+  // Subnormals already in the model's weights are flushed too whenever any
+  // constant-writing pass is on: folding can only make them more common.
+  bool writes = false;
+  for (const Pass& p : all_passes()) {
+    const bool on = !o.disabled.count(p.name) && (p.level <= o.opt_level || o.enabled.count(p.name));
+    if (!on) continue;
+    writes |= p.writes_constants;
+    PassRecord rec;
+    rec.name = p.name;
+    const auto t0 = std::chrono::steady_clock::now();
+    Status s = p.run(g, rec.stats);
+    if (s.is_ok()) s = g.topo_sort();
+    if (s.is_ok()) s = g.verify();
+    if (s.is_ok()) s = infer_shapes(g);
+    if (!s.is_ok()) return std::move(s).with_context("optimizer pass '" + p.name + "'");
+    if (p.writes_constants && o.flush_subnormals) flush_subnormal_constants(g, rec.stats);
+    rec.ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    r.subnormals_flushed += rec.stats.values_flushed;
+    r.tensors_flushed += rec.stats.tensors_flushed;
+    if (o.after_pass) o.after_pass(p.name, g);
+    r.passes.push_back(std::move(rec));
+  }
+  (void)writes;
+  // Initializers no node reads any more (pre-fold weights) are dropped so
+  // they are neither kept in memory nor exported.
+  {
+    std::vector<bool> used(g.num_values(), false);
+    for (const Node& n : g.nodes())
+      for (ValueId in : n.inputs)
+        if (in != kNoValue) used[static_cast<size_t>(in)] = true;
+    for (ValueId out : g.outputs) used[static_cast<size_t>(out)] = true;
+    for (size_t i = 0; i < g.num_values(); ++i) {
+      Value& v = g.value(static_cast<ValueId>(i));
+      if (v.is_initializer && !used[i]) {
+        v.constant.reset();
+        v.is_initializer = false;
+      }
+    }
+  }
+  r.nodes_after = static_cast<int>(g.nodes().size());
+  (void)count_nodes_by_op;
+  return r;
+}
+
+std::string PassReport::to_text() const {
+  std::string s = fmt::format("optimizer: {} -> {} nodes\n", nodes_before, nodes_after);
+  int folded_bn = 0;
+  for (const PassRecord& p : passes) {
+    if (p.name == "fold_batchnorm") folded_bn = p.stats.nodes_fused;
+    s += fmt::format("  {:<20} {:>7.1f} ms  removed {:>4}  fused {:>4}  constants {:>4}  flushed {:>10} in {} tensors\n",
+                     p.name, p.ms, p.stats.nodes_removed, p.stats.nodes_fused, p.stats.constants_rewritten,
+                     p.stats.values_flushed, p.stats.tensors_flushed);
+    for (const std::string& d : p.stats.details) s += "      " + d + "\n";
+  }
+  s += fmt::format("summary: folded {} BN; flushed {} subnormal weights in {} tensors\n", folded_bn,
+                   subnormals_flushed, tensors_flushed);
+  return s;
+}
+
+}  // namespace anvil
