@@ -62,7 +62,8 @@ if ! installed; then
   echo "setup-ort: npm finished but $pkg has no Linux binding for this platform" >&2
   exit 1
 fi
-if ! node -e "require('$pkg')" 2>"$log"; then
+# An absolute path: node resolves a bare relative path as a package name.
+if ! node -e "require('$(cd "$pkg" && pwd)')" 2>"$log"; then
   cat "$log" >&2
   echo "setup-ort: onnxruntime-node is installed in $dir but does not load" >&2
   exit 1

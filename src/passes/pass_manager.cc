@@ -27,11 +27,12 @@ const std::vector<Pass>& all_passes() {
       {"dead_code", 1, false, "remove nodes whose outputs are never used", passes::dead_code},
       {"fold_batchnorm", 2, true, "fold BatchNormalization into the preceding Conv/Gemm weights",
        passes::fold_batchnorm},
+      {"fuse_residual", 3, false, "residual Add into the producing Conv's epilogue", passes::fuse_residual},
+      {"fuse_activation", 3, true, "activations into the producing Conv/Gemm epilogue", passes::fuse_activation},
+      // Last, so a BN after conv+activation finds the fused producer.
       {"fuse_scale_shift", 2, true,
        "remaining BatchNormalization -> scale-shift epilogue, or into a following unpadded Conv",
        passes::fuse_scale_shift},
-      {"fuse_residual", 3, false, "residual Add into the producing Conv's epilogue", passes::fuse_residual},
-      {"fuse_activation", 3, true, "activations into the producing Conv/Gemm epilogue", passes::fuse_activation},
   };
   return p;
 }
