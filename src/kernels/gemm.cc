@@ -4,6 +4,8 @@
 #include <cstring>
 #include <vector>
 
+#include "core/thread_pool.h"
+
 namespace anvil::kernels {
 
 namespace {
@@ -94,6 +96,37 @@ void sgemm_isa(const GemmArgs& g, Isa isa) {
       }
     }
   }
+}
+
+void sgemm_parallel(const GemmArgs& g, Isa isa, ThreadPool* pool) {
+  const int T = pool ? pool->threads() : 1;
+  const GemmUkernelInfo& uk = gemm_ukernel_for(isa);
+  // Below ~1 MFLOP per thread the fork costs more than it saves.
+  if (T == 1 || 2 * g.M * g.N * g.K < int64_t{1} << 21) {
+    sgemm_isa(g, isa);
+    return;
+  }
+  const int64_t col_tiles = (g.N + uk.nr - 1) / uk.nr;
+  const int64_t row_tiles = (g.M + uk.mr - 1) / uk.mr;
+  // Columns split evenly only with a few tiles per thread; otherwise rows.
+  const bool by_cols = col_tiles >= 2 * T || col_tiles >= row_tiles;
+  const int64_t tiles = by_cols ? col_tiles : row_tiles;
+  pool->parallel_for(tiles, [&](int64_t b, int64_t e, int) {
+    GemmArgs part = g;
+    if (by_cols) {
+      const int64_t j0 = b * uk.nr, j1 = std::min(g.N, e * uk.nr);
+      part.N = j1 - j0;
+      part.B = g.B + j0;
+      part.C = g.C + j0;
+    } else {
+      const int64_t i0 = b * uk.mr, i1 = std::min(g.M, e * uk.mr);
+      part.M = i1 - i0;
+      part.A = g.A + i0 * g.lda;
+      part.C = g.C + i0 * g.ldc;
+      if (g.bias) part.bias = g.bias + i0;
+    }
+    if (part.M > 0 && part.N > 0) sgemm_isa(part, isa);
+  });
 }
 
 }  // namespace anvil::kernels

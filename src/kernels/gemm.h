@@ -8,6 +8,10 @@
 
 #include "core/cpu.h"
 
+namespace anvil {
+class ThreadPool;
+}
+
 namespace anvil::kernels {
 
 struct GemmArgs {
@@ -42,6 +46,9 @@ const GemmUkernelInfo& gemm_ukernel_for(Isa isa);
 // C = A*B (+bias) with the microkernel for `isa` (default: active_isa()).
 void sgemm(const GemmArgs& args);
 void sgemm_isa(const GemmArgs& args, Isa isa);
+// Splits the output between the pool's threads (columns when wide enough,
+// else rows), each part a whole sgemm_isa call. pool may be null.
+void sgemm_parallel(const GemmArgs& args, Isa isa, ThreadPool* pool);
 
 // Microkernels, one per ISA folder.
 void f32_gemm_ukernel_6x64__avx512(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, int64_t mr,

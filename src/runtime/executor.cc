@@ -5,21 +5,27 @@
 #include <cstring>
 
 #include "core/cpu.h"
+#include "core/thread_pool.h"
 #include "core/denormals.h"
 
 namespace anvil {
 
-Result<std::unique_ptr<Executor>> Executor::create(Graph g) {
+Result<std::unique_ptr<Executor>> Executor::create(Graph g, int threads) {
   Status s = infer_shapes(g);
   if (!s.is_ok()) return std::move(s).with_context(g.source.empty() ? "model" : g.source);
+  if (threads < 0) return invalid_argument("threads must be >= 0 (0: one per core), got " + std::to_string(threads));
   std::unique_ptr<Executor> ex(new Executor(std::move(g)));
+  const int nthreads = threads == 0 ? default_thread_count() : threads;
+  if (nthreads > 1) ex->pool_ = std::make_unique<ThreadPool>(nthreads);
   Graph& gr = ex->g_;
   ex->slots_.resize(gr.num_values());
   for (size_t i = 0; i < gr.num_values(); ++i) {
     const Value& v = gr.value(static_cast<ValueId>(i));
     if (v.constant) ex->slots_[i] = *v.constant;
   }
-  const Isa isa = active_isa();
+  KernelConfig cfg;
+  cfg.isa = active_isa();
+  cfg.pool = ex->pool_.get();
   for (size_t i = 0; i < gr.nodes().size(); ++i) {
     const Node& n = gr.nodes()[i];
     bool all_const = true;
@@ -28,9 +34,9 @@ Result<std::unique_ptr<Executor>> Executor::create(Graph g) {
     if (all_const) continue;  // computed at compile time by shape inference
     Step st;
     std::string log;
-    st.kernel = select_kernel(gr, n, isa, verbose_dispatch() ? &log : nullptr);
+    st.kernel = select_kernel(gr, n, cfg, verbose_dispatch() ? &log : nullptr);
     if (verbose_dispatch())
-      std::fprintf(stderr, "anvil dispatch: %s [isa %s]\n%s", gr.node_desc_with_shapes(n).c_str(), isa_name(isa),
+      std::fprintf(stderr, "anvil dispatch: %s [isa %s]\n%s", gr.node_desc_with_shapes(n).c_str(), isa_name(cfg.isa),
                    log.c_str());
     st.node = static_cast<int32_t>(i);
     for (ValueId o : n.outputs) {
@@ -83,6 +89,15 @@ Status Executor::run(const std::vector<Tensor>& inputs, std::vector<Tensor>& out
   for (ValueId o : g_.outputs) outputs.push_back(slots_[static_cast<size_t>(o)].clone());
   for (ValueId in : g_.inputs) slots_[static_cast<size_t>(in)] = Tensor();
   return Status::ok();
+}
+
+int Executor::threads() const { return pool_ ? pool_->threads() : 1; }
+
+const Tensor* Executor::value(const std::string& name) const {
+  const ValueId id = g_.find_value(name);
+  if (id == kNoValue) return nullptr;
+  const Tensor& t = slots_[static_cast<size_t>(id)];
+  return t.defined() ? &t : nullptr;
 }
 
 }  // namespace anvil

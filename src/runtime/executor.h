@@ -9,6 +9,7 @@
 #include "anvil/tensor.h"
 #include "ir/graph.h"
 #include "ir/op_registry.h"
+#include "core/thread_pool.h"
 #include "runtime/kernel_registry.h"
 
 namespace anvil {
@@ -21,7 +22,9 @@ class Executor {
  public:
   // `g` must have bound input shapes; create() infers shapes and prepares
   // one slot per value. Errors name the node, op and shapes.
-  static Result<std::unique_ptr<Executor>> create(Graph g);
+  // threads: 0 = one per core, 1 = no worker threads.
+  static Result<std::unique_ptr<Executor>> create(Graph g, int threads = 1);
+  int threads() const;
 
   const Graph& graph() const { return g_; }
   // Inputs in graph-input order; outputs in graph-output order (fresh tensors
@@ -35,6 +38,12 @@ class Executor {
   size_t num_steps() const { return steps_.size(); }
   const Node& step_node(size_t i) const { return g_.nodes()[static_cast<size_t>(steps_[i].node)]; }
   std::string step_kernel_name(size_t i) const { return steps_[i].kernel->name(); }
+  // The tensor a value (by name) held at the end of the last run(): every
+  // computed value keeps its own slot, so `anvil check --per-layer` can read
+  // intermediate results without making them graph outputs (which would
+  // block fusion). nullptr for unknown names and graph inputs (released
+  // after each run). Meaningful after a run() and until the next one.
+  const Tensor* value(const std::string& name) const;
 
  private:
   explicit Executor(Graph g) : g_(std::move(g)) {}
@@ -46,6 +55,7 @@ class Executor {
   std::vector<Step> steps_;
   std::vector<Tensor> slots_;  // one per value; constants alias their data
   bool flush_denormals_ = true;
+  std::unique_ptr<ThreadPool> pool_;
 };
 
 }  // namespace anvil

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "core/thread_pool.h"
 #include "kernels/gemm.h"
 #include "ops/op_util.h"
 #include "ops/post_ops.h"
@@ -15,10 +16,10 @@ namespace {
 
 class ConvIm2colGemm final : public OpKernel {
  public:
-  ConvIm2colGemm(Isa isa, int64_t group, ops::WindowGeometry geo, Tensor weights, Tensor bias,
+  ConvIm2colGemm(const KernelConfig& cfg, int64_t group, ops::WindowGeometry geo, Tensor weights, Tensor bias,
                  std::vector<ops::PostOp> post)
-      : isa_(isa), group_(group), geo_(std::move(geo)), w_(std::move(weights)), b_(std::move(bias)),
-        post_(std::move(post)) {}
+      : isa_(cfg.isa), pool_(cfg.pool), group_(group), geo_(std::move(geo)), w_(std::move(weights)),
+        b_(std::move(bias)), post_(std::move(post)) {}
 
   std::string name() const override {
     return std::string(is_pointwise() ? "conv2d_1x1_gemm:" : "conv2d_im2col_gemm:") + kernels::gemm_ukernel_for(isa_).name;
@@ -27,52 +28,78 @@ class ConvIm2colGemm final : public OpKernel {
   Status run(KernelContext& k) override {
     const Tensor& x = k.in(0);
     Tensor& y = k.out(0);
-    const int64_t N = x.dim(0), C = x.dim(1), H = x.dim(2), W = x.dim(3);
-    const int64_t OC = y.dim(1), OH = y.dim(2), OW = y.dim(3);
-    const int64_t KH = geo_.kernel[0], KW = geo_.kernel[1];
-    const int64_t Cg = C / group_, OCg = OC / group_;
-    const int64_t Kdim = Cg * KH * KW, P = OH * OW;
-    const bool pointwise = is_pointwise();
-    if (!pointwise) col_.resize(static_cast<size_t>(Kdim * P));
-    for (int64_t n = 0; n < N; ++n) {
-      for (int64_t g = 0; g < group_; ++g) {
-        const float* xin = x.data<float>() + (n * C + g * Cg) * H * W;
-        const float* B = xin;
-        if (!pointwise) {
-          im2col(xin, Cg, H, W, OH, OW, KH, KW);
-          B = col_.data();
-        }
-        kernels::GemmArgs a;
-        a.M = OCg;
-        a.N = P;
-        a.K = Kdim;
-        a.A = w_.data<float>() + g * OCg * Kdim;
-        a.lda = Kdim;
-        a.B = B;
-        a.ldb = P;
-        a.C = y.data<float>() + (n * OC + g * OCg) * P;
-        a.ldc = P;
-        a.bias = b_.defined() && b_.numel() ? b_.data<float>() + g * OCg : nullptr;
-        kernels::sgemm_isa(a, isa_);
-        // The epilogue runs on the block just written, while it is in cache.
-        if (!post_.empty()) ops::apply_post_ops(post_, k, a.C, n, OC, g * OCg, OCg, P);
-      }
+    const int64_t N = x.dim(0), C = x.dim(1);
+    const int64_t OC = y.dim(1);
+    const int T = pool_ ? pool_->threads() : 1;
+    cols_.resize(static_cast<size_t>(T));
+    // Many groups (depthwise, grouped): one group per task, each thread with
+    // its own im2col buffer. Few groups: im2col and the GEMM are split.
+    if (group_ >= T && T > 1) {
+      for (int64_t n = 0; n < N; ++n)
+        pool_->parallel_for(group_, [&](int64_t b, int64_t e, int tid) {
+          for (int64_t g = b; g < e; ++g) run_group(k, n, g, cols_[static_cast<size_t>(tid)], nullptr);
+        });
+      return Status::ok();
     }
+    (void)C;
+    (void)OC;
+    for (int64_t n = 0; n < N; ++n)
+      for (int64_t g = 0; g < group_; ++g) run_group(k, n, g, cols_[0], pool_);
     return Status::ok();
   }
 
  private:
+  void run_group(KernelContext& k, int64_t n, int64_t g, std::vector<float>& col, ThreadPool* pool) {
+    const Tensor& x = k.in(0);
+    Tensor& y = k.out(0);
+    const int64_t C = x.dim(1), H = x.dim(2), W = x.dim(3);
+    const int64_t OC = y.dim(1), OH = y.dim(2), OW = y.dim(3);
+    const int64_t KH = geo_.kernel[0], KW = geo_.kernel[1];
+    const int64_t Cg = C / group_, OCg = OC / group_;
+    const int64_t Kdim = Cg * KH * KW, P = OH * OW;
+    const float* xin = x.data<float>() + (n * C + g * Cg) * H * W;
+    const float* B = xin;
+    if (!is_pointwise()) {
+      col.resize(static_cast<size_t>(Kdim * P));
+      auto fill = [&](int64_t c0, int64_t c1, int) {
+        im2col(xin, c0, c1, H, W, OH, OW, KH, KW, col.data() + c0 * KH * KW * P);
+      };
+      if (pool && Kdim * P >= (1 << 15)) pool->parallel_for(Cg, fill);
+      else fill(0, Cg, 0);
+      B = col.data();
+    }
+    kernels::GemmArgs a;
+    a.M = OCg;
+    a.N = P;
+    a.K = Kdim;
+    a.A = w_.data<float>() + g * OCg * Kdim;
+    a.lda = Kdim;
+    a.B = B;
+    a.ldb = P;
+    a.C = y.data<float>() + (n * OC + g * OCg) * P;
+    a.ldc = P;
+    a.bias = b_.defined() && b_.numel() ? b_.data<float>() + g * OCg : nullptr;
+    kernels::sgemm_parallel(a, isa_, pool);
+    if (post_.empty()) return;
+    // The epilogue runs on the block just written, while it is in cache.
+    auto epilogue = [&](int64_t c0, int64_t c1, int) {
+      ops::apply_post_ops(post_, k, a.C + c0 * P, n, OC, g * OCg + c0, c1 - c0, P);
+    };
+    if (pool && OCg * P >= (1 << 14)) pool->parallel_for(OCg, epilogue);
+    else epilogue(0, OCg, 0);
+  }
+
   bool is_pointwise() const {
     return geo_.kernel[0] == 1 && geo_.kernel[1] == 1 && geo_.strides[0] == 1 && geo_.strides[1] == 1 &&
            geo_.pad_begin[0] == 0 && geo_.pad_begin[1] == 0 && geo_.pad_end[0] == 0 && geo_.pad_end[1] == 0;
   }
 
-  void im2col(const float* x, int64_t Cg, int64_t H, int64_t W, int64_t OH, int64_t OW, int64_t KH, int64_t KW) {
+  void im2col(const float* x, int64_t c_begin, int64_t c_end, int64_t H, int64_t W, int64_t OH, int64_t OW,
+              int64_t KH, int64_t KW, float* dst) const {
     const int64_t sh = geo_.strides[0], sw = geo_.strides[1];
     const int64_t dh = geo_.dilations[0], dw = geo_.dilations[1];
     const int64_t ph = geo_.pad_begin[0], pw = geo_.pad_begin[1];
-    float* dst = col_.data();
-    for (int64_t c = 0; c < Cg; ++c) {
+    for (int64_t c = c_begin; c < c_end; ++c) {
       const float* xc = x + c * H * W;
       for (int64_t kh = 0; kh < KH; ++kh) {
         for (int64_t kw = 0; kw < KW; ++kw) {
@@ -105,14 +132,15 @@ class ConvIm2colGemm final : public OpKernel {
   }
 
   Isa isa_;
+  ThreadPool* pool_;
   int64_t group_;
   ops::WindowGeometry geo_;
   Tensor w_, b_;
   std::vector<ops::PostOp> post_;
-  std::vector<float> col_;
+  std::vector<std::vector<float>> cols_;  // im2col buffer per thread
 };
 
-Result<std::unique_ptr<OpKernel>> create_conv(const Graph& g, const Node& n, Isa isa) {
+Result<std::unique_ptr<OpKernel>> create_conv(const Graph& g, const Node& n, const KernelConfig& cfg) {
   const Value& x = g.value(n.inputs[0]);
   const Value& w = g.value(n.inputs[1]);
   if (x.dtype != DType::kF32) return unsupported("input dtype is " + std::string(dtype_name(x.dtype)) + ", not f32");
@@ -130,7 +158,7 @@ Result<std::unique_ptr<OpKernel>> create_conv(const Graph& g, const Node& n, Isa
   std::vector<ops::PostOp> post;
   if (n.op == "FusedConv") ANVIL_TRY(ops::parse_post_ops(n.attrs, 3, post));
   return std::unique_ptr<OpKernel>(
-      new ConvIm2colGemm(isa, group, std::move(geo), *w.constant, std::move(b), std::move(post)));
+      new ConvIm2colGemm(cfg, group, std::move(geo), *w.constant, std::move(b), std::move(post)));
 }
 
 }  // namespace

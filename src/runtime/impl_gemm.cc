@@ -12,9 +12,9 @@ namespace {
 
 class DenseGemm final : public OpKernel {
  public:
-  DenseGemm(Isa isa, Tensor b_kn, Tensor c, float alpha, float beta, bool trans_a, const char* op,
+  DenseGemm(const KernelConfig& cfg, Tensor b_kn, Tensor c, float alpha, float beta, bool trans_a, const char* op,
             std::vector<ops::PostOp> post = {})
-      : isa_(isa), b_(std::move(b_kn)), c_(std::move(c)), alpha_(alpha), beta_(beta), trans_a_(trans_a), op_(op),
+      : isa_(cfg.isa), pool_(cfg.pool), b_(std::move(b_kn)), c_(std::move(c)), alpha_(alpha), beta_(beta), trans_a_(trans_a), op_(op),
         post_(std::move(post)) {}
 
   std::string name() const override { return std::string(op_) + "_gemm:" + kernels::gemm_ukernel_for(isa_).name; }
@@ -32,7 +32,7 @@ class DenseGemm final : public OpKernel {
       A = at_.data();
     }
     kernels::GemmArgs g{M, N, K, A, K, b_.data<float>(), N, y.data<float>(), N, nullptr, false};
-    kernels::sgemm_isa(g, isa_);
+    kernels::sgemm_parallel(g, isa_, pool_);
     if (alpha_ != 1.f || c_.defined()) {
       float* out = y.data<float>();
       const int64_t cn = c_.defined() ? c_.numel() : 0;
@@ -51,6 +51,7 @@ class DenseGemm final : public OpKernel {
 
  private:
   Isa isa_;
+  ThreadPool* pool_;
   Tensor b_, c_;
   float alpha_, beta_;
   bool trans_a_;
@@ -66,7 +67,7 @@ Tensor transpose2d(const Tensor& t) {
   return r;
 }
 
-Result<std::unique_ptr<OpKernel>> create_gemm(const Graph& g, const Node& n, Isa isa) {
+Result<std::unique_ptr<OpKernel>> create_gemm(const Graph& g, const Node& n, const KernelConfig& cfg) {
   const Value& a = g.value(n.inputs[0]);
   const Value& b = g.value(n.inputs[1]);
   if (a.dtype != DType::kF32 || b.dtype != DType::kF32) return unsupported("not f32");
@@ -90,19 +91,19 @@ Result<std::unique_ptr<OpKernel>> create_gemm(const Graph& g, const Node& n, Isa
   }
   std::vector<ops::PostOp> post;
   if (n.op == "FusedGemm") ANVIL_TRY(ops::parse_post_ops(n.attrs, 3, post));
-  return std::unique_ptr<OpKernel>(new DenseGemm(isa, std::move(bkn), std::move(c), n.attrs.f("alpha", 1.f),
+  return std::unique_ptr<OpKernel>(new DenseGemm(cfg, std::move(bkn), std::move(c), n.attrs.f("alpha", 1.f),
                                                  n.attrs.f("beta", 1.f), n.attrs.i("transA", 0) != 0, "gemm",
                                                  std::move(post)));
 }
 
-Result<std::unique_ptr<OpKernel>> create_matmul(const Graph& g, const Node& n, Isa isa) {
+Result<std::unique_ptr<OpKernel>> create_matmul(const Graph& g, const Node& n, const KernelConfig& cfg) {
   const Value& a = g.value(n.inputs[0]);
   const Value& b = g.value(n.inputs[1]);
   if (a.dtype != DType::kF32 || b.dtype != DType::kF32) return unsupported("not f32");
   if (!b.constant) return unsupported("B is computed at run time");
   if (b.shape.rank() != 2) return unsupported("B has rank " + std::to_string(b.shape.rank()) + ", not 2");
   if (a.shape.rank() < 2) return unsupported("A has rank < 2");
-  return std::unique_ptr<OpKernel>(new DenseGemm(isa, b.constant->clone(), Tensor(), 1.f, 0.f, false, "matmul"));
+  return std::unique_ptr<OpKernel>(new DenseGemm(cfg, b.constant->clone(), Tensor(), 1.f, 0.f, false, "matmul"));
 }
 
 }  // namespace

@@ -41,10 +41,10 @@ bool verbose_dispatch() {
   return on;
 }
 
-std::unique_ptr<OpKernel> select_kernel(const Graph& g, const Node& n, Isa isa, std::string* log) {
+std::unique_ptr<OpKernel> select_kernel(const Graph& g, const Node& n, const KernelConfig& cfg, std::string* log) {
   for (const KernelFactory& f : kernel_factories()) {
     if (f.op != n.op) continue;
-    auto k = f.create(g, n, isa);
+    auto k = f.create(g, n, cfg);
     if (k) {
       if (log) *log += "  " + f.name + ": selected (" + (*k)->name() + ")\n";
       return std::move(k).value();

@@ -16,6 +16,14 @@
 
 namespace anvil {
 
+class ThreadPool;
+
+// What a kernel may use: the ISA level and the threads.
+struct KernelConfig {
+  Isa isa = Isa::kScalar;
+  ThreadPool* pool = nullptr;  // null: single-threaded
+};
+
 class OpKernel {
  public:
   virtual ~OpKernel() = default;
@@ -28,14 +36,14 @@ struct KernelFactory {
   std::string name;
   std::string op;
   // Returns the prepared kernel, or an error (kUnsupported) saying why not.
-  std::function<Result<std::unique_ptr<OpKernel>>(const Graph& g, const Node& n, Isa isa)> create;
+  std::function<Result<std::unique_ptr<OpKernel>>(const Graph& g, const Node& n, const KernelConfig& cfg)> create;
 };
 
 const std::vector<KernelFactory>& kernel_factories();
 
 // Picks the first factory that accepts `n`, else the reference kernel.
 // `log` (if non-null) receives one line per factory tried.
-std::unique_ptr<OpKernel> select_kernel(const Graph& g, const Node& n, Isa isa, std::string* log);
+std::unique_ptr<OpKernel> select_kernel(const Graph& g, const Node& n, const KernelConfig& cfg, std::string* log);
 
 // Environment switch ANVIL_VERBOSE contains "dispatch".
 bool verbose_dispatch();

@@ -112,7 +112,7 @@ Result<Session> Model::compile(const CompileOptions& options) const {
   po.flush_subnormals = options.flush_denormals;
   auto report = run_passes(g0, po);
   if (!report) return report.status().with_context(g0.source.empty() ? "model" : g0.source);
-  auto ex = Executor::create(std::move(g0));
+  auto ex = Executor::create(std::move(g0), options.threads);
   if (!ex) return ex.status();
   (*ex)->set_flush_denormals(options.flush_denormals);
   Session s;

@@ -37,13 +37,14 @@ void check_against_reference(const std::string& op, const std::vector<Tensor>& i
   const Tensor& want = (*ref)[0];
   double scale = 1e-3;
   for (int64_t i = 0; i < want.numel(); ++i) scale = std::max(scale, std::fabs(double(want.data<float>()[i])));
-  for (Isa isa : host_isas()) {
+  for (Isa isa : host_isas())
+  for (int threads : {1, 2}) {
     set_isa_cap(isa);
     Graph g;
     std::vector<bool> as_input(inputs.size(), false);
     as_input[0] = true;
     ASSERT_TRUE(testing::build_single_op_graph(g, op, inputs, attrs, 1, as_input).is_ok());
-    auto ex = Executor::create(std::move(g));
+    auto ex = Executor::create(std::move(g), threads);
     ASSERT_TRUE(ex.is_ok()) << desc << ": " << ex.status().message();
     if (expect_optimized)
       EXPECT_EQ((*ex)->step_kernel_name(0).rfind("ref:", 0), std::string::npos)
@@ -53,7 +54,7 @@ void check_against_reference(const std::string& op, const std::vector<Tensor>& i
     ASSERT_EQ(out[0].shape(), want.shape()) << desc;
     for (int64_t i = 0; i < want.numel(); ++i) {
       ASSERT_NEAR(out[0].data<float>()[i], want.data<float>()[i], 1e-4 * scale)
-          << desc << " isa=" << isa_name(isa) << " kernel=" << (*ex)->step_kernel_name(0) << " at " << i;
+          << desc << " isa=" << isa_name(isa) << " threads=" << threads << " kernel=" << (*ex)->step_kernel_name(0) << " at " << i;
     }
   }
   set_isa_cap(std::nullopt);
@@ -93,11 +94,25 @@ TEST(ConvGemmImpl, RandomizedConvShapesMatchReference) {
   }
 }
 
+TEST(ConvGemmImpl, LargeConvsTakeTheThreadedPaths) {
+  std::mt19937 rng(5);
+  Attrs a;
+  a.set("pads", std::vector<int64_t>{1, 1, 1, 1});
+  // Big enough that im2col, the GEMM and the epilogue are all split.
+  check_against_reference("Conv", {random_tensor({1, 32, 40, 40}, rng), random_tensor({64, 32, 3, 3}, rng),
+                                   random_tensor({64}, rng)},
+                          a, "mb1ic32ih40oc64k3p1");
+  Attrs dw = a;
+  dw.set("group", int64_t{48});
+  check_against_reference("Conv", {random_tensor({1, 48, 30, 30}, rng), random_tensor({48, 1, 3, 3}, rng)}, dw,
+                          "depthwise mb1ic48ih30k3p1");
+}
+
 TEST(ConvGemmImpl, GemmAndMatMulMatchReference) {
   std::mt19937 rng(99);
-  for (int64_t M : {1, 5, 7}) {
+  for (int64_t M : {1, 5, 7, 300}) {
     for (int64_t K : {1, 17, 300}) {
-      for (int64_t N : {1, 63, 65}) {
+      for (int64_t N : {1, 63, 65, 1000}) {
         Attrs a;
         a.set("transB", int64_t{1});
         a.set("alpha", 0.5f);

@@ -1,0 +1,91 @@
+#include "core/thread_pool.h"
+
+#include <algorithm>
+
+#include "core/denormals.h"
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#define ANVIL_PAUSE() _mm_pause()
+#else
+#define ANVIL_PAUSE() std::this_thread::yield()
+#endif
+
+namespace anvil {
+
+namespace {
+constexpr int kSpinIterations = 20000;  // ~100 us: spans the gap between layers
+}
+
+int default_thread_count() { return std::max(1u, std::thread::hardware_concurrency()); }
+
+ThreadPool::ThreadPool(int threads) : threads_(std::max(1, threads)) {
+  for (int i = 1; i < threads_; ++i) workers_.emplace_back([this, i] { worker(i); });
+}
+
+ThreadPool::~ThreadPool() {
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    stop_ = true;
+    generation_.fetch_add(1);
+  }
+  wake_.notify_all();
+  for (std::thread& t : workers_) t.join();
+}
+
+void ThreadPool::worker(int index) {
+  uint64_t seen = 0;
+  for (;;) {
+    uint64_t gen = generation_.load(std::memory_order_acquire);
+    for (int spin = 0; gen == seen && spin < kSpinIterations; ++spin) {
+      ANVIL_PAUSE();
+      gen = generation_.load(std::memory_order_acquire);
+    }
+    if (gen == seen) {
+      std::unique_lock<std::mutex> lk(mu_);
+      wake_.wait(lk, [&] { return generation_.load(std::memory_order_acquire) != seen; });
+      gen = generation_.load(std::memory_order_acquire);
+    }
+    seen = gen;
+    {
+      std::lock_guard<std::mutex> lk(mu_);
+      if (stop_) return;
+    }
+    const int64_t b = n_ * index / threads_, e = n_ * (index + 1) / threads_;
+    if (b < e) {
+      const uint32_t saved = read_mxcsr();
+      write_mxcsr(mxcsr_);
+      (*job_)(b, e, index);
+      write_mxcsr(saved);
+    }
+    if (pending_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+      std::lock_guard<std::mutex> lk(mu_);
+      done_cv_.notify_one();
+    }
+  }
+}
+
+void ThreadPool::parallel_for(int64_t n, const std::function<void(int64_t, int64_t, int)>& fn) {
+  if (n <= 0) return;
+  if (threads_ == 1 || n == 1) {
+    fn(0, n, 0);
+    return;
+  }
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    job_ = &fn;
+    n_ = n;
+    mxcsr_ = read_mxcsr();
+    pending_.store(threads_ - 1, std::memory_order_release);
+    generation_.fetch_add(1, std::memory_order_acq_rel);
+  }
+  wake_.notify_all();
+  fn(0, n / threads_, 0);
+  for (int spin = 0; pending_.load(std::memory_order_acquire) != 0 && spin < kSpinIterations; ++spin) ANVIL_PAUSE();
+  if (pending_.load(std::memory_order_acquire) != 0) {
+    std::unique_lock<std::mutex> lk(mu_);
+    done_cv_.wait(lk, [&] { return pending_.load(std::memory_order_acquire) == 0; });
+  }
+}
+
+}  // namespace anvil
