@@ -19,11 +19,17 @@ const GemmUkernelInfo kScalar{f32_gemm_ukernel_4x8__scalar, 4, 8, "f32_gemm_uker
 constexpr int64_t kKC = 256;
 constexpr int64_t kMC = 120;  // a multiple of every MR (4 and 6)
 
-void pack_a(const float* A, int64_t lda, int64_t mc, int64_t kc, int mr_tile, float* dst) {
+// A points at element (0, 0) of the block; with trans, (m, k) is A[k*lda + m].
+void pack_a(const float* A, int64_t lda, bool trans, int64_t mc, int64_t kc, int mr_tile, float* dst) {
   for (int64_t i0 = 0; i0 < mc; i0 += mr_tile) {
     const int64_t rows = std::min<int64_t>(mr_tile, mc - i0);
     for (int64_t k = 0; k < kc; ++k) {
-      for (int64_t i = 0; i < rows; ++i) dst[i] = A[(i0 + i) * lda + k];
+      if (trans) {
+        const float* src = A + k * lda + i0;
+        for (int64_t i = 0; i < rows; ++i) dst[i] = src[i];
+      } else {
+        for (int64_t i = 0; i < rows; ++i) dst[i] = A[(i0 + i) * lda + k];
+      }
       for (int64_t i = rows; i < mr_tile; ++i) dst[i] = 0.f;
       dst += mr_tile;
     }
@@ -52,6 +58,19 @@ const GemmUkernelInfo& gemm_ukernel_for(Isa isa) {
 
 void sgemm(const GemmArgs& args) { sgemm_isa(args, active_isa()); }
 
+std::vector<float> prepack_b(const float* B, int64_t ldb, int64_t K, int64_t N, bool trans_b, Isa isa) {
+  const int nr = gemm_ukernel_for(isa).nr;
+  const int64_t panels = (N + nr - 1) / nr;
+  std::vector<float> out(static_cast<size_t>(panels * K * nr), 0.f);
+  for (int64_t p = 0; p < panels; ++p)
+    for (int64_t k = 0; k < K; ++k)
+      for (int64_t j = 0; j < nr && p * nr + j < N; ++j) {
+        const int64_t n = p * nr + j;
+        out[static_cast<size_t>((p * K + k) * nr + j)] = trans_b ? B[n * ldb + k] : B[k * ldb + n];
+      }
+  return out;
+}
+
 void sgemm_isa(const GemmArgs& g, Isa isa) {
   const GemmUkernelInfo& uk = gemm_ukernel_for(isa);
   if (g.M <= 0 || g.N <= 0) return;
@@ -59,8 +78,10 @@ void sgemm_isa(const GemmArgs& g, Isa isa) {
   if (g.bias) {
     for (int64_t m = 0; m < g.M; ++m) {
       float* row = g.C + m * g.ldc;
-      const float bv = g.bias[m];
-      for (int64_t n = 0; n < g.N; ++n) row[n] = accumulate ? row[n] + bv : bv;
+      for (int64_t n = 0; n < g.N; ++n) {
+        const float bv = g.bias_per_column ? g.bias[n] : g.bias[m];
+        row[n] = accumulate ? row[n] + bv : bv;
+      }
     }
     accumulate = true;
   }
@@ -74,20 +95,24 @@ void sgemm_isa(const GemmArgs& g, Isa isa) {
   thread_local std::vector<float> a_buf, b_buf;
   const int64_t n_padded = (g.N + uk.nr - 1) / uk.nr * uk.nr;
   const int64_t kc_max = std::min(kKC, g.K);
-  if (static_cast<int64_t>(b_buf.size()) < kc_max * n_padded) b_buf.resize(static_cast<size_t>(kc_max * n_padded));
+  if (!g.b_prepacked && static_cast<int64_t>(b_buf.size()) < kc_max * n_padded)
+    b_buf.resize(static_cast<size_t>(kc_max * n_padded));
   const int64_t mc_max = std::min<int64_t>(kMC, (g.M + uk.mr - 1) / uk.mr * uk.mr);
   if (static_cast<int64_t>(a_buf.size()) < mc_max * kc_max) a_buf.resize(static_cast<size_t>(mc_max * kc_max));
 
   for (int64_t pc = 0; pc < g.K; pc += kKC) {
     const int64_t kc = std::min(kKC, g.K - pc);
-    pack_b(g.B + pc * g.ldb, g.ldb, kc, g.N, uk.nr, b_buf.data());
+    if (!g.b_prepacked) pack_b(g.B + pc * g.ldb, g.ldb, kc, g.N, uk.nr, b_buf.data());
     const bool acc = accumulate || pc > 0;
     for (int64_t ic = 0; ic < g.M; ic += kMC) {
       const int64_t mc = std::min(kMC, g.M - ic);
-      pack_a(g.A + ic * g.lda + pc, g.lda, mc, kc, uk.mr, a_buf.data());
+      const float* a_block = g.trans_a ? g.A + pc * g.lda + ic : g.A + ic * g.lda + pc;
+      pack_a(a_block, g.lda, g.trans_a, mc, kc, uk.mr, a_buf.data());
       for (int64_t jr = 0; jr < g.N; jr += uk.nr) {
         const int64_t nr = std::min<int64_t>(uk.nr, g.N - jr);
-        const float* bp = b_buf.data() + (jr / uk.nr) * kc * uk.nr;
+        // Prepacked panels span the whole K; this block starts pc rows in.
+        const float* bp = g.b_prepacked ? g.b_prepacked + (jr / uk.nr) * g.K * uk.nr + pc * uk.nr
+                                        : b_buf.data() + (jr / uk.nr) * kc * uk.nr;
         for (int64_t ir = 0; ir < mc; ir += uk.mr) {
           const int64_t mr = std::min<int64_t>(uk.mr, mc - ir);
           const float* ap = a_buf.data() + (ir / uk.mr) * kc * uk.mr;
@@ -116,14 +141,16 @@ void sgemm_parallel(const GemmArgs& g, Isa isa, ThreadPool* pool) {
     if (by_cols) {
       const int64_t j0 = b * uk.nr, j1 = std::min(g.N, e * uk.nr);
       part.N = j1 - j0;
-      part.B = g.B + j0;
+      if (g.b_prepacked) part.b_prepacked = g.b_prepacked + b * g.K * uk.nr;
+      else part.B = g.B + j0;
       part.C = g.C + j0;
+      if (g.bias && g.bias_per_column) part.bias = g.bias + j0;
     } else {
       const int64_t i0 = b * uk.mr, i1 = std::min(g.M, e * uk.mr);
       part.M = i1 - i0;
-      part.A = g.A + i0 * g.lda;
+      part.A = g.trans_a ? g.A + i0 : g.A + i0 * g.lda;
       part.C = g.C + i0 * g.ldc;
-      if (g.bias) part.bias = g.bias + i0;
+      if (g.bias && !g.bias_per_column) part.bias = g.bias + i0;
     }
     if (part.M > 0 && part.N > 0) sgemm_isa(part, isa);
   });

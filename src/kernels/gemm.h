@@ -5,6 +5,7 @@
 #pragma once
 #include <cstddef>
 #include <cstdint>
+#include <vector>
 
 #include "core/cpu.h"
 
@@ -24,7 +25,17 @@ struct GemmArgs {
   int64_t ldc = 0;
   const float* bias = nullptr;  // per row of C (length M), optional
   bool accumulate = false;      // C += A*B instead of C = A*B
+  // A is stored transposed: element (m, k) at A[k * lda + m].
+  bool trans_a = false;
+  // B already packed by prepack_b() for this ISA (B and ldb are ignored).
+  const float* b_prepacked = nullptr;
+  // bias is per column (length N) instead of per row.
+  bool bias_per_column = false;
 };
+
+// Packs B (K x N; or N x K with trans_b) once, for weights: panels of the
+// microkernel's NR columns over the whole K, zero-padded.
+std::vector<float> prepack_b(const float* B, int64_t ldb, int64_t K, int64_t N, bool trans_b, Isa isa);
 
 // Microkernel contract: computes an MR x NR tile of C from packed A (kc
 // groups of MR values, one per row) and packed B (kc groups of NR values),

@@ -16,6 +16,9 @@ namespace anvil {
 
 struct NodeTiming {
   double seconds = 0;
+  // steady_clock time the kernel started (seconds since the clock's epoch),
+  // so a profiler can lay runs out on a timeline and find the gaps.
+  double start = 0;
 };
 
 class Executor {

@@ -22,7 +22,23 @@ class ConvIm2colGemm final : public OpKernel {
         b_(std::move(bias)), post_(std::move(post)) {}
 
   std::string name() const override {
-    return std::string(is_pointwise() ? "conv2d_1x1_gemm:" : "conv2d_im2col_gemm:") + kernels::gemm_ukernel_for(isa_).name;
+    return std::string(is_pointwise() ? "conv2d_1x1_gemm" : "conv2d_im2col_gemm") + (transposed_ ? "_t:" : ":") +
+           kernels::gemm_ukernel_for(isa_).name;
+  }
+
+  // Picks the GEMM orientation from the output size: with few output
+  // pixels per image (late ResNet stages: 7x7, 4x4) the pixel dimension
+  // fills only part of the NR-wide register tile, while output channels
+  // (multiples of 16/64 in real nets) fill it completely.
+  void choose_orientation(int64_t pixels) {
+    const int64_t OC = w_.dim(0), OCg = OC / group_, K = w_.numel() / OC;
+    const int nr = kernels::gemm_ukernel_for(isa_).nr;
+    auto util = [nr](int64_t n) { return double(n) / double((n + nr - 1) / nr * nr); };
+    transposed_ = util(pixels) < 0.85 && util(OCg) > util(pixels);
+    if (!transposed_) return;
+    wt_.clear();
+    for (int64_t g = 0; g < group_; ++g)
+      wt_.push_back(kernels::prepack_b(w_.data<float>() + g * OCg * K, K, K, OCg, /*trans_b=*/true, isa_));
   }
 
   Status run(KernelContext& k) override {
@@ -32,24 +48,28 @@ class ConvIm2colGemm final : public OpKernel {
     const int64_t OC = y.dim(1);
     const int T = pool_ ? pool_->threads() : 1;
     cols_.resize(static_cast<size_t>(T));
+    tmp_.resize(static_cast<size_t>(T));
     // Many groups (depthwise, grouped): one group per task, each thread with
     // its own im2col buffer. Few groups: im2col and the GEMM are split.
     if (group_ >= T && T > 1) {
       for (int64_t n = 0; n < N; ++n)
         pool_->parallel_for(group_, [&](int64_t b, int64_t e, int tid) {
-          for (int64_t g = b; g < e; ++g) run_group(k, n, g, cols_[static_cast<size_t>(tid)], nullptr);
+          for (int64_t g = b; g < e; ++g) run_group(k, n, g, tid, nullptr);
         });
       return Status::ok();
     }
     (void)C;
     (void)OC;
     for (int64_t n = 0; n < N; ++n)
-      for (int64_t g = 0; g < group_; ++g) run_group(k, n, g, cols_[0], pool_);
+      for (int64_t g = 0; g < group_; ++g) run_group(k, n, g, 0, pool_);
     return Status::ok();
   }
 
  private:
-  void run_group(KernelContext& k, int64_t n, int64_t g, std::vector<float>& col, ThreadPool* pool) {
+  // `tid` selects this thread's scratch buffers; `pool` splits the work
+  // inside the group (null when groups themselves run in parallel).
+  void run_group(KernelContext& k, int64_t n, int64_t g, int tid, ThreadPool* pool) {
+    std::vector<float>& col = cols_[static_cast<size_t>(tid)];
     const Tensor& x = k.in(0);
     Tensor& y = k.out(0);
     const int64_t C = x.dim(1), H = x.dim(2), W = x.dim(3);
@@ -68,18 +88,42 @@ class ConvIm2colGemm final : public OpKernel {
       else fill(0, Cg, 0);
       B = col.data();
     }
+    float* out = y.data<float>() + (n * OC + g * OCg) * P;
+    const float* bias = b_.defined() && b_.numel() ? b_.data<float>() + g * OCg : nullptr;
     kernels::GemmArgs a;
-    a.M = OCg;
-    a.N = P;
-    a.K = Kdim;
-    a.A = w_.data<float>() + g * OCg * Kdim;
-    a.lda = Kdim;
-    a.B = B;
-    a.ldb = P;
-    a.C = y.data<float>() + (n * OC + g * OCg) * P;
-    a.ldc = P;
-    a.bias = b_.defined() && b_.numel() ? b_.data<float>() + g * OCg : nullptr;
-    kernels::sgemm_parallel(a, isa_, pool);
+    if (!transposed_) {
+      a.M = OCg;
+      a.N = P;
+      a.K = Kdim;
+      a.A = w_.data<float>() + g * OCg * Kdim;
+      a.lda = Kdim;
+      a.B = B;
+      a.ldb = P;
+      a.C = out;
+      a.ldc = P;
+      a.bias = bias;
+      kernels::sgemm_parallel(a, isa_, pool);
+    } else {
+      // out^T[P x OCg] = cols^T[P x K] * W^T[K x OCg]: output channels become
+      // the vectorised dimension, which stays full when P is small.
+      std::vector<float>& t = tmp_[static_cast<size_t>(tid)];
+      t.resize(static_cast<size_t>(P * OCg));
+      a.M = P;
+      a.N = OCg;
+      a.K = Kdim;
+      a.A = B;
+      a.lda = P;
+      a.trans_a = true;
+      a.b_prepacked = wt_[static_cast<size_t>(g)].data();
+      a.C = t.data();
+      a.ldc = OCg;
+      a.bias = bias;
+      a.bias_per_column = true;
+      kernels::sgemm_parallel(a, isa_, pool);
+      for (int64_t p = 0; p < P; ++p)
+        for (int64_t o = 0; o < OCg; ++o) out[o * P + p] = t[static_cast<size_t>(p * OCg + o)];
+    }
+    a.C = out;
     if (post_.empty()) return;
     // The epilogue runs on the block just written, while it is in cache.
     auto epilogue = [&](int64_t c0, int64_t c1, int) {
@@ -138,6 +182,9 @@ class ConvIm2colGemm final : public OpKernel {
   Tensor w_, b_;
   std::vector<ops::PostOp> post_;
   std::vector<std::vector<float>> cols_;  // im2col buffer per thread
+  std::vector<std::vector<float>> tmp_;   // transposed output per thread
+  bool transposed_ = false;
+  std::vector<std::vector<float>> wt_;    // per group: W^T prepacked for the transposed GEMM
 };
 
 Result<std::unique_ptr<OpKernel>> create_conv(const Graph& g, const Node& n, const KernelConfig& cfg) {
@@ -157,8 +204,10 @@ Result<std::unique_ptr<OpKernel>> create_conv(const Graph& g, const Node& n, con
   Tensor b = has_bias ? *g.value(n.inputs[2]).constant : Tensor();
   std::vector<ops::PostOp> post;
   if (n.op == "FusedConv") ANVIL_TRY(ops::parse_post_ops(n.attrs, 3, post));
-  return std::unique_ptr<OpKernel>(
-      new ConvIm2colGemm(cfg, group, std::move(geo), *w.constant, std::move(b), std::move(post)));
+  auto k = std::make_unique<ConvIm2colGemm>(cfg, group, std::move(geo), *w.constant, std::move(b), std::move(post));
+  const Shape& ys = g.value(n.outputs[0]).shape;
+  k->choose_orientation(ys[2] * ys[3]);
+  return std::unique_ptr<OpKernel>(std::move(k));
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 #include <random>
 #include <vector>
 
+#include "core/thread_pool.h"
 #include "kernels/gemm.h"
 
 namespace anvil::kernels {
@@ -18,19 +19,37 @@ std::vector<Isa> host_isas() {
   return v;
 }
 
-void check(Isa isa, int64_t M, int64_t N, int64_t K, bool bias, bool accumulate) {
+void check(Isa isa, int64_t M, int64_t N, int64_t K, bool bias, bool accumulate, bool trans_a = false,
+           bool prepacked = false, bool bias_cols = false, ThreadPool* pool = nullptr) {
   std::mt19937 rng(static_cast<unsigned>(M * 131 + N * 17 + K));
   std::uniform_real_distribution<float> u(-1.f, 1.f);
   // Leading dimensions larger than the matrices catch stride mistakes.
   const int64_t lda = K + 3, ldb = N + 5, ldc = N + 7;
-  std::vector<float> A(M * lda), B(K * ldb), C(M * ldc), bv(M);
+  // With trans_a, A is stored K x M (element (m, k) at k*lda_t + m).
+  const int64_t lda_t = M + 3;
+  std::vector<float> A(M * lda), At(K * lda_t), B(K * ldb), C(M * ldc), bv(bias_cols ? N : M);
   for (float& x : A) x = u(rng);
   for (float& x : B) x = u(rng);
   for (float& x : C) x = u(rng);
   for (float& x : bv) x = u(rng);
+  for (int64_t m = 0; m < M; ++m)
+    for (int64_t k = 0; k < K; ++k) At[k * lda_t + m] = A[m * lda + k];
   std::vector<float> C0 = C;
   GemmArgs g{M, N, K, A.data(), lda, B.data(), ldb, C.data(), ldc, bias ? bv.data() : nullptr, accumulate};
-  sgemm_isa(g, isa);
+  if (trans_a) {
+    g.A = At.data();
+    g.lda = lda_t;
+    g.trans_a = true;
+  }
+  std::vector<float> packed;
+  if (prepacked) {
+    packed = prepack_b(B.data(), ldb, K, N, false, isa);
+    g.b_prepacked = packed.data();
+    g.B = nullptr;
+  }
+  g.bias_per_column = bias_cols;
+  if (pool) sgemm_parallel(g, isa, pool);
+  else sgemm_isa(g, isa);
   for (int64_t m = 0; m < M; ++m) {
     for (int64_t n = 0; n < ldc; ++n) {
       if (n >= N) {
@@ -38,11 +57,11 @@ void check(Isa isa, int64_t M, int64_t N, int64_t K, bool bias, bool accumulate)
         continue;
       }
       double ref = accumulate ? C0[m * ldc + n] : 0.0;
-      if (bias) ref += bv[m];
+      if (bias) ref += bv[bias_cols ? n : m];
       for (int64_t k = 0; k < K; ++k) ref += double(A[m * lda + k]) * B[k * ldb + n];
       // f32 accumulation over K terms of magnitude <= 1: error grows ~sqrt(K)*eps.
       ASSERT_NEAR(C[m * ldc + n], ref, 1e-5 * (K + 1)) << isa_name(isa) << " M=" << M << " N=" << N << " K=" << K
-                                                      << " at m=" << m << " n=" << n;
+                                                      << " trans_a=" << trans_a << " prepacked=" << prepacked << " at m=" << m << " n=" << n;
     }
   }
 }
@@ -58,6 +77,19 @@ TEST(GemmKernels, MatchReferenceOnEdgeShapes) {
     check(isa, 37, 53, 129, false, true);
     check(isa, 37, 53, 129, true, true);
     check(isa, 5, 3, 0, true, false);
+  }
+}
+
+TEST(GemmKernels, TransposedAPrepackedBColumnBiasAndThreads) {
+  ThreadPool pool(2);
+  for (Isa isa : host_isas()) {
+    for (int64_t M : {int64_t{1}, int64_t{7}, int64_t{49}, int64_t{200}})
+      for (int64_t N : {int64_t{3}, int64_t{64}, int64_t{129}, int64_t{300}})
+        for (int64_t K : {int64_t{5}, int64_t{300}}) {
+          check(isa, M, N, K, true, false, true, true, true);
+          check(isa, M, N, K, true, false, true, false, false, &pool);
+          check(isa, M, N, K, true, true, false, true, true, &pool);
+        }
   }
 }
 
