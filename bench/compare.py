@@ -1,0 +1,74 @@
+#!/usr/bin/env python3
+"""anvil vs ONNX Runtime on zoo models, same machine, same run.
+
+For each model and thread count, runs `anvil bench --json` and ORT's
+tests/oracle/ort_run.js --bench interleaved for several rounds (the machine
+is shared and noisy) and prints medians and the anvil/ORT ratio.
+
+  python3 bench/compare.py [--build build] [--rounds 3] [--iters 20] [--models resnet101:224,...]
+"""
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+
+DEFAULT_MODELS = "resnet101:224,resnet101:112,resnet50:224,mobilenet_v2:224"
+
+
+def run_json(cmd, env=None):
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True, env=env).stdout
+    for line in reversed(out.strip().splitlines()):
+        line = line.strip()
+        if line.startswith("{"):
+            return json.loads(line)
+    raise RuntimeError("no JSON in output of: " + " ".join(cmd))
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--build", default="build")
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--iters", type=int, default=20)
+    ap.add_argument("--warmup", type=int, default=5)
+    ap.add_argument("--threads", default="1,2")
+    ap.add_argument("--models", default=DEFAULT_MODELS)
+    ap.add_argument("--extra", default="", help="extra anvil flags, e.g. '-O0'")
+    a = ap.parse_args()
+
+    anvil = os.path.join(a.build, "anvil")
+    ort_dir = os.path.join(a.build, "ort", "node_modules")
+    here = os.path.dirname(os.path.abspath(__file__))
+    ort_js = os.path.join(here, "..", "tests", "oracle", "ort_run.js")
+    env = dict(os.environ, NODE_PATH=ort_dir)
+    mdir = os.path.join(a.build, "compare")
+    os.makedirs(mdir, exist_ok=True)
+
+    rows = []
+    for spec in a.models.split(","):
+        name, size = spec.split(":")
+        path = os.path.join(mdir, f"{name}_{size}.onnx")
+        if not os.path.exists(path):
+            subprocess.run([anvil, "zoo", name, "--shape", f"input:1,3,{size},{size}", "-o", path], check=True,
+                           capture_output=True)
+        for t in [int(x) for x in a.threads.split(",")]:
+            an, ort = [], []
+            for r in range(a.rounds):
+                j = run_json([anvil, "bench", path, "--json", "--threads", str(t), "--warmup", str(a.warmup),
+                              "--iters", str(a.iters)] + a.extra.split())
+                an.append(j["median_ms"])
+                j = run_json(["node", ort_js, path, "--bench", "--threads", str(t), "--warmup", str(a.warmup),
+                              "--iters", str(a.iters)], env=env)
+                ort.append(j["median_ms"])
+                print(f"  {name} {size} threads {t} round {r + 1}: anvil {an[-1]:.2f} ms, ORT {ort[-1]:.2f} ms",
+                      file=sys.stderr)
+            rows.append((name, size, t, statistics.median(an), statistics.median(ort)))
+
+    print(f"{'model':<14} {'input':>5} {'thr':>3} {'anvil ms':>9} {'ORT ms':>9} {'anvil/ORT':>9}")
+    for name, size, t, an, ort in rows:
+        print(f"{name:<14} {size:>5} {t:>3} {an:>9.2f} {ort:>9.2f} {an / ort:>9.2f}")
+
+
+if __name__ == "__main__":
+    main()
