@@ -58,6 +58,17 @@ const GemmUkernelInfo& gemm_ukernel_for(Isa isa) {
 
 void sgemm(const GemmArgs& args) { sgemm_isa(args, active_isa()); }
 
+std::vector<float> prepack_a(const float* A, int64_t lda, int64_t M, int64_t K, Isa isa) {
+  const int mr = gemm_ukernel_for(isa).mr;
+  const int64_t panels = (M + mr - 1) / mr;
+  std::vector<float> out(static_cast<size_t>(panels * K * mr), 0.f);
+  for (int64_t p = 0; p < panels; ++p)
+    for (int64_t k = 0; k < K; ++k)
+      for (int64_t i = 0; i < mr && p * mr + i < M; ++i)
+        out[static_cast<size_t>((p * K + k) * mr + i)] = A[(p * mr + i) * lda + k];
+  return out;
+}
+
 std::vector<float> prepack_b(const float* B, int64_t ldb, int64_t K, int64_t N, bool trans_b, Isa isa) {
   const int nr = gemm_ukernel_for(isa).nr;
   const int64_t panels = (N + nr - 1) / nr;
@@ -98,7 +109,7 @@ void sgemm_isa(const GemmArgs& g, Isa isa) {
   if (!g.b_prepacked && static_cast<int64_t>(b_buf.size()) < kc_max * n_padded)
     b_buf.resize(static_cast<size_t>(kc_max * n_padded));
   const int64_t mc_max = std::min<int64_t>(kMC, (g.M + uk.mr - 1) / uk.mr * uk.mr);
-  if (static_cast<int64_t>(a_buf.size()) < mc_max * kc_max) a_buf.resize(static_cast<size_t>(mc_max * kc_max));
+  if (!g.a_prepacked && static_cast<int64_t>(a_buf.size()) < mc_max * kc_max) a_buf.resize(static_cast<size_t>(mc_max * kc_max));
 
   for (int64_t pc = 0; pc < g.K; pc += kKC) {
     const int64_t kc = std::min(kKC, g.K - pc);
@@ -106,8 +117,10 @@ void sgemm_isa(const GemmArgs& g, Isa isa) {
     const bool acc = accumulate || pc > 0;
     for (int64_t ic = 0; ic < g.M; ic += kMC) {
       const int64_t mc = std::min(kMC, g.M - ic);
-      const float* a_block = g.trans_a ? g.A + pc * g.lda + ic : g.A + ic * g.lda + pc;
-      pack_a(a_block, g.lda, g.trans_a, mc, kc, uk.mr, a_buf.data());
+      if (!g.a_prepacked) {
+        const float* a_block = g.trans_a ? g.A + pc * g.lda + ic : g.A + ic * g.lda + pc;
+        pack_a(a_block, g.lda, g.trans_a, mc, kc, uk.mr, a_buf.data());
+      }
       for (int64_t jr = 0; jr < g.N; jr += uk.nr) {
         const int64_t nr = std::min<int64_t>(uk.nr, g.N - jr);
         // Prepacked panels span the whole K; this block starts pc rows in.
@@ -115,7 +128,9 @@ void sgemm_isa(const GemmArgs& g, Isa isa) {
                                         : b_buf.data() + (jr / uk.nr) * kc * uk.nr;
         for (int64_t ir = 0; ir < mc; ir += uk.mr) {
           const int64_t mr = std::min<int64_t>(uk.mr, mc - ir);
-          const float* ap = a_buf.data() + (ir / uk.mr) * kc * uk.mr;
+          // Prepacked panels span the whole K (ic is a multiple of MR).
+          const float* ap = g.a_prepacked ? g.a_prepacked + ((ic + ir) / uk.mr) * g.K * uk.mr + pc * uk.mr
+                                          : a_buf.data() + (ir / uk.mr) * kc * uk.mr;
           uk.fn(kc, ap, bp, g.C + (ic + ir) * g.ldc + jr, g.ldc, mr, nr, acc);
         }
       }
@@ -148,7 +163,8 @@ void sgemm_parallel(const GemmArgs& g, Isa isa, ThreadPool* pool) {
     } else {
       const int64_t i0 = b * uk.mr, i1 = std::min(g.M, e * uk.mr);
       part.M = i1 - i0;
-      part.A = g.trans_a ? g.A + i0 : g.A + i0 * g.lda;
+      if (g.a_prepacked) part.a_prepacked = g.a_prepacked + b * g.K * uk.mr;
+      else part.A = g.trans_a ? g.A + i0 : g.A + i0 * g.lda;
       part.C = g.C + i0 * g.ldc;
       if (g.bias && !g.bias_per_column) part.bias = g.bias + i0;
     }

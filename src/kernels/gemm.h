@@ -27,6 +27,8 @@ struct GemmArgs {
   bool accumulate = false;      // C += A*B instead of C = A*B
   // A is stored transposed: element (m, k) at A[k * lda + m].
   bool trans_a = false;
+  // A already packed by prepack_a() for this ISA (A, lda, trans_a ignored).
+  const float* a_prepacked = nullptr;
   // B already packed by prepack_b() for this ISA (B and ldb are ignored).
   const float* b_prepacked = nullptr;
   // bias is per column (length N) instead of per row.
@@ -35,6 +37,9 @@ struct GemmArgs {
 
 // Packs B (K x N; or N x K with trans_b) once, for weights: panels of the
 // microkernel's NR columns over the whole K, zero-padded.
+// Packs A (M x K) once, for weights: panels of the microkernel's MR rows
+// over the whole K, zero-padded.
+std::vector<float> prepack_a(const float* A, int64_t lda, int64_t M, int64_t K, Isa isa);
 std::vector<float> prepack_b(const float* B, int64_t ldb, int64_t K, int64_t N, bool trans_b, Isa isa);
 
 // Microkernel contract: computes an MR x NR tile of C from packed A (kc

@@ -35,7 +35,12 @@ class ConvIm2colGemm final : public OpKernel {
     const int nr = kernels::gemm_ukernel_for(isa_).nr;
     auto util = [nr](int64_t n) { return double(n) / double((n + nr - 1) / nr * nr); };
     transposed_ = util(pixels) < 0.85 && util(OCg) > util(pixels);
-    if (!transposed_) return;
+    if (!transposed_) {
+      wp_.clear();
+      for (int64_t g = 0; g < group_; ++g)
+        wp_.push_back(kernels::prepack_a(w_.data<float>() + g * OCg * K, K, OCg, K, isa_));
+      return;
+    }
     wt_.clear();
     for (int64_t g = 0; g < group_; ++g)
       wt_.push_back(kernels::prepack_b(w_.data<float>() + g * OCg * K, K, K, OCg, /*trans_b=*/true, isa_));
@@ -97,6 +102,7 @@ class ConvIm2colGemm final : public OpKernel {
       a.K = Kdim;
       a.A = w_.data<float>() + g * OCg * Kdim;
       a.lda = Kdim;
+      a.a_prepacked = wp_[static_cast<size_t>(g)].data();
       a.B = B;
       a.ldb = P;
       a.C = out;
@@ -184,7 +190,8 @@ class ConvIm2colGemm final : public OpKernel {
   std::vector<std::vector<float>> cols_;  // im2col buffer per thread
   std::vector<std::vector<float>> tmp_;   // transposed output per thread
   bool transposed_ = false;
-  std::vector<std::vector<float>> wt_;    // per group: W^T prepacked for the transposed GEMM
+  std::vector<std::vector<float>> wt_;
+  std::vector<std::vector<float>> wp_;    // per group: W prepacked for the direct GEMM    // per group: W^T prepacked for the transposed GEMM
 };
 
 Result<std::unique_ptr<OpKernel>> create_conv(const Graph& g, const Node& n, const KernelConfig& cfg) {

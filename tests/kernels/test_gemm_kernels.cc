@@ -41,7 +41,12 @@ void check(Isa isa, int64_t M, int64_t N, int64_t K, bool bias, bool accumulate,
     g.lda = lda_t;
     g.trans_a = true;
   }
-  std::vector<float> packed;
+  std::vector<float> packed, packed_a;
+  if (prepacked && !trans_a) {
+    packed_a = prepack_a(A.data(), lda, M, K, isa);
+    g.a_prepacked = packed_a.data();
+    g.A = nullptr;
+  }
   if (prepacked) {
     packed = prepack_b(B.data(), ldb, K, N, false, isa);
     g.b_prepacked = packed.data();
@@ -89,6 +94,7 @@ TEST(GemmKernels, TransposedAPrepackedBColumnBiasAndThreads) {
           check(isa, M, N, K, true, false, true, true, true);
           check(isa, M, N, K, true, false, true, false, false, &pool);
           check(isa, M, N, K, true, true, false, true, true, &pool);
+          check(isa, M, N, K, false, false, false, true, false);
         }
   }
 }
