@@ -27,7 +27,8 @@ void add_model_args(CLI::App* cmd, ModelArgs& a);
 CompileOptions compile_options(const ModelArgs& a, int threads);
 int cmd_optimize(const ModelArgs& a, bool report, const std::string& dump_after, const std::string& format,
                  const std::string& output);
-int cmd_check(const ModelArgs& a, const std::string& levels, uint64_t seed);
+int cmd_check(const ModelArgs& a, const std::string& levels, uint64_t seed, bool per_layer = false,
+              double tolerance = 1e-4);
 Result<Model> load_model(const ModelArgs& a);
 // Parses "name:1,3,224,224" (also "name=1x3x224x224").
 Status parse_shape_arg(const std::string& s, std::string& name, Shape& shape);

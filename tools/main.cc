@@ -2,6 +2,7 @@
 #include <cstdio>
 
 #include "cli_common.h"
+#include "profile.h"
 #include "core/cpu.h"
 
 int main(int argc, char** argv) {
@@ -73,8 +74,17 @@ int main(int argc, char** argv) {
   add_model_args(check, check_m);
   check->add_option("--levels", check_levels, "Two levels, e.g. O0,O3");
   check->add_option("--seed", check_seed, "Seed of the random input");
+  bool check_per_layer = false;
+  double check_tol = 1e-4;
+  check->add_flag("--per-layer", check_per_layer,
+                  "Compare every layer of the optimized graph with the value it replaces; name the first that diverges");
+  check->add_option("--tolerance", check_tol, "Max |diff| relative to each tensor's max |value|")
+      ->check(CLI::NonNegativeNumber);
 
-  auto* sysinfo = app.add_subcommand("sysinfo", "CPU model and the ISA anvil will use");
+  ProfileArgs prof;
+  auto* profile = add_profile_command(app, prof);
+  SysinfoArgs si;
+  auto* sysinfo = add_sysinfo_command(app, si);
 
   try {
     app.parse(argc, argv);
@@ -86,17 +96,8 @@ int main(int argc, char** argv) {
   if (*bench) return cmd_bench(bench_m, b);
   if (*zoo) return cmd_zoo(z);
   if (*optimize) return cmd_optimize(opt_m, opt_report, dump_after, opt_format, opt_out);
-  if (*check) return cmd_check(check_m, check_levels, check_seed);
-  if (*sysinfo) {
-    const anvil::CpuInfo& c = anvil::cpu_info();
-    std::printf("cpu:        %s (%s)\n", c.brand.c_str(), c.vendor.c_str());
-    std::printf("logical:    %d\n", c.logical_cpus);
-    std::printf("features:   avx2=%d fma=%d f16c=%d avx512f=%d bw=%d vl=%d dq=%d vnni=%d bf16=%d\n", c.avx2, c.fma,
-                c.f16c, c.avx512f, c.avx512bw, c.avx512vl, c.avx512dq, c.avx512_vnni, c.avx512_bf16);
-    std::printf("host ISA:   %s\n", anvil::isa_name(anvil::host_isa()));
-    std::printf("active ISA: %s%s\n", anvil::isa_name(anvil::active_isa()),
-                std::getenv("ANVIL_MAX_ISA") ? " (capped by ANVIL_MAX_ISA)" : "");
-    return 0;
-  }
+  if (*check) return cmd_check(check_m, check_levels, check_seed, check_per_layer, check_tol);
+  if (*profile) return cmd_profile(prof);
+  if (*sysinfo) return cmd_sysinfo(si);
   return 0;
 }

@@ -1,13 +1,12 @@
 // `anvil optimize` (what the optimizer does to a model) and `anvil check`
 // (optimized vs unoptimized outputs on the same input).
-#include <cmath>
-
 #include <fmt/core.h>
 
 #include "cli_common.h"
 #include "ir/graph.h"
 #include "ir/printer.h"
 #include "passes/pass.h"
+#include "runtime/check.h"
 
 namespace anvil::cli {
 
@@ -55,7 +54,7 @@ int cmd_optimize(const ModelArgs& a, bool report, const std::string& dump_after,
   return 0;
 }
 
-int cmd_check(const ModelArgs& a, const std::string& levels, uint64_t seed) {
+int cmd_check(const ModelArgs& a, const std::string& levels, uint64_t seed, bool per_layer, double tolerance) {
   const size_t comma = levels.find(',');
   auto parse_level = [](std::string s, int& out) {
     if (!s.empty() && (s[0] == 'O' || s[0] == 'o')) s = s.substr(1);
@@ -63,45 +62,23 @@ int cmd_check(const ModelArgs& a, const std::string& levels, uint64_t seed) {
     out = s[0] - '0';
     return true;
   };
-  int la = 0, lb = 3;
-  if (comma == std::string::npos || !parse_level(levels.substr(0, comma), la) ||
-      !parse_level(levels.substr(comma + 1), lb))
+  LevelCheckOptions o;
+  if (comma == std::string::npos || !parse_level(levels.substr(0, comma), o.level_a) ||
+      !parse_level(levels.substr(comma + 1), o.level_b))
     return report(invalid_argument("--levels must be two levels like O0,O3, got '" + levels + "'"));
   auto m = load_model(a);
   if (!m) return report(m.status());
-  ModelArgs aa = a, ab = a;
-  aa.opt_level = la;
-  ab.opt_level = lb;
-  auto sa = m->compile(compile_options(aa, 0));
-  if (!sa) return report(sa.status());
-  auto sb = m->compile(compile_options(ab, 0));
-  if (!sb) return report(sb.status());
+  o.base = compile_options(a, 0);
+  o.per_layer = per_layer;
+  o.tolerance = tolerance;
   std::map<std::string, Tensor> inputs;
-  for (const TensorInfo& ti : sa->inputs()) inputs[ti.name] = random_input(ti, seed);
-  auto ya = sa->run(inputs);
-  if (!ya) return report(ya.status());
-  auto yb = sb->run(inputs);
-  if (!yb) return report(yb.status());
-  fmt::print("{}", sb->optimization_report());
-  fmt::print("check -O{} vs -O{} on random input (seed {}):\n", la, lb, seed);
-  bool ok = true;
-  for (const auto& [name, ta] : *ya) {
-    const Tensor& tb = yb->at(name);
-    const std::vector<float> va = ta.to_f32_vector(), vb = tb.to_f32_vector();
-    double max_abs = 0, scale = 0;
-    for (size_t i = 0; i < va.size(); ++i) {
-      max_abs = std::max(max_abs, std::fabs(double(va[i]) - vb[i]));
-      scale = std::max(scale, std::fabs(double(va[i])));
-    }
-    const double rel = scale > 0 ? max_abs / scale : max_abs;
-    // Folding reorders f32 rounding; 1e-4 of the output's scale is far
-    // above that and far below any real mistake.
-    const bool pass = rel <= 1e-4 && std::isfinite(rel);
-    ok &= pass;
-    fmt::print("  {:<24} max|diff| {:.3g}  max|ref| {:.3g}  rel {:.3g}  {}\n", name, max_abs, scale, rel,
-               pass ? "ok" : "MISMATCH");
-  }
-  return ok ? 0 : 1;
+  for (const TensorInfo& ti : m->inputs()) inputs[ti.name] = random_input(ti, seed);
+  auto r = check_levels(*m, inputs, o);
+  if (!r) return report(r.status());
+  fmt::print("{}", r->optimization_report);
+  fmt::print("input: random uniform [-1, 1], seed {}\n", seed);
+  fmt::print("{}", r->to_text());
+  return r->ok ? 0 : 1;
 }
 
 }  // namespace anvil::cli

@@ -1,10 +1,11 @@
 // BatchNormalization that fold_batchnorm could not fold (its producer is not
 // a plain Conv/Gemm, e.g. a conv with a fused activation, or it runs before
-// a conv as in InsightFace "IR" units) becomes a per-channel scale-shift:
+// a conv as in InsightFace "IR" units), and per-channel constant Mul/Add
+// that fold_channel_affine left, become a per-channel scale-shift:
 //  - appended to its producer's epilogue (FusedConv/FusedGemm post-op), or
-//  - folded into the single Conv that consumes it, when that conv has no
-//    padding. With padding the folding is not exact: the conv would see the
-//    shift t where it pads zeros, so such BNs stay as they are.
+//  - folded into the single Conv that consumes it, when that is exact: the
+//    conv has no padding, or the shift is zero (a pure scale). Otherwise the
+//    conv would see the shift t where it pads zeros, so such nodes stay.
 #include "ops/post_ops.h"
 #include "passes/bn_util.h"
 #include "passes/pass.h"
@@ -22,7 +23,9 @@ bool unpadded(const Node& conv) {
 
 // conv(s*x + t) = (W*s)x + (b + sum_{i,k} W[o,i,k] * t[i])
 bool fold_before_conv(Graph& g, Node& conv, const Affine& a, PassStats& st) {
-  if (conv.op != "Conv" || !unpadded(conv)) return false;
+  // A FusedConv's epilogue acts on the conv's output, so its input side is
+  // as foldable as a plain Conv's.
+  if ((conv.op != "Conv" && conv.op != "FusedConv") || !(unpadded(conv) || a.shift_is_zero())) return false;
   const Tensor* w = const_input(g, conv, 1);
   if (!w || w->dtype() != DType::kF32 || w->rank() < 3) return false;
   const int64_t group = conv.attrs.i("group", 1);
@@ -59,12 +62,14 @@ bool fold_before_conv(Graph& g, Node& conv, const Affine& a, PassStats& st) {
 Status fuse_scale_shift(Graph& g, PassStats& st) {
   auto users = compute_users(g);
   std::vector<bool> dead(g.nodes().size(), false);
-  int into_epilogue = 0, into_next = 0;
+  int into_epilogue = 0, into_next = 0, arith = 0;
   for (size_t i = 0; i < g.nodes().size(); ++i) {
     Node& bn = g.nodes()[i];
     Affine a;
-    if (!bn_affine(g, bn, a)) continue;
-    const ValueId x = bn.inputs[0], y = bn.outputs[0];
+    ValueId x = kNoValue;
+    if (!channel_affine(g, bn, a, x)) continue;
+    const ValueId y = bn.outputs[0];
+    const bool is_bn = bn.op == "BatchNormalization";
     if (g.value(x).shape.rank() < 2) continue;
     const int32_t p = g.value(x).producer;
     if (p >= 0 && single_use(g, users, x)) {
@@ -80,6 +85,7 @@ Status fuse_scale_shift(Graph& g, PassStats& st) {
         ++st.nodes_fused;
         st.constants_rewritten += 2;
         ++into_epilogue;
+        arith += !is_bn;
         continue;
       }
     }
@@ -91,13 +97,15 @@ Status fuse_scale_shift(Graph& g, PassStats& st) {
         dead[i] = true;
         ++st.nodes_fused;
         ++into_next;
+        arith += !is_bn;
       }
     }
   }
   if (st.nodes_fused) {
     remove_nodes(g, dead);
-    st.details.push_back("fused " + std::to_string(into_epilogue) + " BatchNormalization as a scale-shift epilogue, " +
-                         std::to_string(into_next) + " into the following unpadded Conv");
+    st.details.push_back("fused " + std::to_string(into_epilogue) + " BatchNormalization/Mul/Add as a scale-shift epilogue, " +
+                         std::to_string(into_next) + " into the following Conv (" + std::to_string(arith) +
+                         " of them Mul/Add)");
   }
   return Status::ok();
 }

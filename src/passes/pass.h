@@ -58,6 +58,9 @@ struct PassReport {
   int nodes_before = 0, nodes_after = 0;
   int64_t subnormals_flushed = 0;
   int tensors_flushed = 0;
+  // BatchNormalization nodes still in the graph: each costs a pass over its
+  // tensor, so the report says how many no exact rewrite could remove.
+  int bn_left = 0;
   std::string to_text() const;
 };
 

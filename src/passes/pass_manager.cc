@@ -14,6 +14,7 @@ Status eliminate_identity(Graph& g, PassStats& st);
 Status dead_code(Graph& g, PassStats& st);
 Status constant_fold(Graph& g, PassStats& st);
 Status fold_batchnorm(Graph& g, PassStats& st);
+Status fold_channel_affine(Graph& g, PassStats& st);
 Status fuse_scale_shift(Graph& g, PassStats& st);
 Status fuse_residual(Graph& g, PassStats& st);
 Status fuse_activation(Graph& g, PassStats& st);
@@ -27,11 +28,15 @@ const std::vector<Pass>& all_passes() {
       {"dead_code", 1, false, "remove nodes whose outputs are never used", passes::dead_code},
       {"fold_batchnorm", 2, true, "fold BatchNormalization into the preceding Conv/Gemm weights",
        passes::fold_batchnorm},
+      {"fold_channel_affine", 2, true,
+       "per-channel constant Mul/Add into the preceding Conv/Gemm weights or fused epilogue",
+       passes::fold_channel_affine},
       {"fuse_residual", 3, false, "residual Add into the producing Conv's epilogue", passes::fuse_residual},
       {"fuse_activation", 3, true, "activations into the producing Conv/Gemm epilogue", passes::fuse_activation},
       // Last, so a BN after conv+activation finds the fused producer.
       {"fuse_scale_shift", 2, true,
-       "remaining BatchNormalization -> scale-shift epilogue, or into a following unpadded Conv",
+       "remaining BatchNormalization or per-channel Mul/Add -> scale-shift epilogue, or into a following Conv "
+       "where exact",
        passes::fuse_scale_shift},
   };
   return p;
@@ -138,7 +143,7 @@ Result<PassReport> run_passes(Graph& g, const PassOptions& o) {
     }
   }
   r.nodes_after = static_cast<int>(g.nodes().size());
-  (void)count_nodes_by_op;
+  r.bn_left = count_nodes_by_op(g, "BatchNormalization");
   return r;
 }
 
@@ -152,8 +157,10 @@ std::string PassReport::to_text() const {
                      p.stats.values_flushed, p.stats.tensors_flushed);
     for (const std::string& d : p.stats.details) s += "      " + d + "\n";
   }
-  s += fmt::format("summary: folded {} BN; flushed {} subnormal weights in {} tensors\n", folded_bn,
-                   subnormals_flushed, tensors_flushed);
+  s += fmt::format("summary: folded {} BN; flushed {} subnormal weights in {} tensors", folded_bn, subnormals_flushed,
+                   tensors_flushed);
+  if (bn_left) s += fmt::format("; {} BatchNormalization left unfused", bn_left);
+  s += "\n";
   return s;
 }
 

@@ -196,6 +196,7 @@ TEST(Passes, RandomCnnsMatchUnoptimized) {
   for (int trial = 0; trial < 40; ++trial) {
     Builder b;
     b.rng.seed(static_cast<unsigned>(trial));
+    std::mt19937 extra(static_cast<unsigned>(trial) + 1000);
     int64_t C = 1 + pick() % 9, H = 6 + pick() % 6;
     ValueId x = b.input({1 + trial % 2, C, H, H});
     ValueId cur = x;
@@ -210,6 +211,13 @@ TEST(Passes, RandomCnnsMatchUnoptimized) {
       if (OC == C && (k == 1 || pad == 1) && pick() % 2) cur = b.node("Add", {cur, before});
       if (pick() % 3) cur = b.node(acts[pick() % 6], {cur});
       if (pick() % 4 == 0) cur = b.bn(cur, OC);
+      // Per-channel constant Mul/Add (fold_channel_affine, fuse_scale_shift),
+      // from their own generator so the other choices stay as they were.
+      if (extra() % 3 == 0) {
+        const bool mul = extra() % 2;
+        Tensor k = rnd(extra() % 2 ? Shape{OC, 1, 1} : Shape{1, OC, 1, 1}, b.rng, mul ? 0.5f : -1.f, mul ? 1.5f : 1.f);
+        cur = b.node(mul ? "Mul" : "Add", {cur, b.cst(std::move(k))});
+      }
       C = OC;
       H = b.g.value(cur).shape.rank() ? H : H;
       Status s = infer_shapes(b.g);

@@ -1,0 +1,31 @@
+// `anvil profile` (per-node timing, FLOP/s against the measured peak,
+// Chrome traces) and `anvil sysinfo` (what this machine can do).
+#pragma once
+#include <string>
+
+#include "cli_common.h"
+
+namespace anvil::cli {
+
+struct ProfileArgs {
+  ModelArgs model;
+  int iters = 20;
+  int warmup = 3;
+  int threads = 0;
+  int top = 0;
+  uint64_t seed = 0;
+  bool csv = false, json = false, no_peak = false;
+  std::string trace;
+};
+CLI::App* add_profile_command(CLI::App& app, ProfileArgs& a);
+int cmd_profile(const ProfileArgs& a);
+
+struct SysinfoArgs {
+  bool no_measure = false;
+  bool json = false;
+  int bandwidth_mib = 256;
+};
+CLI::App* add_sysinfo_command(CLI::App& app, SysinfoArgs& a);
+int cmd_sysinfo(const SysinfoArgs& a);
+
+}  // namespace anvil::cli
