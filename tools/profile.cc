@@ -207,6 +207,7 @@ int cmd_sysinfo(const SysinfoArgs& a) {
                                aff > 0 ? aff : c.logical_cpus);
     }
   }
+  if (oversub.size() > 2) oversub.resize(oversub.size() - 2);  // the last "; "
   if (!oversub.empty()) say(fmt::format("warning:     oversubscription: {}\n", oversub));
   j["oversubscription"] = oversub;
 
