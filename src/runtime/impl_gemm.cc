@@ -15,7 +15,10 @@ class DenseGemm final : public OpKernel {
   DenseGemm(const KernelConfig& cfg, Tensor b_kn, Tensor c, float alpha, float beta, bool trans_a, const char* op,
             std::vector<ops::PostOp> post = {})
       : isa_(cfg.isa), pool_(cfg.pool), b_(std::move(b_kn)), c_(std::move(c)), alpha_(alpha), beta_(beta), trans_a_(trans_a), op_(op),
-        post_(std::move(post)) {}
+        post_(std::move(post)) {
+    // Weights are packed once; at batch 1 the FC streams them exactly once.
+    bp_ = kernels::prepack_b(b_.data<float>(), b_.dim(1), b_.dim(0), b_.dim(1), false, isa_);
+  }
 
   std::string name() const override { return std::string(op_) + "_gemm:" + kernels::gemm_ukernel_for(isa_).name; }
 
@@ -32,6 +35,7 @@ class DenseGemm final : public OpKernel {
       A = at_.data();
     }
     kernels::GemmArgs g{M, N, K, A, K, b_.data<float>(), N, y.data<float>(), N, nullptr, false};
+    g.b_prepacked = bp_.data();
     kernels::sgemm_parallel(g, isa_, pool_);
     if (alpha_ != 1.f || c_.defined()) {
       float* out = y.data<float>();
@@ -57,6 +61,7 @@ class DenseGemm final : public OpKernel {
   bool trans_a_;
   const char* op_;
   std::vector<ops::PostOp> post_;
+  std::vector<float> bp_;
   std::vector<float> at_;
 };
 

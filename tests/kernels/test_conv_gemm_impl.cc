@@ -108,6 +108,30 @@ TEST(ConvGemmImpl, LargeConvsTakeTheThreadedPaths) {
                           "depthwise mb1ic48ih30k3p1");
 }
 
+TEST(ConvGemmImpl, MaxPoolMatchesReference) {
+  std::mt19937 rng(77);
+  for (int trial = 0; trial < 40; ++trial) {
+    const int64_t k = 1 + rng() % 3, s = 1 + rng() % 2, d = trial % 7 == 0 ? 2 : 1;
+    const int64_t pad = rng() % std::min<int64_t>(k, 2), ceil = rng() % 2;
+    const int64_t H = d * (k - 1) + 1 + rng() % 9, W = d * (k - 1) + 1 + rng() % 11;
+    Attrs a;
+    a.set("kernel_shape", std::vector<int64_t>{k, k});
+    a.set("strides", std::vector<int64_t>{s, s});
+    a.set("dilations", std::vector<int64_t>{d, d});
+    a.set("pads", std::vector<int64_t>{pad, pad, pad, pad});
+    a.set("ceil_mode", ceil);
+    const std::string desc = "maxpool k" + std::to_string(k) + "s" + std::to_string(s) + "d" + std::to_string(d) +
+                             "p" + std::to_string(pad) + "ceil" + std::to_string(ceil) + " " + std::to_string(H) +
+                             "x" + std::to_string(W);
+    check_against_reference("MaxPool", {random_tensor({2, 3 + trial % 5, H, W}, rng)}, a, desc);
+  }
+  Attrs big;
+  big.set("kernel_shape", std::vector<int64_t>{3, 3});
+  big.set("strides", std::vector<int64_t>{2, 2});
+  big.set("pads", std::vector<int64_t>{1, 1, 1, 1});
+  check_against_reference("MaxPool", {random_tensor({1, 64, 56, 56}, rng)}, big, "maxpool resnet stem");
+}
+
 TEST(ConvGemmImpl, GemmAndMatMulMatchReference) {
   std::mt19937 rng(99);
   for (int64_t M : {1, 5, 7, 300}) {

@@ -1,0 +1,82 @@
+// 2-D MaxPool on NCHW f32 without the Indices output: per output row, the
+// valid kernel taps are computed once so the inner loop over output columns
+// has no bounds checks; planes are split between threads.
+#include <algorithm>
+#include <limits>
+
+#include "core/thread_pool.h"
+#include "ops/op_util.h"
+#include "runtime/kernel_registry.h"
+
+namespace anvil {
+
+namespace {
+
+class MaxPool2d final : public OpKernel {
+ public:
+  MaxPool2d(const KernelConfig& cfg, ops::WindowGeometry geo) : pool_(cfg.pool), geo_(std::move(geo)) {}
+  std::string name() const override { return "maxpool2d_nchw:direct"; }
+
+  Status run(KernelContext& k) override {
+    const Tensor& x = k.in(0);
+    Tensor& y = k.out(0);
+    const int64_t planes = x.dim(0) * x.dim(1);
+    auto body = [&](int64_t b, int64_t e, int) {
+      for (int64_t p = b; p < e; ++p) plane(x.data<float>() + p * x.dim(2) * x.dim(3), x.dim(2), x.dim(3),
+                                            y.data<float>() + p * y.dim(2) * y.dim(3), y.dim(2), y.dim(3));
+    };
+    if (pool_ && planes * y.dim(2) * y.dim(3) >= (1 << 14)) pool_->parallel_for(planes, body);
+    else body(0, planes, 0);
+    return Status::ok();
+  }
+
+ private:
+  void plane(const float* in, int64_t H, int64_t W, float* out, int64_t OH, int64_t OW) const {
+    const int64_t KH = geo_.kernel[0], KW = geo_.kernel[1], sh = geo_.strides[0], sw = geo_.strides[1];
+    const int64_t dh = geo_.dilations[0], dw = geo_.dilations[1], ph = geo_.pad_begin[0], pw = geo_.pad_begin[1];
+    for (int64_t oh = 0; oh < OH; ++oh) {
+      float* o = out + oh * OW;
+      std::fill(o, o + OW, -std::numeric_limits<float>::infinity());
+      for (int64_t kh = 0; kh < KH; ++kh) {
+        const int64_t ih = oh * sh - ph + kh * dh;
+        if (ih < 0 || ih >= H) continue;
+        const float* row = in + ih * W;
+        for (int64_t kw = 0; kw < KW; ++kw) {
+          const int64_t off = kw * dw - pw;
+          // ow range with 0 <= ow*sw + off < W
+          int64_t lo = off >= 0 ? 0 : (-off + sw - 1) / sw;
+          int64_t hi = W - off <= 0 ? 0 : (W - off - 1) / sw + 1;
+          hi = std::min(hi, OW);
+          if (sw == 1) {
+            for (int64_t ow = lo; ow < hi; ++ow) o[ow] = std::max(o[ow], row[ow + off]);
+          } else {
+            for (int64_t ow = lo; ow < hi; ++ow) o[ow] = std::max(o[ow], row[ow * sw + off]);
+          }
+        }
+      }
+    }
+  }
+
+  ThreadPool* pool_;
+  ops::WindowGeometry geo_;
+};
+
+Result<std::unique_ptr<OpKernel>> create_maxpool(const Graph& g, const Node& n, const KernelConfig& cfg) {
+  const Value& x = g.value(n.inputs[0]);
+  if (x.dtype != DType::kF32) return unsupported("not f32");
+  if (x.shape.rank() != 4) return unsupported("not 2-D pooling");
+  if (n.outputs.size() > 1) return unsupported("the Indices output is requested");
+  ops::WindowGeometry geo;
+  ANVIL_TRY(ops::resolve_window({x.shape[2], x.shape[3]}, n.attrs.ints("kernel_shape"), n.attrs, true, geo));
+  // The inferred output size (ceil_mode etc.) is authoritative; windows that
+  // start inside the end padding were already dropped by shape inference.
+  const Shape& ys = g.value(n.outputs[0]).shape;
+  if (ys[2] != geo.out[0] || ys[3] != geo.out[1]) return unsupported("output geometry differs from the window plan");
+  return std::unique_ptr<OpKernel>(new MaxPool2d(cfg, std::move(geo)));
+}
+
+}  // namespace
+
+std::vector<KernelFactory> pool_kernel_factories() { return {{"maxpool2d", "MaxPool", create_maxpool}}; }
+
+}  // namespace anvil
