@@ -47,6 +47,14 @@ void append_post_op(Attrs& attrs, PostOpKind kind, float alpha = 0, float beta =
 // Maps an activation node (op + attrs) to a post-op; false if not fusable.
 bool activation_post_op(const std::string& op, const Attrs& attrs, PostOpKind& kind, float& alpha, float& beta);
 
+// FusedConv may also carry a pre-op: attr pre_scale_shift=1 applies a
+// per-input-channel x*scale + shift to X before the convolution, with the
+// padding still zero (exact where folding into the weights is not: the conv
+// would see the shift where it pads). Its two inputs sit at 3 and 4, before
+// the post-ops' inputs.
+inline bool has_pre_scale_shift(const Attrs& attrs) { return attrs.i("pre_scale_shift", 0) != 0; }
+inline int fused_conv_own_inputs(const Attrs& attrs) { return has_pre_scale_shift(attrs) ? 5 : 3; }
+
 // FLOPs of the epilogue per output element.
 int64_t post_op_flops(const std::vector<PostOp>& ops);
 

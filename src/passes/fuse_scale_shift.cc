@@ -26,6 +26,8 @@ bool fold_before_conv(Graph& g, Node& conv, const Affine& a, PassStats& st) {
   // A FusedConv's epilogue acts on the conv's output, so its input side is
   // as foldable as a plain Conv's.
   if ((conv.op != "Conv" && conv.op != "FusedConv") || !(unpadded(conv) || a.shift_is_zero())) return false;
+  // With a pre-op the weights see pre(x), not x: folding would reorder them.
+  if (ops::has_pre_scale_shift(conv.attrs)) return false;
   const Tensor* w = const_input(g, conv, 1);
   if (!w || w->dtype() != DType::kF32 || w->rank() < 3) return false;
   const int64_t group = conv.attrs.i("group", 1);
@@ -62,7 +64,7 @@ bool fold_before_conv(Graph& g, Node& conv, const Affine& a, PassStats& st) {
 Status fuse_scale_shift(Graph& g, PassStats& st) {
   auto users = compute_users(g);
   std::vector<bool> dead(g.nodes().size(), false);
-  int into_epilogue = 0, into_next = 0, arith = 0;
+  int into_epilogue = 0, into_next = 0, into_pre = 0, arith = 0;
   for (size_t i = 0; i < g.nodes().size(); ++i) {
     Node& bn = g.nodes()[i];
     Affine a;
@@ -98,13 +100,33 @@ Status fuse_scale_shift(Graph& g, PassStats& st) {
         ++st.nodes_fused;
         ++into_next;
         arith += !is_bn;
+      } else if (next.inputs[0] == y && (next.op == "Conv" || next.op == "FusedConv") &&
+                 !ops::has_pre_scale_shift(next.attrs) && g.value(y).shape.rank() == 4 &&
+                 static_cast<int64_t>(a.s.size()) == g.value(y).shape[1]) {
+        // Padded conv (InsightFace IR units): the affine runs as the conv's
+        // pre-op, applied while its input is gathered, padding kept zero.
+        make_fused(next);
+        next.attrs.set("pre_scale_shift", int64_t{1});
+        std::vector<ValueId> extra(next.inputs.begin() + 3, next.inputs.end());
+        next.inputs.resize(3);
+        add_channel_input(g, next, "pre_scale", a.s);
+        add_channel_input(g, next, "pre_shift", a.t);
+        next.inputs.insert(next.inputs.end(), extra.begin(), extra.end());
+        next.inputs[0] = x;
+        next.origin.insert(next.origin.begin(), bn.origin.begin(), bn.origin.end());
+        dead[i] = true;
+        ++st.nodes_fused;
+        st.constants_rewritten += 2;
+        ++into_pre;
+        arith += !is_bn;
       }
     }
   }
   if (st.nodes_fused) {
     remove_nodes(g, dead);
     st.details.push_back("fused " + std::to_string(into_epilogue) + " BatchNormalization/Mul/Add as a scale-shift epilogue, " +
-                         std::to_string(into_next) + " into the following Conv (" + std::to_string(arith) +
+                         std::to_string(into_next) + " into the following Conv's weights, " + std::to_string(into_pre) +
+                         " as a padded Conv's input pre-op (" + std::to_string(arith) +
                          " of them Mul/Add)");
   }
   return Status::ok();

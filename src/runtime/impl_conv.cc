@@ -26,6 +26,13 @@ class ConvIm2colGemm final : public OpKernel {
            kernels::gemm_ukernel_for(isa_).name;
   }
 
+  // Per-input-channel x*s + t applied while building the im2col matrix, so
+  // padded positions stay zero.
+  void set_pre_scale_shift(Tensor s, Tensor t) {
+    pre_s_ = std::move(s);
+    pre_t_ = std::move(t);
+  }
+
   // Picks the GEMM orientation from the output size: with few output
   // pixels per image (late ResNet stages: 7x7, 4x4) the pixel dimension
   // fills only part of the NR-wide register tile, while output channels
@@ -87,7 +94,7 @@ class ConvIm2colGemm final : public OpKernel {
     if (!is_pointwise()) {
       col.resize(static_cast<size_t>(Kdim * P));
       auto fill = [&](int64_t c0, int64_t c1, int) {
-        im2col(xin, c0, c1, H, W, OH, OW, KH, KW, col.data() + c0 * KH * KW * P);
+        im2col(xin, g * Cg, c0, c1, H, W, OH, OW, KH, KW, col.data() + c0 * KH * KW * P);
       };
       if (pool && Kdim * P >= (1 << 15)) pool->parallel_for(Cg, fill);
       else fill(0, Cg, 0);
@@ -140,17 +147,22 @@ class ConvIm2colGemm final : public OpKernel {
   }
 
   bool is_pointwise() const {
+    if (pre_s_.defined() && pre_s_.numel()) return false;  // the input must be transformed first
     return geo_.kernel[0] == 1 && geo_.kernel[1] == 1 && geo_.strides[0] == 1 && geo_.strides[1] == 1 &&
            geo_.pad_begin[0] == 0 && geo_.pad_begin[1] == 0 && geo_.pad_end[0] == 0 && geo_.pad_end[1] == 0;
   }
 
-  void im2col(const float* x, int64_t c_begin, int64_t c_end, int64_t H, int64_t W, int64_t OH, int64_t OW,
-              int64_t KH, int64_t KW, float* dst) const {
+  // x points at the group's first channel, which is channel `c_global0`.
+  void im2col(const float* x, int64_t c_global0, int64_t c_begin, int64_t c_end, int64_t H, int64_t W, int64_t OH,
+              int64_t OW, int64_t KH, int64_t KW, float* dst) const {
+    const bool pre = pre_s_.defined() && pre_s_.numel() > 0;
     const int64_t sh = geo_.strides[0], sw = geo_.strides[1];
     const int64_t dh = geo_.dilations[0], dw = geo_.dilations[1];
     const int64_t ph = geo_.pad_begin[0], pw = geo_.pad_begin[1];
     for (int64_t c = c_begin; c < c_end; ++c) {
       const float* xc = x + c * H * W;
+      const float ps = pre ? pre_s_.data<float>()[c_global0 + c] : 1.f;
+      const float pt = pre ? pre_t_.data<float>()[c_global0 + c] : 0.f;
       for (int64_t kh = 0; kh < KH; ++kh) {
         for (int64_t kw = 0; kw < KW; ++kw) {
           for (int64_t oh = 0; oh < OH; ++oh) {
@@ -167,11 +179,13 @@ class ConvIm2colGemm final : public OpKernel {
               const int64_t lo = std::clamp<int64_t>(-off, 0, OW), hi = std::clamp<int64_t>(W - off, lo, OW);
               std::fill(row, row + lo, 0.f);
               std::memcpy(row + lo, xr + lo + off, static_cast<size_t>(hi - lo) * sizeof(float));
+              if (pre)
+                for (int64_t i = lo; i < hi; ++i) row[i] = row[i] * ps + pt;
               std::fill(row + hi, row + OW, 0.f);
             } else {
               for (int64_t ow = 0; ow < OW; ++ow) {
                 const int64_t iw = ow * sw + off;
-                row[ow] = (iw >= 0 && iw < W) ? xr[iw] : 0.f;
+                row[ow] = (iw >= 0 && iw < W) ? xr[iw] * ps + pt : 0.f;
               }
             }
           }
@@ -191,7 +205,8 @@ class ConvIm2colGemm final : public OpKernel {
   std::vector<std::vector<float>> tmp_;   // transposed output per thread
   bool transposed_ = false;
   std::vector<std::vector<float>> wt_;
-  std::vector<std::vector<float>> wp_;    // per group: W prepacked for the direct GEMM    // per group: W^T prepacked for the transposed GEMM
+  std::vector<std::vector<float>> wp_;
+  Tensor pre_s_, pre_t_;    // per group: W prepacked for the direct GEMM    // per group: W^T prepacked for the transposed GEMM
 };
 
 Result<std::unique_ptr<OpKernel>> create_conv(const Graph& g, const Node& n, const KernelConfig& cfg) {
@@ -210,8 +225,17 @@ Result<std::unique_ptr<OpKernel>> create_conv(const Graph& g, const Node& n, con
   ANVIL_TRY(ops::resolve_window(in_sp, ker, n.attrs, false, geo));
   Tensor b = has_bias ? *g.value(n.inputs[2]).constant : Tensor();
   std::vector<ops::PostOp> post;
-  if (n.op == "FusedConv") ANVIL_TRY(ops::parse_post_ops(n.attrs, 3, post));
+  if (n.op == "FusedConv") ANVIL_TRY(ops::parse_post_ops(n.attrs, ops::fused_conv_own_inputs(n.attrs), post));
+  Tensor pre_s, pre_t;
+  if (n.op == "FusedConv" && ops::has_pre_scale_shift(n.attrs)) {
+    const Tensor* s = g.value(n.inputs[3]).constant ? &*g.value(n.inputs[3]).constant : nullptr;
+    const Tensor* t = g.value(n.inputs[4]).constant ? &*g.value(n.inputs[4]).constant : nullptr;
+    if (!s || !t) return unsupported("pre-op scale/shift computed at run time");
+    pre_s = *s;
+    pre_t = *t;
+  }
   auto k = std::make_unique<ConvIm2colGemm>(cfg, group, std::move(geo), *w.constant, std::move(b), std::move(post));
+  k->set_pre_scale_shift(std::move(pre_s), std::move(pre_t));
   const Shape& ys = g.value(n.outputs[0]).shape;
   k->choose_orientation(ys[2] * ys[3]);
   return std::unique_ptr<OpKernel>(std::move(k));

@@ -36,7 +36,9 @@ class MaxPool2d final : public OpKernel {
     const int64_t dh = geo_.dilations[0], dw = geo_.dilations[1], ph = geo_.pad_begin[0], pw = geo_.pad_begin[1];
     for (int64_t oh = 0; oh < OH; ++oh) {
       float* o = out + oh * OW;
-      std::fill(o, o + OW, -std::numeric_limits<float>::infinity());
+      // lowest(), not -inf: a window entirely in padding yields what the reference
+      // and MXNet give (-FLT_MAX).
+      std::fill(o, o + OW, std::numeric_limits<float>::lowest());
       for (int64_t kh = 0; kh < KH; ++kh) {
         const int64_t ih = oh * sh - ph + kh * dh;
         if (ih < 0 || ih >= H) continue;

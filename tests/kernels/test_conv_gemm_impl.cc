@@ -108,6 +108,30 @@ TEST(ConvGemmImpl, LargeConvsTakeTheThreadedPaths) {
                           "depthwise mb1ic48ih30k3p1");
 }
 
+TEST(ConvGemmImpl, FusedConvPreAndPostOpsMatchReference) {
+  std::mt19937 rng(31);
+  for (int64_t group : {1, 2})
+    for (int64_t k : {1, 3})
+      for (int64_t H : {5, 12}) {
+        const int64_t C = 6, OC = 8;
+        Attrs a;
+        a.set("pads", std::vector<int64_t>{k / 2, k / 2, k / 2, k / 2});
+        a.set("group", group);
+        a.set("pre_scale_shift", int64_t{1});
+        a.set("post_ops", std::vector<std::string>{"sum", "prelu", "scale_shift", "relu"});
+        a.set("post_alpha", std::vector<float>{0, 0, 0, 0});
+        a.set("post_beta", std::vector<float>{0, 0, 0, 0});
+        std::vector<Tensor> in{random_tensor({1, C, H, H}, rng), random_tensor({OC, C / group, k, k}, rng),
+                               random_tensor({OC}, rng),       random_tensor({C}, rng),
+                               random_tensor({C}, rng),        random_tensor({1, OC, H, H}, rng),
+                               random_tensor({OC}, rng),       random_tensor({OC}, rng),
+                               random_tensor({OC}, rng)};
+        check_against_reference("FusedConv", in, a,
+                                "fusedconv pre+post g" + std::to_string(group) + " k" + std::to_string(k) + " H" +
+                                    std::to_string(H));
+      }
+}
+
 TEST(ConvGemmImpl, MaxPoolMatchesReference) {
   std::mt19937 rng(77);
   for (int trial = 0; trial < 40; ++trial) {

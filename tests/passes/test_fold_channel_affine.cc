@@ -194,12 +194,15 @@ TEST(PassesChannelAffine, BeforeAConvOnlyWhereExact) {
     EXPECT_EQ(opt.nodes().size(), 1u);
   }
   {
-    // A shift before a padded conv would land in the padding: stays.
+    // A shift before a padded conv would land in the padding if folded into
+    // the weights: it becomes the conv's input pre-op instead.
     G b;
     ValueId x = b.input({1, 3, 6, 6});
     b.output(b.conv(b.node("Add", {x, b.cst(rnd({1, 3, 1, 1}, b.rng))}), 3, 4, 3, 1));
     auto [opt, r] = optimize(b.g);
-    EXPECT_EQ(count_op(opt, "Add"), 1);
+    EXPECT_EQ(count_op(opt, "Add"), 0);
+    ASSERT_EQ(opt.nodes().size(), 1u);
+    EXPECT_EQ(opt.nodes()[0].attrs.i("pre_scale_shift", 0), 1);
   }
   {
     // ... but folds into an unpadded one.

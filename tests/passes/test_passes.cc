@@ -161,13 +161,16 @@ TEST(Passes, BnBeforeUnpaddedConvFoldsButNotBeforePaddedConv) {
     EXPECT_EQ(count_op(opt, "BatchNormalization"), 0);
   }
   {
-    // IR unit: BN then a padded conv. Folding would turn the zero padding
-    // into the BN shift, so the BN must stay (or go into a producer).
+    // IR unit: BN then a padded conv. Folding into the weights would turn
+    // the zero padding into the BN shift, so it becomes the conv's input
+    // pre-op instead, which keeps the padding zero.
     Builder b;
     ValueId x = b.input({1, 6, 5, 5});
     b.output(b.conv(b.bn(x, 6), 6, 4, 3, 1));
     Graph opt = optimize_and_compare(b.g, rnd({1, 6, 5, 5}, b.rng));
-    EXPECT_EQ(count_op(opt, "BatchNormalization"), 1);
+    EXPECT_EQ(count_op(opt, "BatchNormalization"), 0);
+    ASSERT_EQ(opt.nodes().size(), 1u);
+    EXPECT_EQ(opt.nodes()[0].attrs.i("pre_scale_shift", 0), 1);
   }
   {
     // BN after a conv+relu: becomes the conv's scale-shift epilogue.
