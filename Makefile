@@ -25,3 +25,9 @@ demo: build
 
 clean:
 	rm -rf $(BUILD)
+
+# The Python module: build/python/anvil*.so (PYTHONPATH=build/python /usr/bin/python3 -c 'import anvil').
+.PHONY: python
+python: configure
+	@cmake --build $(BUILD) -j $(JOBS) --target anvil_python
+	@echo "built $$(ls $(BUILD)/python/anvil*.so); use it with: PYTHONPATH=$(BUILD)/python /usr/bin/python3"

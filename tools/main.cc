@@ -3,6 +3,7 @@
 
 #include "cli_common.h"
 #include "profile.h"
+#include "serve.h"
 #include "core/cpu.h"
 
 int main(int argc, char** argv) {
@@ -85,6 +86,10 @@ int main(int argc, char** argv) {
   auto* profile = add_profile_command(app, prof);
   SysinfoArgs si;
   auto* sysinfo = add_sysinfo_command(app, si);
+  ServeArgs serve_args;
+  auto* serve = add_serve_command(app, serve_args);
+  DoctorArgs doc;
+  auto* doctor = add_doctor_command(app, doc);
 
   try {
     app.parse(argc, argv);
@@ -99,5 +104,7 @@ int main(int argc, char** argv) {
   if (*check) return cmd_check(check_m, check_levels, check_seed, check_per_layer, check_tol);
   if (*profile) return cmd_profile(prof);
   if (*sysinfo) return cmd_sysinfo(si);
+  if (*serve) return cmd_serve(serve_args);
+  if (*doctor) return cmd_doctor(doc);
   return 0;
 }

@@ -17,6 +17,8 @@
 #include "core/denormals.h"
 #include "core/microbench.h"
 #include "core/thread_pool.h"
+#include "runtime/profile_compare.h"
+#include "runtime/profile_html.h"
 #include "runtime/profiler.h"
 
 namespace anvil::cli {
@@ -34,11 +36,103 @@ CLI::App* add_profile_command(CLI::App& app, ProfileArgs& a) {
   c->add_flag("--json", a.json, "Print the whole profile as JSON instead of the tables");
   c->add_flag("--no-peak", a.no_peak, "Skip measuring the FMA peak (no % of peak)");
   c->add_option("--trace", a.trace, "Write a Chrome trace (chrome://tracing, ui.perfetto.dev) to FILE.json");
+  c->add_option("--html", a.html,
+                "Write a self-contained HTML report (bar chart, roofline, optimization report, tables) to FILE.html");
+  // The values usually start with '-' ("-O0"). CLI11 takes an option's
+  // first type-size arguments whatever they look like but stops further
+  // values at anything option-like, so the two configurations are one
+  // pair-typed value rather than a vector.
+  c->add_option_function<std::pair<std::string, std::string>>(
+       "--compare", [&a](const std::pair<std::string, std::string>& v) { a.compare = {v.first, v.second}; },
+       "Layer-by-layer A/B of two configurations, e.g. --compare \"-O0\" \"-O3 --denormals keep\" (each: -O N, "
+       "--disable-pass P, --enable-pass P, --denormals flush|keep, --threads N, applied over the command's own "
+       "options)")
+      ->type_name("A B");
   return c;
 }
 
+namespace {
+
+// One --compare configuration: the command's own options with the spec's
+// flags applied on top.
+Status apply_config(const std::string& spec, ModelArgs& m, int& threads) {
+  CLI::App p{"--compare configuration"};
+  std::vector<std::string> disable, enable;
+  p.add_option("-O,--opt-level", m.opt_level)->check(CLI::Range(0, 3));
+  p.add_option("--disable-pass", disable);
+  p.add_option("--enable-pass", enable);
+  p.add_option("--denormals", m.denormals)->check(CLI::IsMember({"flush", "keep"}));
+  p.add_option("--threads", threads)->check(CLI::NonNegativeNumber);
+  try {
+    p.parse(spec, false);
+  } catch (const CLI::ParseError& e) {
+    return invalid_argument("--compare \"" + spec + "\": " + e.what() +
+                            " (a configuration takes -O N, --disable-pass P, --enable-pass P, --denormals flush|keep, "
+                            "--threads N)");
+  }
+  m.disable_passes.insert(m.disable_passes.end(), disable.begin(), disable.end());
+  m.enable_passes.insert(m.enable_passes.end(), enable.begin(), enable.end());
+  return Status::ok();
+}
+
+Status write_file(const std::string& path, const std::string& text) {
+  std::ofstream f(path);
+  if (!f) return io_error(path + ": cannot open for writing");
+  f << text;
+  if (!f) return io_error(path + ": write failed");
+  return Status::ok();
+}
+
+double bandwidth_for_roofline(int threads) {
+  const MemoryBandwidth b = measure_memory_bandwidth(size_t{64} << 20, threads);
+  return std::max(b.copy_gbs, b.triad_gbs);
+}
+
+int cmd_compare(const ProfileArgs& a) {
+  if (a.compare.size() != 2) return report(invalid_argument("--compare takes two configurations"));
+  if (a.csv || !a.trace.empty())
+    return report(invalid_argument("--compare prints a table or --json (and --html); --csv and --trace take one "
+                                   "configuration"));
+  auto m = load_model(a.model);
+  if (!m) return report(m.status());
+  std::map<std::string, Tensor> inputs;
+  for (const TensorInfo& ti : m->inputs()) inputs[ti.name] = random_input(ti, a.seed);
+  Profile prof[2];
+  std::string opt_report;
+  for (int i = 0; i < 2; ++i) {
+    ModelArgs ma = a.model;
+    int threads = a.threads;
+    Status s = apply_config(a.compare[i], ma, threads);
+    if (!s.is_ok()) return report(s);
+    ProfileOptions po;
+    po.iters = a.iters;
+    po.warmup = a.warmup;
+    po.measure_peak = !a.no_peak;
+    if (!a.json) fmt::print(stderr, "profiling {} = \"{}\"...\n", i == 0 ? "A" : "B", a.compare[i]);
+    auto p = profile_model(*m, compile_options(ma, threads), inputs, po, i == 1 ? &opt_report : nullptr);
+    if (!p) return report(std::move(p).status().with_context(a.compare[i]));
+    p->model = a.model.path;
+    prof[i] = std::move(p).value();
+  }
+  const ProfileComparison c = compare_profiles(prof[0], prof[1], a.compare[0], a.compare[1]);
+  if (!a.html.empty()) {
+    HtmlReportOptions ho;
+    ho.optimization_report = opt_report;
+    ho.bandwidth_gbs = a.no_peak ? 0 : bandwidth_for_roofline(c.b.threads);
+    ho.comparison = &c;
+    Status s = write_file(a.html, profile_to_html(c.b, ho));
+    if (!s.is_ok()) return report(s);
+  }
+  fmt::print("{}", a.json ? comparison_to_json(c) : comparison_to_text(c, a.top > 0 ? a.top : 15));
+  if (!a.html.empty()) fmt::print(stderr, "wrote {} (open it in a browser)\n", a.html);
+  return 0;
+}
+
+}  // namespace
+
 int cmd_profile(const ProfileArgs& a) {
   if (a.csv && a.json) return report(invalid_argument("profile: --csv and --json are exclusive"));
+  if (!a.compare.empty()) return cmd_compare(a);
   auto m = load_model(a.model);
   if (!m) return report(m.status());
   auto sess = m->compile(compile_options(a.model, a.threads));
@@ -53,10 +147,15 @@ int cmd_profile(const ProfileArgs& a) {
   if (!p) return report(p.status());
   p->model = a.model.path;
   if (!a.trace.empty()) {
-    std::ofstream f(a.trace);
-    if (!f) return report(io_error(a.trace + ": cannot open for writing"));
-    f << profile_to_chrome_trace(*p);
-    if (!f) return report(io_error(a.trace + ": write failed"));
+    Status s = write_file(a.trace, profile_to_chrome_trace(*p));
+    if (!s.is_ok()) return report(s);
+  }
+  if (!a.html.empty()) {
+    HtmlReportOptions ho;
+    ho.optimization_report = sess->optimization_report();
+    ho.bandwidth_gbs = a.no_peak ? 0 : bandwidth_for_roofline(p->threads);
+    Status s = write_file(a.html, profile_to_html(*p, ho));
+    if (!s.is_ok()) return report(s);
   }
   if (a.csv)
     fmt::print("{}", profile_to_csv(*p));
@@ -67,6 +166,7 @@ int cmd_profile(const ProfileArgs& a) {
   if (!a.trace.empty())
     fmt::print(stderr, "wrote {} ({} runs x {} nodes; open in ui.perfetto.dev or chrome://tracing)\n", a.trace,
                p->iters, p->nodes.size());
+  if (!a.html.empty()) fmt::print(stderr, "wrote {} (open it in a browser)\n", a.html);
   return 0;
 }
 

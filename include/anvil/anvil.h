@@ -3,6 +3,12 @@
 //   auto model = anvil::Model::load("resnet50.onnx", {.shapes = {{"input", {1, 3, 224, 224}}}});
 //   auto session = model->compile({.threads = 2});
 //   auto outputs = session->run({{"input", x}});
+//
+// Errors are Status/Result values: no exception crosses this API (an
+// allocation failure or a bug caught inside comes back as kInternal /
+// kOutOfRange). Zero copy: inputs given as Tensor::wrap(user memory) are read
+// in place, and run(inputs, outputs) writes into caller tensors. One Session
+// serves concurrent run() calls from any number of threads.
 #pragma once
 #include <map>
 #include <memory>
@@ -39,6 +45,14 @@ struct CompileOptions {
   // value name or node name (e.g. MXNet's "conv_1_relu" or
   // "conv_1_relu_output").
   std::vector<std::string> extra_outputs;
+  // Caps the instruction set kernels may use for this session: "scalar",
+  // "avx2" or "avx512"; "" (default) is the host's best. The environment's
+  // ANVIL_MAX_ISA still applies (the lower cap wins).
+  std::string max_isa;
+  // Concurrent run() calls: each borrows an executor (its own activation
+  // memory, thread pool of `threads` and packed weights), made on first
+  // need. At most this many exist; further callers wait. 0: no limit.
+  int max_concurrency = 0;
 };
 
 struct TensorInfo {
@@ -56,9 +70,11 @@ class Model {
   // detected from the path/content.
   static Result<Model> load(const std::string& path, const LoadOptions& options = {});
 
+  // Empty for a default-constructed Model.
   std::vector<TensorInfo> inputs() const;
   std::vector<TensorInfo> outputs() const;
   Result<Session> compile(const CompileOptions& options = {}) const;
+  bool loaded() const { return graph_ != nullptr; }
 
   // The imported graph (internal IR; see src/ir/graph.h).
   const Graph& graph() const { return *graph_; }
@@ -76,9 +92,23 @@ class Session {
 
   const std::vector<TensorInfo>& inputs() const;
   const std::vector<TensorInfo>& outputs() const;
-  // Runs once. Every input must be given; outputs come back by name.
-  // Not reentrant: use one Session per thread.
-  Result<std::map<std::string, Tensor>> run(const std::map<std::string, Tensor>& inputs);
+  // Runs once. Every input must be given, with the dtype and shape of
+  // inputs(); it is read in place (wrap your buffer with Tensor::wrap).
+  // Outputs come back by name, freshly allocated.
+  // Thread-safe: concurrent calls on one Session run in parallel, each in
+  // its own activation memory (see CompileOptions::max_concurrency).
+  Result<std::map<std::string, Tensor>> run(const std::map<std::string, Tensor>& inputs) const;
+  // Same, writing outputs into caller tensors (e.g. Tensor::wrap of your
+  // buffers) by name, zero copy: kernels write straight into them. Any subset
+  // of outputs() may be given, each with its dtype and shape; the others are
+  // computed and dropped. Output memory must not overlap the inputs or each
+  // other.
+  Status run(const std::map<std::string, Tensor>& inputs, const std::map<std::string, Tensor>& outputs) const;
+
+  int threads() const;      // worker threads per run (1: none)
+  std::string isa() const;  // what kernels use: "avx512", "avx2" or "scalar"
+  const CompileOptions& options() const;
+  bool compiled() const { return impl_ != nullptr; }
 
   // What the optimizer did ("folded 104 BN; flushed ... subnormal weights").
   std::string optimization_report() const;

@@ -1,5 +1,6 @@
 #include "runtime/executor.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -10,7 +11,7 @@
 
 namespace anvil {
 
-Result<std::unique_ptr<Executor>> Executor::create(Graph g, int threads) {
+Result<std::unique_ptr<Executor>> Executor::create(Graph g, int threads, std::optional<Isa> max_isa) {
   Status s = infer_shapes(g);
   if (!s.is_ok()) return std::move(s).with_context(g.source.empty() ? "model" : g.source);
   if (threads < 0) return invalid_argument("threads must be >= 0 (0: one per core), got " + std::to_string(threads));
@@ -24,7 +25,8 @@ Result<std::unique_ptr<Executor>> Executor::create(Graph g, int threads) {
     if (v.constant) ex->slots_[i] = *v.constant;
   }
   KernelConfig cfg;
-  cfg.isa = active_isa();
+  cfg.isa = max_isa && *max_isa < active_isa() ? *max_isa : active_isa();
+  ex->isa_ = cfg.isa;
   cfg.pool = ex->pool_.get();
   for (size_t i = 0; i < gr.nodes().size(); ++i) {
     const Node& n = gr.nodes()[i];
@@ -51,6 +53,25 @@ Result<std::unique_ptr<Executor>> Executor::create(Graph g, int threads) {
 
 Status Executor::run(const std::vector<Tensor>& inputs, std::vector<Tensor>& outputs,
                      std::vector<NodeTiming>* timings) {
+  return run_impl(inputs, &outputs, nullptr, timings);
+}
+
+Status Executor::run_into(const std::vector<Tensor>& inputs, const std::vector<Tensor>& dest) {
+  if (dest.size() != g_.outputs.size())
+    return invalid_argument("the model has " + std::to_string(g_.outputs.size()) + " outputs, got " +
+                            std::to_string(dest.size()) + " destinations");
+  for (size_t i = 0; i < dest.size(); ++i) {
+    const Value& v = g_.value(g_.outputs[i]);
+    if (!dest[i].defined() && dest[i].numel() != 0) continue;
+    if (dest[i].dtype() != v.dtype || dest[i].shape() != v.shape)
+      return invalid_argument("output '" + v.name + "' is " + dtype_name(v.dtype) + "[" + v.shape.str() +
+                              "], the destination is " + dest[i].desc());
+  }
+  return run_impl(inputs, nullptr, &dest, nullptr);
+}
+
+Status Executor::run_impl(const std::vector<Tensor>& inputs, std::vector<Tensor>* outputs,
+                          const std::vector<Tensor>* dest, std::vector<NodeTiming>* timings) {
   if (inputs.size() != g_.inputs.size())
     return invalid_argument("the model takes " + std::to_string(g_.inputs.size()) + " inputs, got " +
                             std::to_string(inputs.size()));
@@ -64,6 +85,28 @@ Status Executor::run(const std::vector<Tensor>& inputs, std::vector<Tensor>& out
     slots_[static_cast<size_t>(g_.inputs[i])] = t;
   }
   if (timings) timings->assign(steps_.size(), {});
+  // Zero copy: the destinations stand in for the output slots of computed
+  // values during this run (slots of constants and inputs are left alone).
+  std::vector<std::pair<size_t, Tensor>> own_slots;
+  if (dest) {
+    for (size_t i = 0; i < dest->size(); ++i) {
+      const size_t o = static_cast<size_t>(g_.outputs[i]);
+      if (!(*dest)[i].raw() || g_.value(g_.outputs[i]).constant) continue;
+      if (std::find(g_.inputs.begin(), g_.inputs.end(), g_.outputs[i]) != g_.inputs.end()) continue;
+      bool bound = false;
+      for (const auto& [s, t] : own_slots) bound |= s == o;
+      if (bound) continue;
+      own_slots.emplace_back(o, slots_[o]);
+      slots_[o] = (*dest)[i];
+    }
+  }
+  struct RestoreSlots {
+    std::vector<Tensor>& slots;
+    std::vector<std::pair<size_t, Tensor>>& own;
+    ~RestoreSlots() {
+      for (auto& [s, t] : own) slots[s] = std::move(t);
+    }
+  } restore{slots_, own_slots};
   // Subnormal operands cost Intel cores ~100x per FMA; FTZ/DAZ make them
   // zeros for the whole run. Restored on every return path by the guard.
   DenormalGuard denormal_guard(flush_denormals_);
@@ -87,10 +130,20 @@ Status Executor::run(const std::vector<Tensor>& inputs, std::vector<Tensor>& out
     }
     if (!s.is_ok()) return std::move(s).with_context(g_.node_desc_with_shapes(n));
   }
-  outputs.clear();
-  outputs.reserve(g_.outputs.size());
-  // Outputs are copied out because the slots are reused by the next run.
-  for (ValueId o : g_.outputs) outputs.push_back(slots_[static_cast<size_t>(o)].clone());
+  if (dest) {
+    // Outputs a kernel did not write in place (it replaced the slot's
+    // tensor), and outputs that are constants or inputs, are copied once.
+    for (size_t i = 0; i < dest->size(); ++i) {
+      const Tensor& d = (*dest)[i];
+      const Tensor& s = slots_[static_cast<size_t>(g_.outputs[i])];
+      if (d.raw() && s.raw() != d.raw()) std::memcpy(const_cast<void*>(d.raw()), s.raw(), d.nbytes());
+    }
+  } else {
+    outputs->clear();
+    outputs->reserve(g_.outputs.size());
+    // Outputs are copied out because the slots are reused by the next run.
+    for (ValueId o : g_.outputs) outputs->push_back(slots_[static_cast<size_t>(o)].clone());
+  }
   for (ValueId in : g_.inputs) slots_[static_cast<size_t>(in)] = Tensor();
   return Status::ok();
 }

@@ -2,6 +2,7 @@
 // tensors, so a run() is not reentrant; Sessions create one per caller.
 #pragma once
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -9,6 +10,7 @@
 #include "anvil/tensor.h"
 #include "ir/graph.h"
 #include "ir/op_registry.h"
+#include "core/cpu.h"
 #include "core/thread_pool.h"
 #include "runtime/kernel_registry.h"
 
@@ -26,14 +28,22 @@ class Executor {
   // `g` must have bound input shapes; create() infers shapes and prepares
   // one slot per value. Errors name the node, op and shapes.
   // threads: 0 = one per core, 1 = no worker threads.
-  static Result<std::unique_ptr<Executor>> create(Graph g, int threads = 1);
+  // max_isa caps the kernels' ISA below active_isa() for this executor only.
+  static Result<std::unique_ptr<Executor>> create(Graph g, int threads = 1,
+                                                  std::optional<Isa> max_isa = std::nullopt);
   int threads() const;
+  Isa isa() const { return isa_; }  // the level kernels were selected for
 
   const Graph& graph() const { return g_; }
   // Inputs in graph-input order; outputs in graph-output order (fresh tensors
   // owned by the caller). Input dtype/shape must match the bound ones.
   Status run(const std::vector<Tensor>& inputs, std::vector<Tensor>& outputs,
              std::vector<NodeTiming>* timings = nullptr);
+  // Zero-copy outputs: dest[i] (graph-output order; an undefined Tensor
+  // skips that output) must have the output's dtype and shape; kernels write
+  // straight into it (a kernel that replaces its output tensor, e.g. an
+  // aliasing reshape, costs one copy). dest must not alias the inputs.
+  Status run_into(const std::vector<Tensor>& inputs, const std::vector<Tensor>& dest);
   // Sets FTZ/DAZ in MXCSR for the duration of run() (default on); the
   // caller's MXCSR is restored on return.
   void set_flush_denormals(bool on) { flush_denormals_ = on; }
@@ -58,7 +68,10 @@ class Executor {
   std::vector<Step> steps_;
   std::vector<Tensor> slots_;  // one per value; constants alias their data
   bool flush_denormals_ = true;
+  Isa isa_ = Isa::kScalar;
   std::unique_ptr<ThreadPool> pool_;
+  Status run_impl(const std::vector<Tensor>& inputs, std::vector<Tensor>* outputs, const std::vector<Tensor>* dest,
+                  std::vector<NodeTiming>* timings);
 };
 
 }  // namespace anvil

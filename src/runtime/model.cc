@@ -7,6 +7,7 @@
 #include "frontend/onnx/onnx_import.h"
 #include "ir/graph.h"
 #include "passes/pass.h"
+#include "core/cpu.h"
 #include "runtime/executor.h"
 #include "runtime/session_impl.h"
 
@@ -16,6 +17,20 @@ namespace {
 
 bool ends_with(const std::string& s, const std::string& suf) {
   return s.size() >= suf.size() && s.compare(s.size() - suf.size(), suf.size(), suf) == 0;
+}
+
+// No exception crosses the API: what escapes from below (allocation
+// failures, a library's throw) becomes a Status.
+Status api_exception(const std::string& where) {
+  try {
+    throw;
+  } catch (const std::bad_alloc&) {
+    return out_of_range(where + ": out of memory");
+  } catch (const std::exception& e) {
+    return internal_error(where + ": unexpected exception: " + e.what());
+  } catch (...) {
+    return internal_error(where + ": unexpected exception");
+  }
 }
 
 std::vector<TensorInfo> infos(const Graph& g, const std::vector<ValueId>& ids) {
@@ -29,7 +44,7 @@ std::vector<TensorInfo> infos(const Graph& g, const std::vector<ValueId>& ids) {
 
 }  // namespace
 
-Result<Model> Model::load(const std::string& path, const LoadOptions& options) {
+Result<Model> Model::load(const std::string& path, const LoadOptions& options) try {
   std::error_code ec;
   // MXNet checkpoints: PREFIX (not itself a file), PREFIX-symbol.json or
   // PREFIX-NNNN.params. The importer binds the input shapes itself, since
@@ -56,19 +71,92 @@ Result<Model> Model::load(const std::string& path, const LoadOptions& options) {
   Model m;
   m.graph_ = std::make_shared<const Graph>(std::move(g).value());
   return m;
+} catch (...) {
+  return api_exception(path);
 }
 
-std::vector<TensorInfo> Model::inputs() const { return infos(*graph_, graph_->inputs); }
-std::vector<TensorInfo> Model::outputs() const { return infos(*graph_, graph_->outputs); }
+std::vector<TensorInfo> Model::inputs() const { return graph_ ? infos(*graph_, graph_->inputs) : std::vector<TensorInfo>{}; }
+std::vector<TensorInfo> Model::outputs() const {
+  if (!graph_) return {};
+  bool typed = true;
+  for (ValueId id : graph_->outputs) typed &= graph_->value(id).has_type;
+  if (typed) return infos(*graph_, graph_->outputs);
+  // Importers type the inputs only: infer the outputs on a copy (weights
+  // are shared, not copied). With unbound dynamic inputs this may fail;
+  // the declared (possibly untyped) outputs are returned then.
+  Graph g = *graph_;
+  if (!infer_shapes(g).is_ok()) return infos(*graph_, graph_->outputs);
+  return infos(g, g.outputs);
+}
 
 Session::Session() = default;
 Session::~Session() = default;
 Session::Session(Session&&) noexcept = default;
 Session& Session::operator=(Session&&) noexcept = default;
 
-const std::vector<TensorInfo>& Session::inputs() const { return impl_->inputs; }
-const std::vector<TensorInfo>& Session::outputs() const { return impl_->outputs; }
-std::string Session::optimization_report() const { return impl_->report; }
+namespace {
+const std::vector<TensorInfo> kNoInfos;
+const CompileOptions kNoOptions;
+}  // namespace
+
+const std::vector<TensorInfo>& Session::inputs() const { return impl_ ? impl_->inputs : kNoInfos; }
+const std::vector<TensorInfo>& Session::outputs() const { return impl_ ? impl_->outputs : kNoInfos; }
+std::string Session::optimization_report() const { return impl_ ? impl_->report : std::string(); }
+int Session::threads() const { return impl_ ? impl_->executor->threads() : 0; }
+std::string Session::isa() const { return impl_ ? isa_name(impl_->executor->isa()) : ""; }
+const CompileOptions& Session::options() const { return impl_ ? impl_->options : kNoOptions; }
+
+Result<Session::Impl::Lease> Session::Impl::acquire() {
+  std::unique_lock<std::mutex> lock(mu);
+  const int cap = options.max_concurrency;
+  for (;;) {
+    if (!primary_busy) {
+      primary_busy = true;
+      return Lease(this, executor.get());
+    }
+    if (!idle.empty()) {
+      Executor* ex = idle.back();
+      idle.pop_back();
+      ++lent_extra;
+      return Lease(this, ex);
+    }
+    // In use: the first, plus the extra ones lent out or being made.
+    if (cap <= 0 || 1 + lent_extra < cap) break;
+    freed.wait(lock);
+  }
+  ++lent_extra;
+  lock.unlock();
+  // Made outside the lock (shape inference, kernel selection and weight
+  // packing take a while); the graph is only read by running executors.
+  auto ex = Executor::create(Graph(executor->graph()), options.threads, max_isa);
+  lock.lock();
+  if (!ex) {
+    --lent_extra;
+    freed.notify_one();
+    return ex.status();
+  }
+  (*ex)->set_flush_denormals(options.flush_denormals);
+  extra.push_back(std::move(ex).value());
+  return Lease(this, extra.back().get());
+}
+
+void Session::Impl::release(Executor* ex) {
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    if (ex == executor.get()) {
+      primary_busy = false;
+    } else {
+      idle.push_back(ex);
+      --lent_extra;
+    }
+  }
+  freed.notify_one();
+}
+
+size_t Session::Impl::num_executors() {
+  std::lock_guard<std::mutex> lock(mu);
+  return 1 + extra.size();
+}
 
 namespace {
 
@@ -102,7 +190,15 @@ Status add_extra_outputs(Graph& g, const std::vector<std::string>& names) {
 
 }  // namespace
 
-Result<Session> Model::compile(const CompileOptions& options) const {
+Result<Session> Model::compile(const CompileOptions& options) const try {
+  if (!graph_) return invalid_argument("compile: the model is not loaded");
+  std::optional<Isa> max_isa;
+  if (!options.max_isa.empty()) {
+    max_isa = isa_from_name(options.max_isa);
+    if (!max_isa) return invalid_argument("max_isa: unknown ISA '" + options.max_isa + "' (scalar, avx2, avx512)");
+  }
+  if (options.max_concurrency < 0)
+    return invalid_argument("max_concurrency must be >= 0 (0: no limit), got " + std::to_string(options.max_concurrency));
   Graph g0 = *graph_;
   if (!options.extra_outputs.empty()) ANVIL_TRY(add_extra_outputs(g0, options.extra_outputs));
   PassOptions po;
@@ -112,7 +208,7 @@ Result<Session> Model::compile(const CompileOptions& options) const {
   po.flush_subnormals = options.flush_denormals;
   auto report = run_passes(g0, po);
   if (!report) return report.status().with_context(g0.source.empty() ? "model" : g0.source);
-  auto ex = Executor::create(std::move(g0), options.threads);
+  auto ex = Executor::create(std::move(g0), options.threads, max_isa);
   if (!ex) return ex.status();
   (*ex)->set_flush_denormals(options.flush_denormals);
   Session s;
@@ -123,30 +219,88 @@ Result<Session> Model::compile(const CompileOptions& options) const {
   s.impl_->inputs = infos(g, g.inputs);
   s.impl_->outputs = infos(g, g.outputs);
   s.impl_->options = options;
+  s.impl_->max_isa = max_isa;
   return s;
+} catch (...) {
+  return api_exception("compile");
 }
 
-Result<std::map<std::string, Tensor>> Session::run(const std::map<std::string, Tensor>& inputs) {
-  std::vector<Tensor> in;
-  for (const TensorInfo& ti : impl_->inputs) {
+namespace {
+
+// Inputs in graph order; every one given, no unknown names.
+Status gather_inputs(const Session::Impl& impl, const std::map<std::string, Tensor>& inputs, std::vector<Tensor>& in) {
+  for (const TensorInfo& ti : impl.inputs) {
     auto it = inputs.find(ti.name);
-    if (it == inputs.end()) return invalid_argument("missing input '" + ti.name + "' (" + dtype_name(ti.dtype) + "[" + ti.shape.str() + "])");
+    if (it == inputs.end())
+      return invalid_argument("missing input '" + ti.name + "' (" + dtype_name(ti.dtype) + "[" + ti.shape.str() + "])");
     in.push_back(it->second);
   }
   for (const auto& [name, t] : inputs) {
     bool known = false;
-    for (const TensorInfo& ti : impl_->inputs) known |= ti.name == name;
+    for (const TensorInfo& ti : impl.inputs) known |= ti.name == name;
     if (!known) {
       std::string names;
-      for (const TensorInfo& ti : impl_->inputs) names += (names.empty() ? "" : ", ") + ti.name;
+      for (const TensorInfo& ti : impl.inputs) names += (names.empty() ? "" : ", ") + ti.name;
       return invalid_argument("'" + name + "' is not an input of the model (inputs: " + names + ")");
     }
   }
+  return Status::ok();
+}
+
+bool overlaps(const Tensor& a, const Tensor& b) {
+  if (!a.raw() || !b.raw() || a.nbytes() == 0 || b.nbytes() == 0) return false;
+  const auto* pa = static_cast<const char*>(a.raw());
+  const auto* pb = static_cast<const char*>(b.raw());
+  return pa < pb + b.nbytes() && pb < pa + a.nbytes();
+}
+
+}  // namespace
+
+Result<std::map<std::string, Tensor>> Session::run(const std::map<std::string, Tensor>& inputs) const try {
+  if (!impl_) return invalid_argument("run: the session is not compiled");
+  std::vector<Tensor> in;
+  ANVIL_TRY(gather_inputs(*impl_, inputs, in));
   std::vector<Tensor> out;
-  ANVIL_TRY(impl_->executor->run(in, out));
+  {
+    ANVIL_ASSIGN_OR_RETURN(Impl::Lease ex, impl_->acquire());
+    ANVIL_TRY(ex->run(in, out));
+  }
   std::map<std::string, Tensor> r;
   for (size_t i = 0; i < out.size(); ++i) r[impl_->outputs[i].name] = std::move(out[i]);
   return r;
+} catch (...) {
+  return api_exception("run");
+}
+
+Status Session::run(const std::map<std::string, Tensor>& inputs, const std::map<std::string, Tensor>& outputs) const try {
+  if (!impl_) return invalid_argument("run: the session is not compiled");
+  std::vector<Tensor> in;
+  ANVIL_TRY(gather_inputs(*impl_, inputs, in));
+  std::vector<Tensor> dest(impl_->outputs.size());
+  for (const auto& [name, t] : outputs) {
+    size_t i = 0;
+    while (i < impl_->outputs.size() && impl_->outputs[i].name != name) ++i;
+    if (i == impl_->outputs.size()) {
+      std::string names;
+      for (const TensorInfo& ti : impl_->outputs) names += (names.empty() ? "" : ", ") + ti.name;
+      return invalid_argument("'" + name + "' is not an output of the model (outputs: " + names + ")");
+    }
+    const TensorInfo& ti = impl_->outputs[i];
+    if (t.dtype() != ti.dtype || t.shape() != ti.shape)
+      return invalid_argument("output '" + name + "' is " + dtype_name(ti.dtype) + "[" + ti.shape.str() +
+                              "], the destination is " + t.desc());
+    if (!t.defined()) return invalid_argument("output '" + name + "': the destination has no data");
+    for (const Tensor& x : in)
+      if (overlaps(t, x)) return invalid_argument("output '" + name + "': the destination overlaps an input");
+    for (const auto& [other, u] : outputs)
+      if (other != name && overlaps(t, u))
+        return invalid_argument("outputs '" + name + "' and '" + other + "': the destinations overlap");
+    dest[i] = t;
+  }
+  ANVIL_ASSIGN_OR_RETURN(Impl::Lease ex, impl_->acquire());
+  return ex->run_into(in, dest);
+} catch (...) {
+  return api_exception("run");
 }
 
 }  // namespace anvil

@@ -134,7 +134,7 @@ Result<Profile> profile_executor(Executor& ex, const std::vector<Tensor>& inputs
   Profile p;
   p.model = g.source;
   p.threads = ex.threads();
-  p.isa = isa_name(active_isa());
+  p.isa = isa_name(ex.isa());
   p.iters = options.iters;
   p.warmup = options.warmup;
 
@@ -188,7 +188,7 @@ Result<Profile> profile_executor(Executor& ex, const std::vector<Tensor>& inputs
     np.mean_s = mean_of(np.seconds);
     np.median_s = median_of(np.seconds);
   }
-  if (options.measure_peak) p.peak_gflops = peak_gflops(active_isa(), p.threads);
+  if (options.measure_peak) p.peak_gflops = peak_gflops(ex.isa(), p.threads);
   return p;
 }
 
@@ -204,11 +204,23 @@ Result<Profile> profile_session(Session& session, const std::map<std::string, Te
                               ti.shape.str() + "])");
     in.push_back(it->second);
   }
-  auto p = profile_executor(*impl->executor, in, options);
+  // The session's first executor when free (another one under concurrent runs).
+  auto lease = impl->acquire();
+  if (!lease) return lease.status();
+  auto p = profile_executor(**lease, in, options);
   if (!p) return p.status();
   p->opt_level = impl->options.opt_level;
   p->flush_denormals = impl->options.flush_denormals;
   return p;
+}
+
+Result<Profile> profile_model(const Model& model, const CompileOptions& compile,
+                              const std::map<std::string, Tensor>& inputs, const ProfileOptions& options,
+                              std::string* report) {
+  auto s = model.compile(compile);
+  if (!s) return s.status();
+  if (report) *report = s->optimization_report();
+  return profile_session(*s, inputs, options);
 }
 
 std::string profile_to_text(const Profile& p, int top) {

@@ -83,6 +83,11 @@ Result<Profile> profile_executor(Executor& ex, const std::vector<Tensor>& inputs
 // Same for a compiled session; inputs by name (all must be given).
 Result<Profile> profile_session(Session& session, const std::map<std::string, Tensor>& inputs,
                                 const ProfileOptions& options);
+// Compiles `model` with `compile` and profiles the session; `report`
+// (optional) receives its optimization_report().
+Result<Profile> profile_model(const Model& model, const CompileOptions& compile,
+                              const std::map<std::string, Tensor>& inputs, const ProfileOptions& options,
+                              std::string* report = nullptr);
 
 // Terminal tables: per node (slowest first, `top` rows, 0 = all), per op,
 // totals and where the time outside the kernels went.
