@@ -49,4 +49,14 @@ if "$tmp/build/classify" "$tmp/missing.onnx" 2>"$tmp/err.txt"; then
   echo "classify of a missing file succeeded"; exit 1
 fi
 grep -q "no such file" "$tmp/err.txt" || { cat "$tmp/err.txt"; exit 1; }
+# The Python module, when built, lands where /usr/bin/python3 finds it under the prefix.
+pymod=$(find "$prefix" -name 'anvil.cpython-*.so' | head -1)
+if [ -n "$pymod" ] && [ -x /usr/bin/python3 ]; then
+  echo "== python module: ${pymod#$prefix/}"
+  (cd "$tmp" && PYTHONPATH=$(dirname "$pymod") /usr/bin/python3 -c '
+import anvil, numpy as np
+s = anvil.load("tiny_cnn.onnx").compile(threads=1)
+y = s.run({"input": np.zeros((1, 3, 32, 32), np.float32)})
+print("python:", {k: v.shape for k, v in y.items()})')
+fi
 echo "install_example: ok"
