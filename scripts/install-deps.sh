@@ -10,6 +10,7 @@ PKGS=(
   libgtest-dev libgmock-dev libbenchmark-dev libpthreadpool-dev
   pybind11-dev python3-dev python3-numpy python3-pytest
   libcpp-httplib-dev
+  chromium   # headless: renders `anvil profile --html` reports in a test
 )
 # Node.js runs ONNX Runtime (npm onnxruntime-node), the test oracle.
 command -v node >/dev/null 2>&1 || PKGS+=(nodejs)

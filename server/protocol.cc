@@ -290,6 +290,12 @@ Result<InferRequest> parse_infer_request(std::string_view body, std::optional<st
   const std::string_view text = body.substr(0, json_len);
   const std::string_view binary = body.substr(json_len);
   if (text.empty()) return invalid_argument("empty request body: expected a JSON object with \"inputs\"");
+  // nlohmann stops at a NUL as if the input ended, which would silently drop
+  // whatever follows; JSON never holds a raw NUL.
+  if (const size_t nul = text.find('\0'); nul != std::string_view::npos)
+    return invalid_argument("malformed JSON: NUL byte at offset " + std::to_string(nul) +
+                            (header_length ? std::string()
+                                           : " (binary tensor data needs the Inference-Header-Content-Length header)"));
   ANVIL_TRY(check_depth(text, limits.max_json_depth));
   json root;
   try {

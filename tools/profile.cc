@@ -97,13 +97,18 @@ int cmd_compare(const ProfileArgs& a) {
   if (!m) return report(m.status());
   std::map<std::string, Tensor> inputs;
   for (const TensorInfo& ti : m->inputs()) inputs[ti.name] = random_input(ti, a.seed);
+  // Both configurations are checked before anything is timed.
+  ModelArgs cfg[2] = {a.model, a.model};
+  int cfg_threads[2] = {a.threads, a.threads};
+  for (int i = 0; i < 2; ++i) {
+    Status s = apply_config(a.compare[i], cfg[i], cfg_threads[i]);
+    if (!s.is_ok()) return report(s);
+  }
   Profile prof[2];
   std::string opt_report;
   for (int i = 0; i < 2; ++i) {
-    ModelArgs ma = a.model;
-    int threads = a.threads;
-    Status s = apply_config(a.compare[i], ma, threads);
-    if (!s.is_ok()) return report(s);
+    const ModelArgs& ma = cfg[i];
+    const int threads = cfg_threads[i];
     ProfileOptions po;
     po.iters = a.iters;
     po.warmup = a.warmup;

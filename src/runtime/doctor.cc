@@ -255,10 +255,10 @@ Finding check_threads(int anvil_threads, const DoctorOptions& o, int usable) {
   f.summary = "thread oversubscription: " + over.front();
   for (size_t i = 1; i < over.size(); ++i) f.evidence.push_back(over[i]);
   f.fix = fmt::format(
-      "threads that outnumber the CPUs take turns and every parallel kernel waits for the slowest: "
-      "run anvil with --threads {} or fewer, and set OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 for "
-      "libraries sharing the process (or split the CPUs between them)",
-      std::max(1, usable - (other_max > 1 ? other_max : 0)));
+      "threads that outnumber the CPUs take turns, and every parallel kernel waits for the slowest: give anvil and "
+      "the libraries sharing the process disjoint shares of the {} CPUs, e.g. anvil --threads {} with "
+      "OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1",
+      usable, usable);
   return f;
 }
 

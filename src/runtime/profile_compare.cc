@@ -171,7 +171,7 @@ std::string comparison_to_text(const ProfileComparison& c, int top) {
   auto rows = [&](const char* title, const std::vector<size_t>& idx) {
     if (idx.empty()) return;
     const size_t n = top > 0 ? std::min(idx.size(), static_cast<size_t>(top)) : idx.size();
-    o += fmt::format("\n{} ({} of {}):\n  {:<32} {:<34} {:>10} {:>10} {:>10} {:>7}  {}\n", title, n, idx.size(),
+    o += fmt::format("\n{} ({} of {}):\n  {:<30} {:<48} {:>10} {:>10} {:>10} {:>7}  {}\n", title, n, idx.size(),
                      "B node", "A ops -> B op", "A ms", "B ms", "B-A ms", "B/A", "A nodes");
     for (size_t r = 0; r < n; ++r) {
       const CompareGroup& g = c.groups[idx[r]];
@@ -179,9 +179,9 @@ std::string comparison_to_text(const ProfileComparison& c, int top) {
       for (size_t i : g.a) a_names += (a_names.empty() ? "" : ", ") + c.a.nodes[i].name;
       const std::string rewrite =
           (g.a.empty() ? "(none)" : ops_of(c.a, g.a)) + " -> " + (g.b.empty() ? "(removed)" : ops_of(c.b, g.b));
-      o += fmt::format("  {:<32} {:<34} {:>10.3f} {:>10.3f} {:>+10.3f} {:>7}  {}\n", shorten(group_label(c, g), 32),
-                       shorten(rewrite, 34), g.a_s * 1e3, g.b_s * 1e3, g.delta_s() * 1e3, ratio_str(g.a_s, g.b_s),
-                       shorten(a_names, 60));
+      o += fmt::format("  {:<30} {:<48} {:>10.3f} {:>10.3f} {:>+10.3f} {:>7}  {}\n", shorten(group_label(c, g), 30),
+                       shorten(rewrite, 48), g.a_s * 1e3, g.b_s * 1e3, g.delta_s() * 1e3, ratio_str(g.a_s, g.b_s),
+                       shorten(a_names, 50));
     }
   };
   rows("losers: slower in B, worst first", losers);

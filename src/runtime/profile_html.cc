@@ -92,7 +92,7 @@ th{background:#f5f7f9;cursor:pointer;position:sticky;top:0}td.l,th.l{text-align:
 pre{background:#f5f7f9;padding:10px;border-radius:4px;font-size:12px;overflow-x:auto}
 .legend span{display:inline-block;margin-right:12px;font-size:12px}
 .legend i{display:inline-block;width:10px;height:10px;margin-right:4px;border-radius:2px}
-.note{color:#5a6570;font-size:12px}.loss{color:#b3261e}.win{color:#1e7b34}
+.note{color:#5a6570;font-size:12px}.scroll{overflow-x:auto;max-width:100%}.loss{color:#b3261e}.win{color:#1e7b34}
 )CSS";
 
 // Draws every chart and table from DATA. Written for plain ES2017 so any
@@ -117,6 +117,8 @@ const h = (tag, text, parent, cls) => {
   return e;
 };
 const fmt = (v, d) => (v === undefined || v === null || !isFinite(v)) ? '-' : v.toFixed(d);
+// Milliseconds with 3 significant digits, so 2 us does not print as 0.000.
+const fms = v => !isFinite(v) ? '-' : Math.abs(v) >= 100 ? v.toFixed(0) : String(Number(v.toPrecision(3)));
 const human = v => { if (v < 0) return '?'; const u = ['', 'K', 'M', 'G', 'T']; let i = 0;
   while (Math.abs(v) >= 1000 && i < 4) { v /= 1000; i++; } return i ? v.toFixed(2) + u[i] : v.toFixed(0); };
 const PALETTE = ['#3367d6','#e8710a','#1e8e3e','#d93025','#9334e6','#12b5cb','#e52592','#f9ab00','#5f6368','#7cb342','#795548','#00897b'];
@@ -124,7 +126,7 @@ const ops = [...new Set(P.nodes.map(n => n.op))];
 const color = op => PALETTE[ops.indexOf(op) % PALETTE.length];
 const tip = n => `${n.name} (${n.op}${n.origin.length > 1 ? ' <- ' + n.origin.join(' + ') : ''})\n` +
   `kernel ${n.kernel}\n${n.inputs.join(', ')} -> ${n.outputs.join(', ')}\n` +
-  `mean ${fmt(n.mean_ms, 3)} ms (${fmt(n.percent, 1)}%), ${human(n.flops)}FLOP, ${fmt(n.gflops, 2)} GFLOP/s` +
+  `mean ${fms(n.mean_ms)} ms (${fmt(n.percent, 1)}%), ${human(n.flops)}FLOP, ${fmt(n.gflops, 2)} GFLOP/s` +
   (P.peak_gflops > 0 && n.gflops > 0 ? ` (${fmt(100 * n.gflops / P.peak_gflops, 1)}% of peak)` : '') +
   `, ${human(n.bytes)}B, ${fmt(n.intensity, 2)} FLOP/B`;
 
@@ -146,17 +148,17 @@ for (const op of ops) { const s = h('span', op, legend); const i = document.crea
 // ---- per-layer bars, execution order
 let bars = 0;
 {
-  const W = 1180, H = 240, L = 50, B = 20, svg = $('bars');
-  svg.setAttribute('width', W + L); svg.setAttribute('height', H + B + 10);
+  const W = 1080, H = 240, L = 56, B = 20, T = 18, svg = $('bars');
+  svg.setAttribute('width', W + L); svg.setAttribute('height', H + B + T);
   const max = Math.max(1e-9, ...P.nodes.map(n => n.mean_ms));
   const step = W / Math.max(1, P.nodes.length), bw = Math.max(1, step * 0.85);
-  const g = el('g', {transform: `translate(${L},10)`}, svg);
+  const g = el('g', {transform: `translate(${L},${T})`}, svg);
   for (let t = 0; t <= 4; t++) {
     const y = H - H * t / 4;
     el('line', {x1: 0, x2: W, y1: y, y2: y, class: 'grid'}, g).style.stroke = '#eef1f4';
     el('text', {x: -6, y: y + 4, 'text-anchor': 'end'}, g, fmt(max * t / 4, max < 1 ? 3 : 1));
   }
-  el('text', {x: -L + 4, y: -2}, g, 'ms');
+  el('text', {x: -6, y: -8, 'text-anchor': 'end'}, g, 'ms');
   P.nodes.forEach((n, i) => {
     const bh = Math.max(0.5, H * n.mean_ms / max);
     const r = el('rect', {x: i * step, y: H - bh, width: bw, height: bh, fill: color(n.op), class: 'bar'}, g);
@@ -171,7 +173,7 @@ let bars = 0;
 // ---- slowest layers, labelled
 {
   const top = P.nodes.slice().sort((a, b) => b.mean_ms - a.mean_ms).slice(0, 25);
-  const W = 760, L = 330, R = 120, row = 18, svg = $('top');
+  const W = 640, L = 330, R = 130, row = 18, svg = $('top');
   svg.setAttribute('width', L + W + R); svg.setAttribute('height', top.length * row + 10);
   const max = Math.max(1e-9, ...top.map(n => n.mean_ms));
   top.forEach((n, i) => {
@@ -180,7 +182,7 @@ let bars = 0;
     el('text', {x: L - 8, y: y + 12, 'text-anchor': 'end'}, svg, `${label}  ${n.op}${n.origin.length > 1 ? ' (' + n.origin.length + ')' : ''}`);
     const r = el('rect', {x: L, y: y, width: Math.max(1, W * n.mean_ms / max), height: row - 4, fill: color(n.op)}, svg);
     el('title', {}, r, tip(n));
-    el('text', {x: L + Math.max(1, W * n.mean_ms / max) + 6, y: y + 12}, svg, `${fmt(n.mean_ms, 3)} ms  ${fmt(n.percent, 1)}%`);
+    el('text', {x: L + Math.max(1, W * n.mean_ms / max) + 6, y: y + 12}, svg, `${fms(n.mean_ms)} ms  ${fmt(n.percent, 1)}%`);
   });
 }
 
@@ -245,20 +247,20 @@ if (D.compare) {
     `B = ${C.b.label} (${fmt(C.b.run_mean_ms, 3)} ms); B/A ${fmt(C.b.run_mean_ms / C.a.run_mean_ms, 2)}x. ` +
     `The rest of this page profiles B.`;
   const gs = C.groups.slice().sort((x, y) => Math.abs(y.delta_ms) - Math.abs(x.delta_ms)).slice(0, 30);
-  const W = 600, L = 330, row = 18, svg = $('delta');
+  const W = 520, L = 400, row = 18, svg = $('delta');
   svg.setAttribute('width', L + W + 140); svg.setAttribute('height', gs.length * row + 10);
   const max = Math.max(1e-9, ...gs.map(x => Math.abs(x.delta_ms))), mid = L + W / 2;
   el('line', {x1: mid, x2: mid, y1: 0, y2: gs.length * row + 6, stroke: '#9aa5b1'}, svg);
   gs.forEach((x, i) => {
     const y = i * row + 4, w = (W / 2) * Math.abs(x.delta_ms) / max, name = (x.b_nodes[0] || x.a_nodes[0] || '');
-    el('text', {x: L - 8, y: y + 12, 'text-anchor': 'end'}, svg, `${name.length > 30 ? name.slice(0, 29) + '\u2026' : name}  ${x.a_ops || '(none)'} \u2192 ${x.b_ops || '(removed)'}`.slice(0, 60));
+    el('text', {x: L - 8, y: y + 12, 'text-anchor': 'end'}, svg, `${name.length > 30 ? name.slice(0, 29) + '\u2026' : name}  ${x.a_ops || '(none)'} \u2192 ${x.b_ops || '(removed)'}`.replace(/BatchNormalization/g, 'BN').slice(0, 64));
     const r = el('rect', {x: x.delta_ms > 0 ? mid : mid - w, y: y, width: Math.max(1, w), height: row - 4,
       fill: x.delta_ms > 0 ? '#d93025' : '#1e8e3e', class: 'dbar'}, svg);
-    el('title', {}, r, `A: ${x.a_nodes.join(', ')}\nB: ${x.b_nodes.join(', ')}\nA ${fmt(x.a_ms, 3)} ms -> B ${fmt(x.b_ms, 3)} ms`);
-    el('text', {x: mid + (x.delta_ms > 0 ? w + 4 : 4), y: y + 12}, svg, `${x.delta_ms > 0 ? '+' : ''}${fmt(x.delta_ms, 3)} ms`);
+    el('title', {}, r, `A: ${x.a_nodes.join(', ')}\nB: ${x.b_nodes.join(', ')}\nA ${fms(x.a_ms)} ms -> B ${fms(x.b_ms)} ms`);
+    el('text', {x: mid + (x.delta_ms > 0 ? w + 4 : 4), y: y + 12}, svg, `${x.delta_ms > 0 ? '+' : ''}${fms(x.delta_ms)} ms (${x.a_ms > 0 ? fmt(x.b_ms / x.a_ms, 2) + 'x' : 'new'})`);
   });
   table($('patterns'), ['rewrite (A ops \u2192 B ops)', 'groups', 'A ms', 'B ms', 'B-A ms', 'B/A'],
-    C.patterns.map(p => [p.rewrite, p.groups, fmt(p.a_ms, 3), fmt(p.b_ms, 3), fmt(p.b_ms - p.a_ms, 3),
+    C.patterns.map(p => [p.rewrite, p.groups, fms(p.a_ms), fms(p.b_ms), fms(p.b_ms - p.a_ms),
       p.a_ms > 0 ? fmt(p.b_ms / p.a_ms, 2) + 'x' : '-']), [0]);
 }
 
@@ -283,11 +285,11 @@ function table(t, head, rows, leftCols) {
   fill();
 }
 table($('nodes'), ['#', 'node', 'op', 'origin', 'kernel', 'output', 'mean ms', 'median ms', '%', 'FLOP', 'GFLOP/s', '% peak', 'bytes', 'FLOP/B'],
-  P.nodes.map(n => [n.step, n.name, n.op, n.origin.join(' + '), n.kernel, n.outputs.join(', '), fmt(n.mean_ms, 3), fmt(n.median_ms, 3),
+  P.nodes.map(n => [n.step, n.name, n.op, n.origin.join(' + '), n.kernel, n.outputs.join(', '), fms(n.mean_ms), fms(n.median_ms),
     fmt(n.percent, 1), human(n.flops), fmt(n.gflops, 2), P.peak_gflops > 0 && n.gflops > 0 ? fmt(100 * n.gflops / P.peak_gflops, 1) : '-',
     human(n.bytes), fmt(n.intensity, 2)]), [1, 2, 3, 4, 5]);
 table($('ops'), ['op', 'nodes', 'ms', '%', 'FLOP', 'GFLOP/s'],
-  P.ops.map(s => [s.op, s.nodes, fmt(s.mean_ms, 3), fmt(100 * s.mean_ms / P.node_sum_ms, 1), human(s.flops),
+  P.ops.map(s => [s.op, s.nodes, fms(s.mean_ms), fmt(100 * s.mean_ms / P.node_sum_ms, 1), human(s.flops),
     s.mean_ms > 0 && s.flops > 0 ? fmt(s.flops / s.mean_ms * 1e-6, 2) : '-']), [0]);
 $('optreport').textContent = D.optimization_report || '(not available)';
 
@@ -321,7 +323,7 @@ std::string profile_to_html(const Profile& p, const HtmlReportOptions& o) {
 <h2>Slowest layers</h2><svg id="top"></svg>
 <h2>Roofline</h2><p class="note">Each circle is a layer with known FLOPs; the red line is what this machine can do at that arithmetic intensity (measured FMA peak and streaming bandwidth). Far below the line: look at the kernel (ref: = plain-loop reference), the channel counts and fusion.</p><svg id="roofline"></svg>
 <h2>Optimization report</h2><pre id="optreport"></pre>
-<h2>Layers</h2><p class="note">Click a column header to sort.</p><table id="nodes"></table>
+<h2>Layers</h2><p class="note">Click a column header to sort.</p><div class="scroll"><table id="nodes"></table></div>
 <h2>Per op type</h2><table id="ops"></table>
 )";
   page += "<script id=\"data\" type=\"application/json\">" + script_safe(d.dump()) + "</script>\n";
