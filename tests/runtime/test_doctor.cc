@@ -230,6 +230,10 @@ TEST(Doctor, ReferenceKernelFallbackIsFarBelowRoofline) {
   const Model m = load(save(g, "conv1d.onnx"));
   DoctorOptions o = fast_options();
   o.measure = true;
+  // The plain-loop kernel reaches ~5% of peak; on a loaded machine the
+  // measured peak drops too, so a 10% line can be crossed by noise. Half the
+  // roof is a margin no reference kernel gets near.
+  o.roofline_fraction = 0.5;
   const DoctorReport r = doctor(m, o);
   const Finding* f = find(r, "roofline");
   ASSERT_NE(f, nullptr);
