@@ -8,6 +8,9 @@
 #include <random>
 
 #include "core/denormals.h"
+#include "core/thread_pool.h"
+
+#include <atomic>
 #include "ir/graph.h"
 #include "ir/op_registry.h"
 #include "passes/pass.h"
@@ -321,6 +324,51 @@ TEST(Passes, UnknownPassNamesAreRejected) {
   auto r = run_passes(g, o);
   ASSERT_FALSE(r.is_ok());
   EXPECT_NE(r.status().message().find("fold_batchnorm"), std::string::npos) << r.status().message();
+}
+
+}  // namespace
+}  // namespace anvil
+
+namespace anvil {
+namespace {
+
+// Workers compute too: the pool hands them the caller's MXCSR for each job
+// and restores their own afterwards.
+TEST(Denormals, WorkersRunWithTheCallersFtzDazAndRestoreTheirOwn) {
+  ThreadPool pool(2);
+  std::atomic<uint32_t> seen_in_worker{0}, after_in_worker{0};
+  const uint32_t bits = kMxcsrFtz | kMxcsrDaz;
+  {
+    DenormalGuard guard(true);
+    pool.parallel_for(2, [&](int64_t, int64_t, int tid) {
+      if (tid == 1) seen_in_worker = read_mxcsr();
+    });
+  }
+  EXPECT_EQ(seen_in_worker.load() & bits, bits) << "FTZ/DAZ must be set on the worker during the job";
+  EXPECT_EQ(read_mxcsr() & bits, 0u) << "the caller's MXCSR is restored after the guard";
+  // A job submitted without the guard sees the worker's own (default) state.
+  pool.parallel_for(2, [&](int64_t, int64_t, int tid) {
+    if (tid == 1) after_in_worker = read_mxcsr();
+  });
+  EXPECT_EQ(after_in_worker.load() & bits, 0u) << "the worker's MXCSR is restored after each job";
+}
+
+// Through the executor with a worker pool, either setting leaves the
+// caller's MXCSR as it was.
+TEST(Denormals, ExecutorWithWorkersRestoresTheCallersMxcsr) {
+  for (bool flush : {true, false}) {
+    ZooOptions zo;
+    zo.input_shape = {1, 3, 32, 32};
+    auto g = build_zoo_model("tiny_cnn", zo);
+    ASSERT_TRUE(g.is_ok());
+    auto ex = Executor::create(std::move(*g), 2);
+    ASSERT_TRUE(ex.is_ok()) << ex.status().message();
+    (*ex)->set_flush_denormals(flush);
+    std::vector<Tensor> out;
+    Tensor x(DType::kF32, {1, 3, 32, 32});
+    ASSERT_TRUE((*ex)->run({x}, out).is_ok());
+    EXPECT_EQ(read_mxcsr() & (kMxcsrFtz | kMxcsrDaz), 0u);
+  }
 }
 
 }  // namespace
