@@ -194,8 +194,12 @@ TEST(Doctor, SubnormalTrapTimedWithKeepEvenWhenFlushed) {
   const DoctorReport flushed = doctor(m, o);
   const Finding* f = find(flushed, "pass-timing");
   ASSERT_NE(f, nullptr);
-  EXPECT_NE(f->severity, Severity::kProblem) << flushed.to_text();
-  EXPECT_NE(flushed.to_text().find("with --denormals keep"), std::string::npos) << flushed.to_text();
+  // No verdict on speed here: sub-millisecond runs on a shared machine are
+  // noise; the line per constant-writing pass must carry both timings.
+  bool both = false;
+  for (const std::string& e : f->evidence)
+    both |= e.find("+fold_batchnorm") == 0 && e.find("with --denormals keep:") != std::string::npos;
+  EXPECT_TRUE(both) << flushed.to_text();
   // The subnormal finding times keep against flush, whatever this CPU does with them.
   f = find(flushed, "subnormal-weights");
   ASSERT_NE(f, nullptr);
