@@ -14,10 +14,12 @@ const GemmUkernelInfo kAvx512{f32_gemm_ukernel_6x64__avx512, 6, 64, "f32_gemm_uk
 const GemmUkernelInfo kAvx2{f32_gemm_ukernel_6x16__avx2, 6, 16, "f32_gemm_ukernel_6x16__avx2", Isa::kAvx2};
 const GemmUkernelInfo kScalar{f32_gemm_ukernel_4x8__scalar, 4, 8, "f32_gemm_ukernel_4x8__scalar", Isa::kScalar};
 
-// Blocking: a KC x NR slice of packed B is reused across all MC rows of A,
-// and an MC x KC block of packed A stays in L2 while the B slices stream.
+// Blocking (GotoBLAS order): an NC-column block of B is packed KC rows at a
+// time and stays in L2 while every MC x KC block of A (L2) sweeps it; each
+// KC x NR panel of B is reused from L1 by all MR-row panels of the block.
 constexpr int64_t kKC = 256;
 constexpr int64_t kMC = 120;  // a multiple of every MR (4 and 6)
+constexpr int64_t kNC = 384;  // a multiple of every NR (8, 16, 64); 384 KB at KC
 
 // A points at element (0, 0) of the block; with trans, (m, k) is A[k*lda + m].
 void pack_a(const float* A, int64_t lda, bool trans, int64_t mc, int64_t kc, int mr_tile, float* dst) {
@@ -62,10 +64,13 @@ std::vector<float> prepack_a(const float* A, int64_t lda, int64_t M, int64_t K, 
   const int mr = gemm_ukernel_for(isa).mr;
   const int64_t panels = (M + mr - 1) / mr;
   std::vector<float> out(static_cast<size_t>(panels * K * mr), 0.f);
-  for (int64_t p = 0; p < panels; ++p)
-    for (int64_t k = 0; k < K; ++k)
-      for (int64_t i = 0; i < mr && p * mr + i < M; ++i)
-        out[static_cast<size_t>((p * K + k) * mr + i)] = A[(p * mr + i) * lda + k];
+  for (int64_t pc = 0; pc < K; pc += kKC) {
+    const int64_t kc = std::min(kKC, K - pc);
+    float* block = out.data() + pc * panels * mr;
+    for (int64_t p = 0; p < panels; ++p)
+      for (int64_t k = 0; k < kc; ++k)
+        for (int64_t i = 0; i < mr && p * mr + i < M; ++i) block[(p * kc + k) * mr + i] = A[(p * mr + i) * lda + pc + k];
+  }
   return out;
 }
 
@@ -73,12 +78,16 @@ std::vector<float> prepack_b(const float* B, int64_t ldb, int64_t K, int64_t N, 
   const int nr = gemm_ukernel_for(isa).nr;
   const int64_t panels = (N + nr - 1) / nr;
   std::vector<float> out(static_cast<size_t>(panels * K * nr), 0.f);
-  for (int64_t p = 0; p < panels; ++p)
-    for (int64_t k = 0; k < K; ++k)
-      for (int64_t j = 0; j < nr && p * nr + j < N; ++j) {
-        const int64_t n = p * nr + j;
-        out[static_cast<size_t>((p * K + k) * nr + j)] = trans_b ? B[n * ldb + k] : B[k * ldb + n];
-      }
+  for (int64_t pc = 0; pc < K; pc += kKC) {
+    const int64_t kc = std::min(kKC, K - pc);
+    float* block = out.data() + pc * panels * nr;
+    for (int64_t p = 0; p < panels; ++p)
+      for (int64_t k = 0; k < kc; ++k)
+        for (int64_t j = 0; j < nr && p * nr + j < N; ++j) {
+          const int64_t n = p * nr + j, kk = pc + k;
+          block[(p * kc + k) * nr + j] = trans_b ? B[n * ldb + kk] : B[kk * ldb + n];
+        }
+  }
   return out;
 }
 
@@ -101,37 +110,43 @@ void sgemm_isa(const GemmArgs& g, Isa isa) {
       for (int64_t m = 0; m < g.M; ++m) std::fill(g.C + m * g.ldc, g.C + m * g.ldc + g.N, 0.f);
     return;
   }
+  // Panels in the whole prepacked matrices (a thread may own a slice).
+  const int64_t a_panels = ((g.a_prepacked_m ? g.a_prepacked_m : g.M + g.a_prepacked_row0) + uk.mr - 1) / uk.mr;
+  const int64_t b_panels = ((g.b_prepacked_n ? g.b_prepacked_n : g.N + g.b_prepacked_col0) + uk.nr - 1) / uk.nr;
   // Packing buffers are per thread and grow to the largest problem seen, so
   // steady-state runs do not allocate.
   thread_local std::vector<float> a_buf, b_buf;
-  const int64_t n_padded = (g.N + uk.nr - 1) / uk.nr * uk.nr;
   const int64_t kc_max = std::min(kKC, g.K);
-  if (!g.b_prepacked && static_cast<int64_t>(b_buf.size()) < kc_max * n_padded)
-    b_buf.resize(static_cast<size_t>(kc_max * n_padded));
+  const int64_t nc_max = std::min(kNC, (g.N + uk.nr - 1) / uk.nr * uk.nr);
+  if (!g.b_prepacked && static_cast<int64_t>(b_buf.size()) < kc_max * nc_max)
+    b_buf.resize(static_cast<size_t>(kc_max * nc_max));
   const int64_t mc_max = std::min<int64_t>(kMC, (g.M + uk.mr - 1) / uk.mr * uk.mr);
   if (!g.a_prepacked && static_cast<int64_t>(a_buf.size()) < mc_max * kc_max) a_buf.resize(static_cast<size_t>(mc_max * kc_max));
 
-  for (int64_t pc = 0; pc < g.K; pc += kKC) {
-    const int64_t kc = std::min(kKC, g.K - pc);
-    if (!g.b_prepacked) pack_b(g.B + pc * g.ldb, g.ldb, kc, g.N, uk.nr, b_buf.data());
-    const bool acc = accumulate || pc > 0;
-    for (int64_t ic = 0; ic < g.M; ic += kMC) {
-      const int64_t mc = std::min(kMC, g.M - ic);
-      if (!g.a_prepacked) {
-        const float* a_block = g.trans_a ? g.A + pc * g.lda + ic : g.A + ic * g.lda + pc;
-        pack_a(a_block, g.lda, g.trans_a, mc, kc, uk.mr, a_buf.data());
-      }
-      for (int64_t jr = 0; jr < g.N; jr += uk.nr) {
-        const int64_t nr = std::min<int64_t>(uk.nr, g.N - jr);
-        // Prepacked panels span the whole K; this block starts pc rows in.
-        const float* bp = g.b_prepacked ? g.b_prepacked + (jr / uk.nr) * g.K * uk.nr + pc * uk.nr
-                                        : b_buf.data() + (jr / uk.nr) * kc * uk.nr;
-        for (int64_t ir = 0; ir < mc; ir += uk.mr) {
-          const int64_t mr = std::min<int64_t>(uk.mr, mc - ir);
-          // Prepacked panels span the whole K (ic is a multiple of MR).
-          const float* ap = g.a_prepacked ? g.a_prepacked + ((ic + ir) / uk.mr) * g.K * uk.mr + pc * uk.mr
-                                          : a_buf.data() + (ir / uk.mr) * kc * uk.mr;
-          uk.fn(kc, ap, bp, g.C + (ic + ir) * g.ldc + jr, g.ldc, mr, nr, acc);
+  for (int64_t jc = 0; jc < g.N; jc += kNC) {
+    const int64_t nc = std::min(kNC, g.N - jc);
+    for (int64_t pc = 0; pc < g.K; pc += kKC) {
+      const int64_t kc = std::min(kKC, g.K - pc);
+      if (!g.b_prepacked) pack_b(g.B + pc * g.ldb + jc, g.ldb, kc, nc, uk.nr, b_buf.data());
+      const bool acc = accumulate || pc > 0;
+      const float* a_block = g.a_prepacked ? g.a_prepacked + pc * a_panels * uk.mr : nullptr;
+      const float* b_block = g.b_prepacked ? g.b_prepacked + pc * b_panels * uk.nr : nullptr;
+      for (int64_t ic = 0; ic < g.M; ic += kMC) {
+        const int64_t mc = std::min(kMC, g.M - ic);
+        if (!g.a_prepacked) {
+          const float* a_src = g.trans_a ? g.A + pc * g.lda + ic : g.A + ic * g.lda + pc;
+          pack_a(a_src, g.lda, g.trans_a, mc, kc, uk.mr, a_buf.data());
+        }
+        for (int64_t jr = 0; jr < nc; jr += uk.nr) {
+          const int64_t nr = std::min<int64_t>(uk.nr, nc - jr);
+          const float* bp = b_block ? b_block + ((g.b_prepacked_col0 + jc + jr) / uk.nr) * kc * uk.nr
+                                    : b_buf.data() + (jr / uk.nr) * kc * uk.nr;
+          for (int64_t ir = 0; ir < mc; ir += uk.mr) {
+            const int64_t mr = std::min<int64_t>(uk.mr, mc - ir);
+            const float* ap = a_block ? a_block + ((g.a_prepacked_row0 + ic + ir) / uk.mr) * kc * uk.mr
+                                      : a_buf.data() + (ir / uk.mr) * kc * uk.mr;
+            uk.fn(kc, ap, bp, g.C + (ic + ir) * g.ldc + jc + jr, g.ldc, mr, nr, acc);
+          }
         }
       }
     }
@@ -156,15 +171,23 @@ void sgemm_parallel(const GemmArgs& g, Isa isa, ThreadPool* pool) {
     if (by_cols) {
       const int64_t j0 = b * uk.nr, j1 = std::min(g.N, e * uk.nr);
       part.N = j1 - j0;
-      if (g.b_prepacked) part.b_prepacked = g.b_prepacked + b * g.K * uk.nr;
-      else part.B = g.B + j0;
+      if (g.b_prepacked) {
+        part.b_prepacked_n = g.b_prepacked_n ? g.b_prepacked_n : g.N + g.b_prepacked_col0;
+        part.b_prepacked_col0 = g.b_prepacked_col0 + j0;
+      } else {
+        part.B = g.B + j0;
+      }
       part.C = g.C + j0;
       if (g.bias && g.bias_per_column) part.bias = g.bias + j0;
     } else {
       const int64_t i0 = b * uk.mr, i1 = std::min(g.M, e * uk.mr);
       part.M = i1 - i0;
-      if (g.a_prepacked) part.a_prepacked = g.a_prepacked + b * g.K * uk.mr;
-      else part.A = g.trans_a ? g.A + i0 : g.A + i0 * g.lda;
+      if (g.a_prepacked) {
+        part.a_prepacked_m = g.a_prepacked_m ? g.a_prepacked_m : g.M + g.a_prepacked_row0;
+        part.a_prepacked_row0 = g.a_prepacked_row0 + i0;
+      } else {
+        part.A = g.trans_a ? g.A + i0 : g.A + i0 * g.lda;
+      }
       part.C = g.C + i0 * g.ldc;
       if (g.bias && !g.bias_per_column) part.bias = g.bias + i0;
     }

@@ -33,12 +33,18 @@ struct GemmArgs {
   const float* b_prepacked = nullptr;
   // bias is per column (length N) instead of per row.
   bool bias_per_column = false;
+  // When a call covers part of a prepacked matrix (a thread's share): the
+  // packed matrix's full row count (A) or column count (B), 0 = this call's
+  // M or N, and where this call starts in it (a multiple of MR or NR).
+  int64_t a_prepacked_m = 0, a_prepacked_row0 = 0;
+  int64_t b_prepacked_n = 0, b_prepacked_col0 = 0;
 };
 
-// Packs B (K x N; or N x K with trans_b) once, for weights: panels of the
-// microkernel's NR columns over the whole K, zero-padded.
-// Packs A (M x K) once, for weights: panels of the microkernel's MR rows
-// over the whole K, zero-padded.
+// Packs B (K x N; or N x K with trans_b) once, for weights: for each
+// KC-row block of K in turn, the panels of the microkernel's NR columns,
+// zero-padded. That is the order the driver reads them in, so weights
+// that do not fit the caches stream sequentially from memory.
+// Packs A (M x K) once, for weights: per KC block, panels of MR rows.
 std::vector<float> prepack_a(const float* A, int64_t lda, int64_t M, int64_t K, Isa isa);
 std::vector<float> prepack_b(const float* B, int64_t ldb, int64_t K, int64_t N, bool trans_b, Isa isa);
 

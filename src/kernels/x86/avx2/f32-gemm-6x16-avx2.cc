@@ -48,6 +48,9 @@ void f32_gemm_ukernel_6x16__avx2(int64_t kc, const float* a, const float* b, flo
   __m256 c40 = _mm256_setzero_ps(), c41 = _mm256_setzero_ps();
   __m256 c50 = _mm256_setzero_ps(), c51 = _mm256_setzero_ps();
   for (int64_t k = 0; k < kc; ++k) {
+    // B streams from L3 or memory on the first pass over a panel (weights,
+    // freshly packed columns); a line per k step, fetched 16 steps ahead (measured best of 8, 16, 32).
+    _mm_prefetch(reinterpret_cast<const char*>(b + 256), _MM_HINT_T0);
     const __m256 b0 = _mm256_loadu_ps(b);
     const __m256 b1 = _mm256_loadu_ps(b + 8);
     __m256 ai = _mm256_broadcast_ss(a + 0);
