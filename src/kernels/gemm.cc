@@ -118,22 +118,25 @@ void sgemm_isa(const GemmArgs& g, Isa isa) {
   thread_local std::vector<float> a_buf, b_buf;
   const int64_t kc_max = std::min(kKC, g.K);
   const int64_t nc_max = std::min(kNC, (g.N + uk.nr - 1) / uk.nr * uk.nr);
-  if (!g.b_prepacked && static_cast<int64_t>(b_buf.size()) < kc_max * nc_max)
+  if ((!g.b_prepacked || g.pack_b_fn) && static_cast<int64_t>(b_buf.size()) < kc_max * nc_max)
     b_buf.resize(static_cast<size_t>(kc_max * nc_max));
   const int64_t mc_max = std::min<int64_t>(kMC, (g.M + uk.mr - 1) / uk.mr * uk.mr);
-  if (!g.a_prepacked && static_cast<int64_t>(a_buf.size()) < mc_max * kc_max) a_buf.resize(static_cast<size_t>(mc_max * kc_max));
+  if ((!g.a_prepacked || g.pack_a_fn) && static_cast<int64_t>(a_buf.size()) < mc_max * kc_max) a_buf.resize(static_cast<size_t>(mc_max * kc_max));
 
   for (int64_t jc = 0; jc < g.N; jc += kNC) {
     const int64_t nc = std::min(kNC, g.N - jc);
     for (int64_t pc = 0; pc < g.K; pc += kKC) {
       const int64_t kc = std::min(kKC, g.K - pc);
-      if (!g.b_prepacked) pack_b(g.B + pc * g.ldb + jc, g.ldb, kc, nc, uk.nr, b_buf.data());
+      if (g.pack_b_fn) g.pack_b_fn(g.pack_ctx, g.col0 + jc, nc, pc, kc, uk.nr, b_buf.data());
+      else if (!g.b_prepacked) pack_b(g.B + pc * g.ldb + jc, g.ldb, kc, nc, uk.nr, b_buf.data());
       const bool acc = accumulate || pc > 0;
       const float* a_block = g.a_prepacked ? g.a_prepacked + pc * a_panels * uk.mr : nullptr;
       const float* b_block = g.b_prepacked ? g.b_prepacked + pc * b_panels * uk.nr : nullptr;
       for (int64_t ic = 0; ic < g.M; ic += kMC) {
         const int64_t mc = std::min(kMC, g.M - ic);
-        if (!g.a_prepacked) {
+        if (g.pack_a_fn) {
+          g.pack_a_fn(g.pack_ctx, g.row0 + ic, mc, pc, kc, uk.mr, a_buf.data());
+        } else if (!g.a_prepacked) {
           const float* a_src = g.trans_a ? g.A + pc * g.lda + ic : g.A + ic * g.lda + pc;
           pack_a(a_src, g.lda, g.trans_a, mc, kc, uk.mr, a_buf.data());
         }
@@ -150,6 +153,7 @@ void sgemm_isa(const GemmArgs& g, Isa isa) {
         }
       }
     }
+    if (g.block_done) g.block_done(g.block_ctx, g.row0, g.row0 + g.M, g.col0 + jc, g.col0 + jc + nc);
   }
 }
 
@@ -178,6 +182,7 @@ void sgemm_parallel(const GemmArgs& g, Isa isa, ThreadPool* pool) {
         part.B = g.B + j0;
       }
       part.C = g.C + j0;
+      part.col0 = g.col0 + j0;
       if (g.bias && g.bias_per_column) part.bias = g.bias + j0;
     } else {
       const int64_t i0 = b * uk.mr, i1 = std::min(g.M, e * uk.mr);
@@ -189,6 +194,7 @@ void sgemm_parallel(const GemmArgs& g, Isa isa, ThreadPool* pool) {
         part.A = g.trans_a ? g.A + i0 : g.A + i0 * g.lda;
       }
       part.C = g.C + i0 * g.ldc;
+      part.row0 = g.row0 + i0;
       if (g.bias && !g.bias_per_column) part.bias = g.bias + i0;
     }
     if (part.M > 0 && part.N > 0) sgemm_isa(part, isa);

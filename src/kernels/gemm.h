@@ -38,6 +38,25 @@ struct GemmArgs {
   // M or N, and where this call starts in it (a multiple of MR or NR).
   int64_t a_prepacked_m = 0, a_prepacked_row0 = 0;
   int64_t b_prepacked_n = 0, b_prepacked_col0 = 0;
+
+  // Implicit operands (convolution without an im2col matrix): instead of
+  // reading A or B from memory, the driver asks the caller to write a block
+  // straight into the packed panel layout. `first, count`: rows of A (MR
+  // panels) or columns of B (NR panels); `k0, kc`: the reduction rows.
+  // Coordinates are the whole problem's (see row0/col0).
+  using PackFn = void (*)(const void* ctx, int64_t first, int64_t count, int64_t k0, int64_t kc, int tile, float* dst);
+  PackFn pack_a_fn = nullptr;
+  PackFn pack_b_fn = nullptr;
+  const void* pack_ctx = nullptr;
+  // Called once each block of C is final (all of K added): rows [m0, m1),
+  // columns [n0, n1), while it is still in cache; for epilogues. C and
+  // coordinates as for the whole problem.
+  using BlockFn = void (*)(void* ctx, int64_t m0, int64_t m1, int64_t n0, int64_t n1);
+  BlockFn block_done = nullptr;
+  void* block_ctx = nullptr;
+  // Where this call's C starts in the whole problem (sgemm_parallel sets
+  // them for each thread's share); only callbacks see them.
+  int64_t row0 = 0, col0 = 0;
 };
 
 // Packs B (K x N; or N x K with trans_b) once, for weights: for each

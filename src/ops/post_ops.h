@@ -42,6 +42,12 @@ int post_op_input_count(const std::vector<PostOp>& ops);
 void apply_post_ops(const std::vector<PostOp>& ops, const KernelContext& k, float* out, int64_t n, int64_t C,
                     int64_t c0, int64_t nc, int64_t p);
 
+// The same on a block of one image: channels [c0, c1) and spatial positions
+// [p0, p1) of `image` (element (c, i) at image[c * p + i]), image n of a
+// tensor with C channels and p positions per channel.
+void apply_post_ops_block(const std::vector<PostOp>& ops, const KernelContext& k, float* image, int64_t n, int64_t C,
+                          int64_t p, int64_t c0, int64_t c1, int64_t p0, int64_t p1);
+
 // Appends a post-op to a node's attributes (passes use this).
 void append_post_op(Attrs& attrs, PostOpKind kind, float alpha = 0, float beta = 0);
 // Maps an activation node (op + attrs) to a post-op; false if not fusable.

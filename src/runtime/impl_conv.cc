@@ -1,6 +1,11 @@
-// Conv 2-D as im2col + packed GEMM: the general fast path for any group,
-// stride, dilation and padding (NCHW). 1x1/stride-1/unpadded convs skip
-// im2col: the input already is the GEMM's B matrix.
+// Conv 2-D as an implicit GEMM (NCHW): the packed GEMM driver asks for its
+// operand panels and this kernel writes them straight from the input image
+// (im2col without the matrix), then applies bias and the fused epilogue to
+// each block of output the moment it is final, while it is in cache.
+//   C[OC x P] = W[OC x C*KH*KW] * X[C*KH*KW x P]   (P = output pixels)
+// With few pixels per image (late ResNet stages: 7x7, 4x4) the transposed
+// product C^T = X^T W^T fills the register tile better; its blocks are
+// transposed into the output by the same block callback.
 #include <algorithm>
 #include <cstring>
 
@@ -14,55 +19,53 @@ namespace anvil {
 
 namespace {
 
-class ConvIm2colGemm final : public OpKernel {
+struct ConvGeo {
+  int64_t Cg, H, W, OH, OW, KH, KW, sh, sw, dh, dw, ph, pw, P, K;
+};
+
+class ConvImplicitGemm final : public OpKernel {
  public:
-  ConvIm2colGemm(const KernelConfig& cfg, int64_t group, ops::WindowGeometry geo, Tensor weights, Tensor bias,
-                 std::vector<ops::PostOp> post)
+  ConvImplicitGemm(const KernelConfig& cfg, int64_t group, ops::WindowGeometry geo, Tensor weights, Tensor bias,
+                   std::vector<ops::PostOp> post)
       : isa_(cfg.isa), pool_(cfg.pool), group_(group), geo_(std::move(geo)), w_(std::move(weights)),
         b_(std::move(bias)), post_(std::move(post)) {}
 
   std::string name() const override {
-    return std::string(is_pointwise() ? "conv2d_1x1_gemm" : "conv2d_im2col_gemm") + (transposed_ ? "_t:" : ":") +
+    return std::string(is_pointwise() ? "conv2d_1x1_gemm" : "conv2d_implicit_gemm") + (transposed_ ? "_t:" : ":") +
            kernels::gemm_ukernel_for(isa_).name;
   }
 
-  // Per-input-channel x*s + t applied while building the im2col matrix, so
-  // padded positions stay zero.
+  // Per-input-channel x*s + t applied while packing, so padded positions
+  // stay zero.
   void set_pre_scale_shift(Tensor s, Tensor t) {
     pre_s_ = std::move(s);
     pre_t_ = std::move(t);
   }
 
   // Picks the GEMM orientation from the output size: with few output
-  // pixels per image (late ResNet stages: 7x7, 4x4) the pixel dimension
-  // fills only part of the NR-wide register tile, while output channels
-  // (multiples of 16/64 in real nets) fill it completely.
+  // pixels per image the pixel dimension fills only part of the NR-wide
+  // register tile, while output channels (multiples of 16/64 in real nets)
+  // fill it completely. Weights are packed once, for that orientation.
   void choose_orientation(int64_t pixels) {
     const int64_t OC = w_.dim(0), OCg = OC / group_, K = w_.numel() / OC;
     const int nr = kernels::gemm_ukernel_for(isa_).nr;
     auto util = [nr](int64_t n) { return double(n) / double((n + nr - 1) / nr * nr); };
     transposed_ = util(pixels) < 0.85 && util(OCg) > util(pixels);
-    if (!transposed_) {
-      wp_.clear();
-      for (int64_t g = 0; g < group_; ++g)
-        wp_.push_back(kernels::prepack_a(w_.data<float>() + g * OCg * K, K, OCg, K, isa_));
-      return;
+    wp_.clear();
+    for (int64_t g = 0; g < group_; ++g) {
+      const float* wg = w_.data<float>() + g * OCg * K;
+      wp_.push_back(transposed_ ? kernels::prepack_b(wg, K, K, OCg, /*trans_b=*/true, isa_)
+                                : kernels::prepack_a(wg, K, OCg, K, isa_));
     }
-    wt_.clear();
-    for (int64_t g = 0; g < group_; ++g)
-      wt_.push_back(kernels::prepack_b(w_.data<float>() + g * OCg * K, K, K, OCg, /*trans_b=*/true, isa_));
   }
 
   Status run(KernelContext& k) override {
     const Tensor& x = k.in(0);
-    Tensor& y = k.out(0);
-    const int64_t N = x.dim(0), C = x.dim(1);
-    const int64_t OC = y.dim(1);
+    const int64_t N = x.dim(0);
     const int T = pool_ ? pool_->threads() : 1;
-    cols_.resize(static_cast<size_t>(T));
     tmp_.resize(static_cast<size_t>(T));
-    // Many groups (depthwise, grouped): one group per task, each thread with
-    // its own im2col buffer. Few groups: im2col and the GEMM are split.
+    // Many groups (depthwise, grouped): one group per task. Few groups: the
+    // GEMM itself is split between the threads.
     if (group_ >= T && T > 1) {
       for (int64_t n = 0; n < N; ++n)
         pool_->parallel_for(group_, [&](int64_t b, int64_t e, int tid) {
@@ -70,80 +73,232 @@ class ConvIm2colGemm final : public OpKernel {
         });
       return Status::ok();
     }
-    (void)C;
-    (void)OC;
     for (int64_t n = 0; n < N; ++n)
       for (int64_t g = 0; g < group_; ++g) run_group(k, n, g, 0, pool_);
     return Status::ok();
   }
 
  private:
-  // `tid` selects this thread's scratch buffers; `pool` splits the work
-  // inside the group (null when groups themselves run in parallel).
+  // What the packing and block callbacks need for one (image, group).
+  struct Job {
+    const ConvImplicitGemm* self;
+    ConvGeo geo;
+    const float* x;      // image n, the group's first input channel
+    int64_t c0;          // that channel's index (for the pre-op)
+    float* y;            // image n of the output, all channels
+    int64_t oc0, OC;     // the group's first output channel; all of them
+    const float* ct;     // transposed product [P x OCg], or null
+    int64_t OCg;
+    const KernelContext* k;
+    int64_t n;
+    bool pointwise, pre;
+  };
+
+  // `tid` selects this thread's scratch; `pool` splits the GEMM (null when
+  // groups themselves run in parallel).
   void run_group(KernelContext& k, int64_t n, int64_t g, int tid, ThreadPool* pool) {
-    std::vector<float>& col = cols_[static_cast<size_t>(tid)];
     const Tensor& x = k.in(0);
     Tensor& y = k.out(0);
-    const int64_t C = x.dim(1), H = x.dim(2), W = x.dim(3);
-    const int64_t OC = y.dim(1), OH = y.dim(2), OW = y.dim(3);
-    const int64_t KH = geo_.kernel[0], KW = geo_.kernel[1];
-    const int64_t Cg = C / group_, OCg = OC / group_;
-    const int64_t Kdim = Cg * KH * KW, P = OH * OW;
-    const float* xin = x.data<float>() + (n * C + g * Cg) * H * W;
-    const float* B = xin;
-    if (!is_pointwise()) {
-      col.resize(static_cast<size_t>(Kdim * P));
-      auto fill = [&](int64_t c0, int64_t c1, int) {
-        im2col(xin, g * Cg, c0, c1, H, W, OH, OW, KH, KW, col.data() + c0 * KH * KW * P);
-      };
-      if (pool && Kdim * P >= (1 << 15)) pool->parallel_for(Cg, fill);
-      else fill(0, Cg, 0);
-      B = col.data();
-    }
-    float* out = y.data<float>() + (n * OC + g * OCg) * P;
-    const float* bias = b_.defined() && b_.numel() ? b_.data<float>() + g * OCg : nullptr;
+    Job j;
+    j.self = this;
+    ConvGeo& G = j.geo;
+    const int64_t C = x.dim(1);
+    G.H = x.dim(2);
+    G.W = x.dim(3);
+    j.OC = y.dim(1);
+    G.OH = y.dim(2);
+    G.OW = y.dim(3);
+    G.KH = geo_.kernel[0];
+    G.KW = geo_.kernel[1];
+    G.sh = geo_.strides[0];
+    G.sw = geo_.strides[1];
+    G.dh = geo_.dilations[0];
+    G.dw = geo_.dilations[1];
+    G.ph = geo_.pad_begin[0];
+    G.pw = geo_.pad_begin[1];
+    G.Cg = C / group_;
+    j.OCg = j.OC / group_;
+    G.K = G.Cg * G.KH * G.KW;
+    G.P = G.OH * G.OW;
+    j.x = x.data<float>() + (n * C + g * G.Cg) * G.H * G.W;
+    j.c0 = g * G.Cg;
+    j.y = y.data<float>() + n * j.OC * G.P;
+    j.oc0 = g * j.OCg;
+    j.k = &k;
+    j.n = n;
+    j.pointwise = is_pointwise();
+    j.pre = pre_s_.defined() && pre_s_.numel() > 0;
+    j.ct = nullptr;
+
     kernels::GemmArgs a;
+    a.K = G.K;
+    a.pack_ctx = &j;
+    a.block_ctx = &j;
     if (!transposed_) {
-      a.M = OCg;
-      a.N = P;
-      a.K = Kdim;
-      a.A = w_.data<float>() + g * OCg * Kdim;
-      a.lda = Kdim;
+      a.M = j.OCg;
+      a.N = G.P;
       a.a_prepacked = wp_[static_cast<size_t>(g)].data();
-      a.B = B;
-      a.ldb = P;
-      a.C = out;
-      a.ldc = P;
-      a.bias = bias;
-      kernels::sgemm_parallel(a, isa_, pool);
+      a.pack_b_fn = &pack_b_panels;
+      a.C = j.y + j.oc0 * G.P;
+      a.ldc = G.P;
+      a.block_done = &finish_block;
     } else {
-      // out^T[P x OCg] = cols^T[P x K] * W^T[K x OCg]: output channels become
-      // the vectorised dimension, which stays full when P is small.
       std::vector<float>& t = tmp_[static_cast<size_t>(tid)];
-      t.resize(static_cast<size_t>(P * OCg));
-      a.M = P;
-      a.N = OCg;
-      a.K = Kdim;
-      a.A = B;
-      a.lda = P;
-      a.trans_a = true;
-      a.b_prepacked = wt_[static_cast<size_t>(g)].data();
+      t.resize(static_cast<size_t>(G.P * j.OCg));
+      j.ct = t.data();
+      a.M = G.P;
+      a.N = j.OCg;
+      a.pack_a_fn = &pack_a_panels;
+      a.b_prepacked = wp_[static_cast<size_t>(g)].data();
       a.C = t.data();
-      a.ldc = OCg;
-      a.bias = bias;
-      a.bias_per_column = true;
-      kernels::sgemm_parallel(a, isa_, pool);
-      for (int64_t p = 0; p < P; ++p)
-        for (int64_t o = 0; o < OCg; ++o) out[o * P + p] = t[static_cast<size_t>(p * OCg + o)];
+      a.ldc = j.OCg;
+      a.block_done = &finish_block_transposed;
     }
-    a.C = out;
-    if (post_.empty()) return;
-    // The epilogue runs on the block just written, while it is in cache.
-    auto epilogue = [&](int64_t c0, int64_t c1, int) {
-      ops::apply_post_ops(post_, k, a.C + c0 * P, n, OC, g * OCg + c0, c1 - c0, P);
-    };
-    if (pool && OCg * P >= (1 << 14)) pool->parallel_for(OCg, epilogue);
-    else epilogue(0, OCg, 0);
+    kernels::sgemm_parallel(a, isa_, pool);
+  }
+
+  // One reduction row k = (c, kh, kw) of the implicit im2col matrix, for
+  // `cols` consecutive output pixels from `p`: input pixels along output
+  // rows, zero where the window reads padding.
+  static void fill_row(const Job& j, int64_t c, int64_t kh, int64_t kw, int64_t p, int64_t cols, float* d) {
+    const ConvGeo& G = j.geo;
+    const float* xc = j.x + c * G.H * G.W;
+    const float s = j.pre ? j.self->pre_s_.data<float>()[j.c0 + c] : 1.f;
+    const float t = j.pre ? j.self->pre_t_.data<float>()[j.c0 + c] : 0.f;
+    int64_t oh = p / G.OW, ow = p % G.OW;
+    for (int64_t i = 0; i < cols;) {
+      const int64_t run = std::min(cols - i, G.OW - ow);
+      const int64_t ih = oh * G.sh - G.ph + kh * G.dh;
+      float* o = d + i;
+      if (ih < 0 || ih >= G.H) {
+        std::fill(o, o + run, 0.f);
+      } else {
+        const float* xr = xc + ih * G.W;
+        const int64_t iw0 = ow * G.sw - G.pw + kw * G.dw;
+        if (G.sw == 1) {
+          const int64_t lo = std::clamp<int64_t>(-iw0, 0, run), hi = std::clamp<int64_t>(G.W - iw0, lo, run);
+          std::fill(o, o + lo, 0.f);
+          if (j.pre)
+            for (int64_t q = lo; q < hi; ++q) o[q] = xr[iw0 + q] * s + t;
+          else
+            std::memcpy(o + lo, xr + iw0 + lo, static_cast<size_t>(hi - lo) * sizeof(float));
+          std::fill(o + hi, o + run, 0.f);
+        } else {
+          for (int64_t q = 0; q < run; ++q) {
+            const int64_t iw = iw0 + q * G.sw;
+            o[q] = (iw >= 0 && iw < G.W) ? xr[iw] * s + t : 0.f;
+          }
+        }
+      }
+      i += run;
+      ow = 0;
+      ++oh;
+    }
+  }
+
+  // B panels (non-transposed): NR pixels per row of the panel.
+  static void pack_b_panels(const void* ctx, int64_t first, int64_t count, int64_t k0, int64_t kc, int nr, float* dst) {
+    const Job& j = *static_cast<const Job*>(ctx);
+    const ConvGeo& G = j.geo;
+    for (int64_t j0 = 0; j0 < count; j0 += nr) {
+      const int64_t cols = std::min<int64_t>(nr, count - j0), p = first + j0;
+      float* d = dst + (j0 / nr) * kc * nr;
+      if (j.pointwise) {
+        for (int64_t kk = 0; kk < kc; ++kk, d += nr) {
+          std::memcpy(d, j.x + (k0 + kk) * G.P + p, static_cast<size_t>(cols) * sizeof(float));
+          std::fill(d + cols, d + nr, 0.f);
+        }
+        continue;
+      }
+      int64_t c = k0 / (G.KH * G.KW), r = k0 % (G.KH * G.KW), kh = r / G.KW, kw = r % G.KW;
+      for (int64_t kk = 0; kk < kc; ++kk, d += nr) {
+        fill_row(j, c, kh, kw, p, cols, d);
+        std::fill(d + cols, d + nr, 0.f);
+        if (++kw == G.KW) {
+          kw = 0;
+          if (++kh == G.KH) {
+            kh = 0;
+            ++c;
+          }
+        }
+      }
+    }
+  }
+
+  // A panels (transposed): MR pixels per step of the reduction.
+  static void pack_a_panels(const void* ctx, int64_t first, int64_t count, int64_t k0, int64_t kc, int mr, float* dst) {
+    const Job& j = *static_cast<const Job*>(ctx);
+    const ConvGeo& G = j.geo;
+    constexpr int kMaxMr = 16;
+    for (int64_t i0 = 0; i0 < count; i0 += mr) {
+      const int64_t rows = std::min<int64_t>(mr, count - i0), p = first + i0;
+      float* d = dst + (i0 / mr) * kc * mr;
+      if (j.pointwise) {
+        for (int64_t kk = 0; kk < kc; ++kk, d += mr) {
+          const float* src = j.x + (k0 + kk) * G.P + p;
+          for (int64_t i = 0; i < rows; ++i) d[i] = src[i];
+          for (int64_t i = rows; i < mr; ++i) d[i] = 0.f;
+        }
+        continue;
+      }
+      int64_t bh[kMaxMr], bw[kMaxMr];
+      for (int64_t i = 0; i < rows; ++i) {
+        bh[i] = (p + i) / G.OW * G.sh - G.ph;
+        bw[i] = (p + i) % G.OW * G.sw - G.pw;
+      }
+      int64_t c = k0 / (G.KH * G.KW), r = k0 % (G.KH * G.KW), kh = r / G.KW, kw = r % G.KW;
+      for (int64_t kk = 0; kk < kc; ++kk, d += mr) {
+        const float* xc = j.x + c * G.H * G.W;
+        const float s = j.pre ? j.self->pre_s_.data<float>()[j.c0 + c] : 1.f;
+        const float t = j.pre ? j.self->pre_t_.data<float>()[j.c0 + c] : 0.f;
+        const int64_t oh = kh * G.dh, ow = kw * G.dw;
+        for (int64_t i = 0; i < rows; ++i) {
+          const int64_t ih = bh[i] + oh, iw = bw[i] + ow;
+          d[i] = (ih >= 0 && ih < G.H && iw >= 0 && iw < G.W) ? xc[ih * G.W + iw] * s + t : 0.f;
+        }
+        for (int64_t i = rows; i < mr; ++i) d[i] = 0.f;
+        if (++kw == G.KW) {
+          kw = 0;
+          if (++kh == G.KH) {
+            kh = 0;
+            ++c;
+          }
+        }
+      }
+    }
+  }
+
+  // Output channels [m0, m1) of the group, pixels [n0, n1): bias, then the
+  // fused epilogue, in place.
+  static void finish_block(void* ctx, int64_t m0, int64_t m1, int64_t n0, int64_t n1) {
+    const Job& j = *static_cast<const Job*>(ctx);
+    const ConvImplicitGemm& self = *j.self;
+    const int64_t P = j.geo.P;
+    if (self.b_.defined() && self.b_.numel()) {
+      const float* bias = self.b_.data<float>() + j.oc0;
+      for (int64_t c = m0; c < m1; ++c) {
+        float* row = j.y + (j.oc0 + c) * P;
+        for (int64_t i = n0; i < n1; ++i) row[i] += bias[c];
+      }
+    }
+    if (!self.post_.empty())
+      ops::apply_post_ops_block(self.post_, *j.k, j.y, j.n, j.OC, P, j.oc0 + m0, j.oc0 + m1, n0, n1);
+  }
+
+  // Pixels [m0, m1), output channels [n0, n1) of the transposed product:
+  // written into the NCHW output with the bias, then the epilogue.
+  static void finish_block_transposed(void* ctx, int64_t m0, int64_t m1, int64_t n0, int64_t n1) {
+    const Job& j = *static_cast<const Job*>(ctx);
+    const ConvImplicitGemm& self = *j.self;
+    const int64_t P = j.geo.P;
+    const float* bias = self.b_.defined() && self.b_.numel() ? self.b_.data<float>() + j.oc0 : nullptr;
+    for (int64_t c = n0; c < n1; ++c) {
+      float* row = j.y + (j.oc0 + c) * P;
+      const float b = bias ? bias[c] : 0.f;
+      for (int64_t m = m0; m < m1; ++m) row[m] = j.ct[m * j.OCg + c] + b;
+    }
+    if (!self.post_.empty())
+      ops::apply_post_ops_block(self.post_, *j.k, j.y, j.n, j.OC, P, j.oc0 + n0, j.oc0 + n1, m0, m1);
   }
 
   bool is_pointwise() const {
@@ -152,61 +307,16 @@ class ConvIm2colGemm final : public OpKernel {
            geo_.pad_begin[0] == 0 && geo_.pad_begin[1] == 0 && geo_.pad_end[0] == 0 && geo_.pad_end[1] == 0;
   }
 
-  // x points at the group's first channel, which is channel `c_global0`.
-  void im2col(const float* x, int64_t c_global0, int64_t c_begin, int64_t c_end, int64_t H, int64_t W, int64_t OH,
-              int64_t OW, int64_t KH, int64_t KW, float* dst) const {
-    const bool pre = pre_s_.defined() && pre_s_.numel() > 0;
-    const int64_t sh = geo_.strides[0], sw = geo_.strides[1];
-    const int64_t dh = geo_.dilations[0], dw = geo_.dilations[1];
-    const int64_t ph = geo_.pad_begin[0], pw = geo_.pad_begin[1];
-    for (int64_t c = c_begin; c < c_end; ++c) {
-      const float* xc = x + c * H * W;
-      const float ps = pre ? pre_s_.data<float>()[c_global0 + c] : 1.f;
-      const float pt = pre ? pre_t_.data<float>()[c_global0 + c] : 0.f;
-      for (int64_t kh = 0; kh < KH; ++kh) {
-        for (int64_t kw = 0; kw < KW; ++kw) {
-          for (int64_t oh = 0; oh < OH; ++oh) {
-            const int64_t ih = oh * sh - ph + kh * dh;
-            float* row = dst + oh * OW;
-            if (ih < 0 || ih >= H) {
-              std::fill(row, row + OW, 0.f);
-              continue;
-            }
-            const float* xr = xc + ih * W;
-            const int64_t off = kw * dw - pw;
-            if (sw == 1) {
-              // Valid ow range where 0 <= ow + off < W; zeros outside.
-              const int64_t lo = std::clamp<int64_t>(-off, 0, OW), hi = std::clamp<int64_t>(W - off, lo, OW);
-              std::fill(row, row + lo, 0.f);
-              std::memcpy(row + lo, xr + lo + off, static_cast<size_t>(hi - lo) * sizeof(float));
-              if (pre)
-                for (int64_t i = lo; i < hi; ++i) row[i] = row[i] * ps + pt;
-              std::fill(row + hi, row + OW, 0.f);
-            } else {
-              for (int64_t ow = 0; ow < OW; ++ow) {
-                const int64_t iw = ow * sw + off;
-                row[ow] = (iw >= 0 && iw < W) ? xr[iw] * ps + pt : 0.f;
-              }
-            }
-          }
-          dst += OH * OW;
-        }
-      }
-    }
-  }
-
   Isa isa_;
   ThreadPool* pool_;
   int64_t group_;
   ops::WindowGeometry geo_;
   Tensor w_, b_;
   std::vector<ops::PostOp> post_;
-  std::vector<std::vector<float>> cols_;  // im2col buffer per thread
-  std::vector<std::vector<float>> tmp_;   // transposed output per thread
+  std::vector<std::vector<float>> tmp_;  // transposed product per thread
   bool transposed_ = false;
-  std::vector<std::vector<float>> wt_;
-  std::vector<std::vector<float>> wp_;
-  Tensor pre_s_, pre_t_;    // per group: W prepacked for the direct GEMM    // per group: W^T prepacked for the transposed GEMM
+  std::vector<std::vector<float>> wp_;   // per group: W packed for the chosen orientation
+  Tensor pre_s_, pre_t_;
 };
 
 Result<std::unique_ptr<OpKernel>> create_conv(const Graph& g, const Node& n, const KernelConfig& cfg) {
@@ -234,7 +344,7 @@ Result<std::unique_ptr<OpKernel>> create_conv(const Graph& g, const Node& n, con
     pre_s = *s;
     pre_t = *t;
   }
-  auto k = std::make_unique<ConvIm2colGemm>(cfg, group, std::move(geo), *w.constant, std::move(b), std::move(post));
+  auto k = std::make_unique<ConvImplicitGemm>(cfg, group, std::move(geo), *w.constant, std::move(b), std::move(post));
   k->set_pre_scale_shift(std::move(pre_s), std::move(pre_t));
   const Shape& ys = g.value(n.outputs[0]).shape;
   k->choose_orientation(ys[2] * ys[3]);
