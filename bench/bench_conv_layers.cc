@@ -1,0 +1,116 @@
+// Per-layer conv throughput on ResNet-101's shapes, the way the model runs
+// them: a chain of identical-shape convs, each with its own weights, so
+// weights come from memory as they do in the full network (ResNet-101's 170
+// MB do not fit any cache). Reports GFLOP/s per conv and % of this host's
+// measured FMA peak; medians of repeated chains.
+//   build/bench/bench_conv_layers [--threads N] [--reps R] [--filter STR]
+// The host is shared: compare variants by the best-run column, run alternately.
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "core/cpu.h"
+#include "core/microbench.h"
+#include "ir/graph.h"
+#include "ir/op_registry.h"
+#include "runtime/executor.h"
+
+using namespace anvil;
+
+namespace {
+
+struct Layer {
+  const char* name;
+  int64_t C, OC, HW, k, stride;
+};
+
+// ResNet-101 at 224 and 112: the shapes that carry the FLOPs.
+const Layer kLayers[] = {
+    {"s1.3x3 64@56", 64, 64, 56, 3, 1},     {"s1.1x1 64->256@56", 64, 256, 56, 1, 1},
+    {"s1.1x1 256->64@56", 256, 64, 56, 1, 1}, {"s2.3x3 128@28", 128, 128, 28, 3, 1},
+    {"s2.1x1 512->128@28", 512, 128, 28, 1, 1}, {"s3.3x3 256@14", 256, 256, 14, 3, 1},
+    {"s3.1x1 256->1024@14", 256, 1024, 14, 1, 1}, {"s3.1x1 1024->256@14", 1024, 256, 14, 1, 1},
+    {"s3.3x3 256@7", 256, 256, 7, 3, 1},     {"s3.1x1 256->1024@7", 256, 1024, 7, 1, 1},
+    {"s3.1x1 1024->256@7", 1024, 256, 7, 1, 1}, {"s4.3x3 512@4", 512, 512, 4, 3, 1},
+    {"s4.1x1 512->2048@4", 512, 2048, 4, 1, 1},
+};
+
+Tensor random(Shape s, std::mt19937& rng, float scale) {
+  Tensor t(DType::kF32, std::move(s));
+  std::uniform_real_distribution<float> u(-scale, scale);
+  for (int64_t i = 0; i < t.numel(); ++i) t.data<float>()[i] = u(rng);
+  return t;
+}
+
+// `depth` convs C->OC->... alternating so shapes chain (C->OC then OC->C
+// when they differ), each followed by nothing: the conv kernel alone.
+Graph chain(const Layer& l, int depth, std::mt19937& rng) {
+  register_all_ops();
+  Graph g;
+  g.name = "chain";
+  g.opset = 17;
+  ValueId x = g.add_value("x", DType::kF32, Shape({1, l.C, l.HW, l.HW}));
+  g.value(x).has_type = true;
+  g.inputs.push_back(x);
+  ValueId cur = x;
+  for (int i = 0; i < depth; ++i) {
+    const bool fwd = i % 2 == 0 || l.C == l.OC;
+    const int64_t ci = fwd ? l.C : l.OC, co = fwd ? l.OC : l.C;
+    Attrs a;
+    a.set("kernel_shape", std::vector<int64_t>{l.k, l.k});
+    a.set("pads", std::vector<int64_t>(4, l.k / 2));
+    ValueId w = g.add_initializer("w" + std::to_string(i), random({co, ci, l.k, l.k}, rng, 0.05f));
+    ValueId b = g.add_initializer("b" + std::to_string(i), random({co}, rng, 0.1f));
+    ValueId y = g.add_value("y" + std::to_string(i));
+    g.add_node(Node{.name = "conv" + std::to_string(i), .op = "Conv", .inputs = {cur, w, b}, .outputs = {y}, .attrs = a});
+    cur = y;
+  }
+  g.outputs.push_back(cur);
+  return g;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  int threads = 1, reps = 15, depth = 8;
+  std::string filter;
+  for (int i = 1; i < argc; ++i) {
+    if (!std::strcmp(argv[i], "--threads") && i + 1 < argc) threads = std::atoi(argv[++i]);
+    else if (!std::strcmp(argv[i], "--reps") && i + 1 < argc) reps = std::atoi(argv[++i]);
+    else if (!std::strcmp(argv[i], "--filter") && i + 1 < argc) filter = argv[++i];
+  }
+  const double peak = measure_fp_gflops(active_isa(), FpOp::kFma, FpData::kNormal, true, threads, 0.1);
+  std::printf("ISA %s, %d thread(s), measured FMA peak %.1f GFLOP/s; chains of %d convs, median of %d\n",
+              isa_name(active_isa()), threads, peak, depth, reps);
+  std::printf("%-22s %-28s %9s %9s %7s %9s\n", "layer", "kernel", "ms/conv", "GFLOP/s", "%peak", "best GF/s");
+  std::mt19937 rng(7);
+  for (const Layer& l : kLayers) {
+    if (!filter.empty() && std::string(l.name).find(filter) == std::string::npos) continue;
+    auto ex = Executor::create(chain(l, depth, rng), threads);
+    if (!ex) {
+      std::fprintf(stderr, "%s: %s\n", l.name, ex.status().message().c_str());
+      return 1;
+    }
+    Tensor x = random({1, l.C, l.HW, l.HW}, rng, 1.f);
+    std::vector<Tensor> out;
+    for (int w = 0; w < 2; ++w) (void)(*ex)->run({x}, out);
+    std::vector<double> t;
+    for (int r = 0; r < reps; ++r) {
+      const auto t0 = std::chrono::steady_clock::now();
+      (void)(*ex)->run({x}, out);
+      t.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() / depth);
+    }
+    std::sort(t.begin(), t.end());
+    const double s = t[t.size() / 2];
+    const double flops = 2.0 * l.C * l.OC * l.k * l.k * l.HW * l.HW;
+    std::string kern = (*ex)->step_kernel_name(0);
+    kern = kern.substr(0, kern.find(':'));
+    // The best run is the least disturbed by other tenants of the host.
+    std::printf("%-22s %-28s %9.3f %9.1f %6.1f%% %9.1f\n", l.name, kern.c_str(), s * 1e3, flops / s / 1e9,
+                100 * flops / s / 1e9 / peak, flops / t.front() / 1e9);
+  }
+}
