@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <xmmintrin.h>
 #include <vector>
 
 #include "core/thread_pool.h"
@@ -144,10 +145,27 @@ void sgemm_isa(const GemmArgs& g, Isa isa) {
           const int64_t nr = std::min<int64_t>(uk.nr, nc - jr);
           const float* bp = b_block ? b_block + ((g.b_prepacked_col0 + jc + jr) / uk.nr) * kc * uk.nr
                                     : b_buf.data() + (jr / uk.nr) * kc * uk.nr;
-          for (int64_t ir = 0; ir < mc; ir += uk.mr) {
+          // Prepacked B (weights) comes from memory: while this panel is
+          // reused from L1 by every row panel, the next one is fetched into
+          // L2 a slice per microkernel call, so no call waits on DRAM.
+          const char* next = b_block && jr + uk.nr < nc ? reinterpret_cast<const char*>(bp + kc * uk.nr) : nullptr;
+          const int64_t row_panels = (mc + uk.mr - 1) / uk.mr;
+          const int64_t panel_bytes = kc * uk.nr * static_cast<int64_t>(sizeof(float));
+          const int64_t slice = (panel_bytes / row_panels + 63) / 64 * 64;
+          for (int64_t ir = 0, ip = 0; ir < mc; ir += uk.mr, ++ip) {
             const int64_t mr = std::min<int64_t>(uk.mr, mc - ir);
             const float* ap = a_block ? a_block + ((g.a_prepacked_row0 + ic + ir) / uk.mr) * kc * uk.mr
                                       : a_buf.data() + (ir / uk.mr) * kc * uk.mr;
+            if (next)
+              for (int64_t off = ip * slice; off < std::min(panel_bytes, (ip + 1) * slice); off += 64)
+                _mm_prefetch(next + off, _MM_HINT_T1);
+            // The first column panel reads each prepacked A (weights) panel
+            // from memory for the block: fetch the next one meanwhile.
+            if (a_block && jr == 0 && ir + uk.mr < mc) {
+              const char* an = reinterpret_cast<const char*>(ap + kc * uk.mr);
+              for (int64_t off = 0; off < kc * uk.mr * static_cast<int64_t>(sizeof(float)); off += 64)
+                _mm_prefetch(an + off, _MM_HINT_T1);
+            }
             uk.fn(kc, ap, bp, g.C + (ic + ir) * g.ldc + jc + jr, g.ldc, mr, nr, acc);
           }
         }

@@ -196,30 +196,57 @@ class ConvImplicitGemm final : public OpKernel {
     }
   }
 
-  // B panels (non-transposed): NR pixels per row of the panel.
+  // Spreads one reduction row of `count` values over the NR-wide panels of
+  // a packed B block (row kk of each panel), zero-padding the last panel.
+  template <int NR>
+  static void scatter_row(const float* src, int64_t count, int64_t kc, int64_t kk, float* dst) {
+    int64_t j0 = 0;
+    for (; j0 + NR <= count; j0 += NR) {
+      float* d = dst + (j0 / NR) * kc * NR + kk * NR;
+      for (int q = 0; q < NR; ++q) d[q] = src[j0 + q];
+    }
+    if (j0 < count) {
+      float* d = dst + (j0 / NR) * kc * NR + kk * NR;
+      int q = 0;
+      for (; j0 + q < count; ++q) d[q] = src[j0 + q];
+      for (; q < NR; ++q) d[q] = 0.f;
+    }
+  }
+
+  static void scatter_row_any(int nr, const float* src, int64_t count, int64_t kc, int64_t kk, float* dst) {
+    switch (nr) {
+      case 8: return scatter_row<8>(src, count, kc, kk, dst);
+      case 16: return scatter_row<16>(src, count, kc, kk, dst);
+      case 64: return scatter_row<64>(src, count, kc, kk, dst);
+      default:
+        for (int64_t j0 = 0; j0 < count; j0 += nr) {
+          float* d = dst + (j0 / nr) * kc * nr + kk * nr;
+          for (int64_t q = 0; q < nr; ++q) d[q] = j0 + q < count ? src[j0 + q] : 0.f;
+        }
+    }
+  }
+
+  // B panels (non-transposed): each reduction row is built once for the
+  // whole column block, in long runs along output rows, then spread over
+  // the NR-wide panels.
   static void pack_b_panels(const void* ctx, int64_t first, int64_t count, int64_t k0, int64_t kc, int nr, float* dst) {
     const Job& j = *static_cast<const Job*>(ctx);
     const ConvGeo& G = j.geo;
-    for (int64_t j0 = 0; j0 < count; j0 += nr) {
-      const int64_t cols = std::min<int64_t>(nr, count - j0), p = first + j0;
-      float* d = dst + (j0 / nr) * kc * nr;
-      if (j.pointwise) {
-        for (int64_t kk = 0; kk < kc; ++kk, d += nr) {
-          std::memcpy(d, j.x + (k0 + kk) * G.P + p, static_cast<size_t>(cols) * sizeof(float));
-          std::fill(d + cols, d + nr, 0.f);
-        }
-        continue;
-      }
-      int64_t c = k0 / (G.KH * G.KW), r = k0 % (G.KH * G.KW), kh = r / G.KW, kw = r % G.KW;
-      for (int64_t kk = 0; kk < kc; ++kk, d += nr) {
-        fill_row(j, c, kh, kw, p, cols, d);
-        std::fill(d + cols, d + nr, 0.f);
-        if (++kw == G.KW) {
-          kw = 0;
-          if (++kh == G.KH) {
-            kh = 0;
-            ++c;
-          }
+    if (j.pointwise) {
+      for (int64_t kk = 0; kk < kc; ++kk) scatter_row_any(nr, j.x + (k0 + kk) * G.P + first, count, kc, kk, dst);
+      return;
+    }
+    thread_local std::vector<float> row;
+    if (static_cast<int64_t>(row.size()) < count) row.resize(static_cast<size_t>(count));
+    int64_t c = k0 / (G.KH * G.KW), r = k0 % (G.KH * G.KW), kh = r / G.KW, kw = r % G.KW;
+    for (int64_t kk = 0; kk < kc; ++kk) {
+      fill_row(j, c, kh, kw, first, count, row.data());
+      scatter_row_any(nr, row.data(), count, kc, kk, dst);
+      if (++kw == G.KW) {
+        kw = 0;
+        if (++kh == G.KH) {
+          kh = 0;
+          ++c;
         }
       }
     }
