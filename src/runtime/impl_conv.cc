@@ -62,6 +62,7 @@ class ConvImplicitGemm final : public OpKernel {
   Status run(KernelContext& k) override {
     const Tensor& x = k.in(0);
     const int64_t N = x.dim(0);
+    if (transposed_ && !is_pointwise()) build_gather_table(x.dim(2), x.dim(3), k.out(0).dim(2), k.out(0).dim(3));
     const int T = pool_ ? pool_->threads() : 1;
     tmp_.resize(static_cast<size_t>(T));
     // Many groups (depthwise, grouped): one group per task. Few groups: the
@@ -252,11 +253,29 @@ class ConvImplicitGemm final : public OpKernel {
     }
   }
 
+  // For the transposed product's A panels: where each window tap (kh, kw)
+  // of each output pixel reads in its input channel (ih * W + iw), or -1 in
+  // the padding. Same for every channel, so packing is a table lookup.
+  void build_gather_table(int64_t H, int64_t W, int64_t OH, int64_t OW) {
+    if (tbl_h_ == H && tbl_w_ == W) return;
+    const int64_t KH = geo_.kernel[0], KW = geo_.kernel[1], P = OH * OW;
+    gather_.assign(static_cast<size_t>(KH * KW * P), -1);
+    for (int64_t kh = 0; kh < KH; ++kh)
+      for (int64_t kw = 0; kw < KW; ++kw)
+        for (int64_t p = 0; p < P; ++p) {
+          const int64_t ih = p / OW * geo_.strides[0] - geo_.pad_begin[0] + kh * geo_.dilations[0];
+          const int64_t iw = p % OW * geo_.strides[1] - geo_.pad_begin[1] + kw * geo_.dilations[1];
+          if (ih >= 0 && ih < H && iw >= 0 && iw < W)
+            gather_[static_cast<size_t>((kh * KW + kw) * P + p)] = static_cast<int32_t>(ih * W + iw);
+        }
+    tbl_h_ = H;
+    tbl_w_ = W;
+  }
+
   // A panels (transposed): MR pixels per step of the reduction.
   static void pack_a_panels(const void* ctx, int64_t first, int64_t count, int64_t k0, int64_t kc, int mr, float* dst) {
     const Job& j = *static_cast<const Job*>(ctx);
     const ConvGeo& G = j.geo;
-    constexpr int kMaxMr = 16;
     for (int64_t i0 = 0; i0 < count; i0 += mr) {
       const int64_t rows = std::min<int64_t>(mr, count - i0), p = first + i0;
       float* d = dst + (i0 / mr) * kc * mr;
@@ -268,28 +287,21 @@ class ConvImplicitGemm final : public OpKernel {
         }
         continue;
       }
-      int64_t bh[kMaxMr], bw[kMaxMr];
-      for (int64_t i = 0; i < rows; ++i) {
-        bh[i] = (p + i) / G.OW * G.sh - G.ph;
-        bw[i] = (p + i) % G.OW * G.sw - G.pw;
-      }
-      int64_t c = k0 / (G.KH * G.KW), r = k0 % (G.KH * G.KW), kh = r / G.KW, kw = r % G.KW;
+      const int32_t* tbl = j.self->gather_.data();
+      int64_t c = k0 / (G.KH * G.KW), tap = k0 % (G.KH * G.KW);
       for (int64_t kk = 0; kk < kc; ++kk, d += mr) {
         const float* xc = j.x + c * G.H * G.W;
-        const float s = j.pre ? j.self->pre_s_.data<float>()[j.c0 + c] : 1.f;
-        const float t = j.pre ? j.self->pre_t_.data<float>()[j.c0 + c] : 0.f;
-        const int64_t oh = kh * G.dh, ow = kw * G.dw;
-        for (int64_t i = 0; i < rows; ++i) {
-          const int64_t ih = bh[i] + oh, iw = bw[i] + ow;
-          d[i] = (ih >= 0 && ih < G.H && iw >= 0 && iw < G.W) ? xc[ih * G.W + iw] * s + t : 0.f;
+        const int32_t* idx = tbl + tap * G.P + p;
+        if (j.pre) {
+          const float s = j.self->pre_s_.data<float>()[j.c0 + c], t = j.self->pre_t_.data<float>()[j.c0 + c];
+          for (int64_t i = 0; i < rows; ++i) d[i] = idx[i] >= 0 ? xc[idx[i]] * s + t : 0.f;
+        } else {
+          for (int64_t i = 0; i < rows; ++i) d[i] = idx[i] >= 0 ? xc[idx[i]] : 0.f;
         }
         for (int64_t i = rows; i < mr; ++i) d[i] = 0.f;
-        if (++kw == G.KW) {
-          kw = 0;
-          if (++kh == G.KH) {
-            kh = 0;
-            ++c;
-          }
+        if (++tap == G.KH * G.KW) {
+          tap = 0;
+          ++c;
         }
       }
     }
@@ -319,10 +331,20 @@ class ConvImplicitGemm final : public OpKernel {
     const ConvImplicitGemm& self = *j.self;
     const int64_t P = j.geo.P;
     const float* bias = self.b_.defined() && self.b_.numel() ? self.b_.data<float>() + j.oc0 : nullptr;
-    for (int64_t c = n0; c < n1; ++c) {
-      float* row = j.y + (j.oc0 + c) * P;
-      const float b = bias ? bias[c] : 0.f;
-      for (int64_t m = m0; m < m1; ++m) row[m] = j.ct[m * j.OCg + c] + b;
+    // In strips of 16 channels: each pixel's 16 values are one contiguous
+    // read, and the 16 output rows are written sequentially. (Channel by
+    // channel, the reads stride by OCg floats, 4 KB for 1024 channels, and
+    // thrash L1's sets.)
+    constexpr int64_t kStrip = 16;
+    for (int64_t c0 = n0; c0 < n1; c0 += kStrip) {
+      const int64_t c1 = std::min(n1, c0 + kStrip);
+      float bs[kStrip];
+      for (int64_t c = c0; c < c1; ++c) bs[c - c0] = bias ? bias[c] : 0.f;
+      float* out = j.y + (j.oc0 + c0) * P;
+      for (int64_t m = m0; m < m1; ++m) {
+        const float* src = j.ct + m * j.OCg + c0;
+        for (int64_t c = 0; c < c1 - c0; ++c) out[c * P + m] = src[c] + bs[c];
+      }
     }
     if (!self.post_.empty())
       ops::apply_post_ops_block(self.post_, *j.k, j.y, j.n, j.OC, P, j.oc0 + n0, j.oc0 + n1, m0, m1);
@@ -344,6 +366,8 @@ class ConvImplicitGemm final : public OpKernel {
   bool transposed_ = false;
   std::vector<std::vector<float>> wp_;   // per group: W packed for the chosen orientation
   Tensor pre_s_, pre_t_;
+  std::vector<int32_t> gather_;  // see build_gather_table
+  int64_t tbl_h_ = -1, tbl_w_ = -1;
 };
 
 Result<std::unique_ptr<OpKernel>> create_conv(const Graph& g, const Node& n, const KernelConfig& cfg) {
