@@ -59,6 +59,8 @@ const GemmUkernelInfo& gemm_ukernel_for(Isa isa) {
   return kScalar;
 }
 
+int64_t gemm_kc() { return kKC; }
+
 void sgemm(const GemmArgs& args) { sgemm_isa(args, active_isa()); }
 
 std::vector<float> prepack_a(const float* A, int64_t lda, int64_t M, int64_t K, Isa isa) {

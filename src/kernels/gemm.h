@@ -64,6 +64,9 @@ struct GemmArgs {
 // zero-padded. That is the order the driver reads them in, so weights
 // that do not fit the caches stream sequentially from memory.
 // Packs A (M x K) once, for weights: per KC block, panels of MR rows.
+// The reduction block size of the packed layouts above.
+int64_t gemm_kc();
+
 std::vector<float> prepack_a(const float* A, int64_t lda, int64_t M, int64_t K, Isa isa);
 std::vector<float> prepack_b(const float* B, int64_t ldb, int64_t K, int64_t N, bool trans_b, Isa isa);
 

@@ -149,8 +149,23 @@ class ConvImplicitGemm final : public OpKernel {
       j.ct = t.data();
       a.M = G.P;
       a.N = j.OCg;
-      a.pack_a_fn = &pack_a_panels;
       a.b_prepacked = wp_[static_cast<size_t>(g)].data();
+      if (pool && pool->threads() > 1) {
+        // Threads split the output channels and would each pack the same
+        // A (all pixels): pack it once, together, in the prepacked layout.
+        const int mr = kernels::gemm_ukernel_for(isa_).mr;
+        const int64_t kc = kernels::gemm_kc(), panels = (G.P + mr - 1) / mr, blocks = (G.K + kc - 1) / kc;
+        apack_.resize(static_cast<size_t>(panels * mr * G.K));
+        pool->parallel_for(blocks, [&](int64_t b, int64_t e, int) {
+          for (int64_t blk = b; blk < e; ++blk) {
+            const int64_t k0 = blk * kc;
+            pack_a_panels(&j, 0, G.P, k0, std::min(kc, G.K - k0), mr, apack_.data() + k0 * panels * mr);
+          }
+        });
+        a.a_prepacked = apack_.data();
+      } else {
+        a.pack_a_fn = &pack_a_panels;
+      }
       a.C = t.data();
       a.ldc = j.OCg;
       a.block_done = &finish_block_transposed;
@@ -367,6 +382,7 @@ class ConvImplicitGemm final : public OpKernel {
   std::vector<std::vector<float>> wp_;   // per group: W packed for the chosen orientation
   Tensor pre_s_, pre_t_;
   std::vector<int32_t> gather_;  // see build_gather_table
+  std::vector<float> apack_;     // A of the transposed product, packed once for all threads
   int64_t tbl_h_ = -1, tbl_w_ = -1;
 };
 
