@@ -132,6 +132,52 @@ TEST(ConvGemmImpl, FusedConvPreAndPostOpsMatchReference) {
       }
 }
 
+// Depthwise: the direct kernel (dwconv2d_direct) on widths below, at and
+// above its 8- and 16-output vector steps, strides 1, 2 and 3 (3 takes the
+// plain loop), dilation, asymmetric pads, and a fused epilogue.
+TEST(ConvGemmImpl, DepthwiseDirectMatchesReference) {
+  std::mt19937 rng(4321);
+  const int64_t channels[] = {1, 3, 15, 16, 17, 33, 64};
+  for (int trial = 0; trial < 40; ++trial) {
+    const int64_t C = channels[trial % 7], k = trial % 4 == 3 ? 5 : 3;
+    const int64_t stride = 1 + trial % 3, dil = trial % 5 == 4 ? 2 : 1;
+    const int64_t H = dil * (k - 1) + 1 + rng() % 12, W = dil * (k - 1) + 1 + rng() % 40;
+    const int64_t pt = rng() % 3, pl = rng() % 3, pb = rng() % 3, pr = rng() % 3;
+    Attrs a;
+    a.set("group", C);
+    a.set("strides", std::vector<int64_t>{stride, stride});
+    a.set("dilations", std::vector<int64_t>{dil, dil});
+    a.set("pads", std::vector<int64_t>{pt, pl, pb, pr});
+    std::vector<Tensor> in{random_tensor({1 + trial % 2, C, H, W}, rng), random_tensor({C, 1, k, k}, rng)};
+    std::string op = "Conv";
+    if (trial % 3 == 0) {
+      op = "FusedConv";
+      in.push_back(random_tensor({C}, rng));
+      a.set("post_ops", std::vector<std::string>{"scale_shift", "relu"});
+      a.set("post_alpha", std::vector<float>{0, 0});
+      a.set("post_beta", std::vector<float>{0, 0});
+      in.push_back(random_tensor({C}, rng));
+      in.push_back(random_tensor({C}, rng));
+    } else if (trial % 2) {
+      in.push_back(random_tensor({C}, rng));
+    }
+    const std::string desc = "dw c" + std::to_string(C) + " " + std::to_string(H) + "x" + std::to_string(W) + " k" +
+                             std::to_string(k) + "s" + std::to_string(stride) + "d" + std::to_string(dil) + " pads " +
+                             std::to_string(pt) + std::to_string(pl) + std::to_string(pb) + std::to_string(pr) + " " + op;
+    check_against_reference(op, in, a, desc);
+  }
+  // The kernel the dispatcher picks for a depthwise conv.
+  Graph g;
+  Attrs a;
+  a.set("group", int64_t{8});
+  a.set("pads", std::vector<int64_t>{1, 1, 1, 1});
+  std::vector<Tensor> in{random_tensor({1, 8, 9, 9}, rng), random_tensor({8, 1, 3, 3}, rng)};
+  ASSERT_TRUE(testing::build_single_op_graph(g, "Conv", in, a, 1, {true, false}).is_ok());
+  auto ex = Executor::create(std::move(g), 1);
+  ASSERT_TRUE(ex.is_ok());
+  EXPECT_EQ((*ex)->step_kernel_name(0).rfind("dwconv2d_direct:", 0), 0u) << (*ex)->step_kernel_name(0);
+}
+
 TEST(ConvGemmImpl, MaxPoolMatchesReference) {
   std::mt19937 rng(77);
   for (int trial = 0; trial < 40; ++trial) {

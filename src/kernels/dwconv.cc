@@ -1,0 +1,18 @@
+#include "kernels/dwconv.h"
+
+namespace anvil::kernels {
+
+namespace {
+const DwconvUkernelInfo kAvx2{f32_dwconv2d_row_ukernel__avx2, "f32_dwconv2d_row_ukernel__avx2", Isa::kAvx2};
+const DwconvUkernelInfo kScalar{f32_dwconv2d_row_ukernel__scalar, "f32_dwconv2d_row_ukernel__scalar", Isa::kScalar};
+}  // namespace
+
+// AVX-512 hosts use the AVX2 kernel: a depthwise row is load-bound (one
+// FMA per loaded vector), so wider vectors buy little on Zen 4's split
+// 512-bit units.
+const DwconvUkernelInfo& dwconv_ukernel_for(Isa isa) {
+  if (isa >= Isa::kAvx2 && host_isa() >= Isa::kAvx2) return kAvx2;
+  return kScalar;
+}
+
+}  // namespace anvil::kernels

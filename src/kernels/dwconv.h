@@ -1,0 +1,30 @@
+// Depthwise 2-D convolution, one output row of one channel at a time:
+//   out[ow] = bias + sum_{kh, kw} w[kh * KW + kw] * rows[kh][ow * stride + kw * dilation]
+// `rows` are KH pointers into a zero-padded copy of the input channel, so
+// the microkernel never checks bounds. The driver (runtime/impl_dwconv.cc)
+// pads, threads over channels and applies the epilogue.
+#pragma once
+#include <cstdint>
+
+#include "core/cpu.h"
+
+namespace anvil::kernels {
+
+using DwconvRowUkernel = void (*)(const float* const* rows, const float* w, int64_t KH, int64_t KW, int64_t stride,
+                                  int64_t dilation, int64_t ow_count, float bias, float* out);
+
+struct DwconvUkernelInfo {
+  DwconvRowUkernel fn;
+  const char* name;
+  Isa isa;
+};
+
+// The row microkernel for `isa` (or the best one <= isa the host has).
+const DwconvUkernelInfo& dwconv_ukernel_for(Isa isa);
+
+void f32_dwconv2d_row_ukernel__avx2(const float* const* rows, const float* w, int64_t KH, int64_t KW, int64_t stride,
+                                    int64_t dilation, int64_t ow_count, float bias, float* out);
+void f32_dwconv2d_row_ukernel__scalar(const float* const* rows, const float* w, int64_t KH, int64_t KW,
+                                      int64_t stride, int64_t dilation, int64_t ow_count, float bias, float* out);
+
+}  // namespace anvil::kernels
