@@ -1,5 +1,7 @@
 #include <immintrin.h>
 
+#include <algorithm>
+
 #include "kernels/dwconv.h"
 
 namespace anvil::kernels {
@@ -50,13 +52,30 @@ void row(const float* const* rows, const float* w, int64_t KH, int64_t KW, int64
     }
     _mm256_storeu_ps(out + ow, a0);
   }
-  // Tail: plain loop, since a full-width load could run past the padded
-  // row (the driver pads only what the window reads).
-  for (; ow < ow_count; ++ow) {
-    float acc = bias;
-    for (int64_t kh = 0; kh < KH; ++kh)
-      for (int64_t kw = 0; kw < KW; ++kw) acc += w[kh * KW + kw] * rows[kh][ow * S + kw * dilation];
-    out[ow] = acc;
+  // Tail (1..7 outputs; all of a 7-wide row): masked loads touch only the
+  // taps the window reads, so nothing past the padded row is read.
+  const int64_t n = ow_count - ow;
+  if (n > 0) {
+    const __m256i m_out = tail_mask(n);
+    const __m256i m_lo = tail_mask(std::min<int64_t>(8, (n - 1) * S + 1));
+    const __m256i m_hi = tail_mask(std::max<int64_t>(0, (n - 1) * S + 1 - 8));
+    __m256 a0 = _mm256_set1_ps(bias);
+    for (int64_t kh = 0; kh < KH; ++kh) {
+      const float* r = rows[kh] + ow * S;
+      for (int64_t kw = 0; kw < KW; ++kw) {
+        const float* t = r + kw * dilation;
+        __m256 v;
+        if constexpr (S == 1) {
+          v = _mm256_maskload_ps(t, m_out);
+        } else {
+          const __m256 lo = _mm256_maskload_ps(t, m_lo), hi = _mm256_maskload_ps(t + 8, m_hi);
+          const __m256 ev = _mm256_shuffle_ps(lo, hi, _MM_SHUFFLE(2, 0, 2, 0));
+          v = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(ev), _MM_SHUFFLE(3, 1, 2, 0)));
+        }
+        a0 = _mm256_fmadd_ps(_mm256_broadcast_ss(w + kh * KW + kw), v, a0);
+      }
+    }
+    _mm256_maskstore_ps(out + ow, m_out, a0);
   }
 }
 
