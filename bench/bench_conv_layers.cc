@@ -3,7 +3,7 @@
 // weights come from memory as they do in the full network (ResNet-101's 170
 // MB do not fit any cache). Reports GFLOP/s per conv and % of this host's
 // measured FMA peak; medians of repeated chains.
-//   build/bench/bench_conv_layers [--threads N] [--reps R] [--filter STR] [--depth D]
+//   build/bench/bench_conv_layers [--threads N] [--reps R] [--filter STR] [--depth D] [--exact]
 // (--depth 40 puts the chain's weights beyond the 32 MB L3, as in the model)
 // The host is shared: compare variants by the best-run column, run alternately.
 #include <algorithm>
@@ -33,6 +33,7 @@ struct Layer {
 const Layer kLayers[] = {
     {"s1.3x3 64@56", 64, 64, 56, 3, 1},     {"s1.1x1 64->256@56", 64, 256, 56, 1, 1},
     {"s1.1x1 256->64@56", 256, 64, 56, 1, 1}, {"s2.3x3 128@28", 128, 128, 28, 3, 1},
+    {"s2.3x3 128@14", 128, 128, 14, 3, 1},
     {"s2.1x1 512->128@28", 512, 128, 28, 1, 1}, {"s3.3x3 256@14", 256, 256, 14, 3, 1},
     {"s3.1x1 256->1024@14", 256, 1024, 14, 1, 1}, {"s3.1x1 1024->256@14", 1024, 256, 14, 1, 1},
     {"s3.3x3 256@7", 256, 256, 7, 3, 1},     {"s3.1x1 256->1024@7", 256, 1024, 7, 1, 1},
@@ -78,12 +79,14 @@ Graph chain(const Layer& l, int depth, std::mt19937& rng) {
 
 int main(int argc, char** argv) {
   int threads = 1, reps = 15, depth = 8;
+  bool exact = false;  // --exact: direct convolution only (no Winograd)
   std::string filter;
   for (int i = 1; i < argc; ++i) {
     if (!std::strcmp(argv[i], "--threads") && i + 1 < argc) threads = std::atoi(argv[++i]);
     else if (!std::strcmp(argv[i], "--reps") && i + 1 < argc) reps = std::atoi(argv[++i]);
     else if (!std::strcmp(argv[i], "--filter") && i + 1 < argc) filter = argv[++i];
     else if (!std::strcmp(argv[i], "--depth") && i + 1 < argc) depth = std::atoi(argv[++i]);
+    else if (!std::strcmp(argv[i], "--exact")) exact = true;
   }
   const double peak = measure_fp_gflops(active_isa(), FpOp::kFma, FpData::kNormal, true, threads, 0.1);
   std::printf("ISA %s, %d thread(s), measured FMA peak %.1f GFLOP/s; chains of %d convs, median of %d\n",
@@ -92,7 +95,7 @@ int main(int argc, char** argv) {
   std::mt19937 rng(7);
   for (const Layer& l : kLayers) {
     if (!filter.empty() && std::string(l.name).find(filter) == std::string::npos) continue;
-    auto ex = Executor::create(chain(l, depth, rng), threads);
+    auto ex = Executor::create(chain(l, depth, rng), threads, std::nullopt, exact);
     if (!ex) {
       std::fprintf(stderr, "%s: %s\n", l.name, ex.status().message().c_str());
       return 1;

@@ -396,7 +396,7 @@ PYBIND11_MODULE(anvil, m) {
           "compile",
           [](const Model& model, int threads, int opt_level, std::vector<std::string> disable_passes,
              std::vector<std::string> enable_passes, bool flush_denormals, std::vector<std::string> extra_outputs,
-             std::optional<std::string> max_isa, int max_concurrency) {
+             std::optional<std::string> max_isa, int max_concurrency, bool exact) {
             CompileOptions co;
             co.threads = threads;
             co.opt_level = opt_level;
@@ -406,14 +406,16 @@ PYBIND11_MODULE(anvil, m) {
             co.extra_outputs = std::move(extra_outputs);
             co.max_isa = max_isa.value_or("");
             co.max_concurrency = max_concurrency;
+            co.exact = exact;
             py::gil_scoped_release nogil;
             return unwrap(model.compile(co));
           },
           py::arg("threads") = 0, py::arg("opt_level") = 3, py::arg("disable_passes") = std::vector<std::string>{},
           py::arg("enable_passes") = std::vector<std::string>{}, py::arg("flush_denormals") = true,
           py::arg("extra_outputs") = std::vector<std::string>{}, py::arg("max_isa") = py::none(),
-          py::arg("max_concurrency") = 0,
-          "Optimizes and prepares the model. threads=0: one per core. max_isa: 'scalar', 'avx2' or 'avx512'.")
+          py::arg("max_concurrency") = 0, py::arg("exact") = false,
+          "Optimizes and prepares the model. threads=0: one per core. max_isa: 'scalar', 'avx2' or 'avx512'. "
+          "exact=True: direct summation for every conv (no Winograd).")
       .def("__repr__", [](const Model& md) {
         std::string r = "Model(inputs=[";
         const auto in = md.inputs(), out = md.outputs();

@@ -20,6 +20,7 @@ struct ModelArgs {
   int opt_level = 3;
   std::vector<std::string> disable_passes, enable_passes;
   std::string denormals = "flush";
+  bool exact = false;
 };
 
 void add_model_args(CLI::App* cmd, ModelArgs& a);

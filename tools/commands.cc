@@ -31,6 +31,7 @@ void add_model_args(CLI::App* cmd, ModelArgs& a) {
   cmd->add_option("--enable-pass", a.enable_passes, "Run this pass even above the -O level (repeatable)");
   cmd->add_option("--denormals", a.denormals, "flush (FTZ/DAZ + flush subnormal weights) or keep")
       ->check(CLI::IsMember({"flush", "keep"}));
+  cmd->add_flag("--exact", a.exact, "Direct summation for every conv (no Winograd)");
 }
 
 CompileOptions compile_options(const ModelArgs& a, int threads) {
@@ -40,6 +41,7 @@ CompileOptions compile_options(const ModelArgs& a, int threads) {
   o.disable_passes = a.disable_passes;
   o.enable_passes = a.enable_passes;
   o.flush_denormals = a.denormals != "keep";
+  o.exact = a.exact;
   return o;
 }
 

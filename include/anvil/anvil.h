@@ -53,6 +53,10 @@ struct CompileOptions {
   // memory, thread pool of `threads` and packed weights), made on first
   // need. At most this many exist; further callers wait. 0: no limit.
   int max_concurrency = 0;
+  // Direct summation for every convolution: no Winograd, whose transforms
+  // reassociate the sums (outputs then differ from the reference by up to
+  // ~1e-5 relative instead of ~1e-6; see docs/kernels.md).
+  bool exact = false;
 };
 
 struct TensorInfo {

@@ -11,7 +11,7 @@
 
 namespace anvil {
 
-Result<std::unique_ptr<Executor>> Executor::create(Graph g, int threads, std::optional<Isa> max_isa) {
+Result<std::unique_ptr<Executor>> Executor::create(Graph g, int threads, std::optional<Isa> max_isa, bool exact) {
   Status s = infer_shapes(g);
   if (!s.is_ok()) return std::move(s).with_context(g.source.empty() ? "model" : g.source);
   if (threads < 0) return invalid_argument("threads must be >= 0 (0: one per core), got " + std::to_string(threads));
@@ -24,10 +24,11 @@ Result<std::unique_ptr<Executor>> Executor::create(Graph g, int threads, std::op
     const Value& v = gr.value(static_cast<ValueId>(i));
     if (v.constant) ex->slots_[i] = *v.constant;
   }
-  KernelConfig cfg;
+  KernelConfig cfg = default_kernel_config();
   cfg.isa = max_isa && *max_isa < active_isa() ? *max_isa : active_isa();
   ex->isa_ = cfg.isa;
   cfg.pool = ex->pool_.get();
+  cfg.winograd = !exact;
   for (size_t i = 0; i < gr.nodes().size(); ++i) {
     const Node& n = gr.nodes()[i];
     bool all_const = true;

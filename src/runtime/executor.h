@@ -29,8 +29,9 @@ class Executor {
   // one slot per value. Errors name the node, op and shapes.
   // threads: 0 = one per core, 1 = no worker threads.
   // max_isa caps the kernels' ISA below active_isa() for this executor only.
+  // exact: no Winograd (see CompileOptions::exact).
   static Result<std::unique_ptr<Executor>> create(Graph g, int threads = 1,
-                                                  std::optional<Isa> max_isa = std::nullopt);
+                                                  std::optional<Isa> max_isa = std::nullopt, bool exact = false);
   int threads() const;
   Isa isa() const { return isa_; }  // the level kernels were selected for
 

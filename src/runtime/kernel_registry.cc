@@ -1,5 +1,6 @@
 #include "runtime/kernel_registry.h"
 
+#include <atomic>
 #include <cstdlib>
 #include <cstring>
 
@@ -7,6 +8,7 @@ namespace anvil {
 
 // Defined by the optimized-kernel files in src/runtime/impl_*.cc.
 std::vector<KernelFactory> dwconv_kernel_factories();
+std::vector<KernelFactory> winograd_kernel_factories();
 std::vector<KernelFactory> conv_kernel_factories();
 std::vector<KernelFactory> gemm_kernel_factories();
 std::vector<KernelFactory> pool_kernel_factories();
@@ -25,11 +27,30 @@ class ReferenceKernel final : public OpKernel {
 
 }  // namespace
 
+namespace {
+std::atomic<int64_t> g_wino_channels{KernelConfig{}.winograd_min_channels};
+std::atomic<int64_t> g_wino_tiles{KernelConfig{}.winograd_min_tiles};
+}  // namespace
+
+void set_winograd_limits(int64_t min_channels, int64_t min_tiles) {
+  g_wino_channels = min_channels;
+  g_wino_tiles = min_tiles;
+}
+
+void reset_winograd_limits() { set_winograd_limits(KernelConfig{}.winograd_min_channels, KernelConfig{}.winograd_min_tiles); }
+
+KernelConfig default_kernel_config() {
+  KernelConfig c;
+  c.winograd_min_channels = g_wino_channels;
+  c.winograd_min_tiles = g_wino_tiles;
+  return c;
+}
+
 const std::vector<KernelFactory>& kernel_factories() {
   static const std::vector<KernelFactory> all = [] {
     std::vector<KernelFactory> v;
     // Specialised before general: depthwise declines anything else.
-    for (auto&& list : {dwconv_kernel_factories(), conv_kernel_factories(), gemm_kernel_factories(),
+    for (auto&& list : {dwconv_kernel_factories(), winograd_kernel_factories(), conv_kernel_factories(), gemm_kernel_factories(),
                         pool_kernel_factories()})
       v.insert(v.end(), list.begin(), list.end());
     return v;

@@ -22,6 +22,12 @@ class ThreadPool;
 struct KernelConfig {
   Isa isa = Isa::kScalar;
   ThreadPool* pool = nullptr;  // null: single-threaded
+  // Winograd and other algorithms that reassociate the sum are allowed;
+  // false (CompileOptions::exact) keeps every conv a direct summation.
+  bool winograd = true;
+  // Winograd only for layers at least this wide, with this many 2x2 tiles
+  // (see impl_winograd.cc for the measurements behind the defaults).
+  int64_t winograd_min_channels = 128, winograd_min_tiles = 36;
 };
 
 class OpKernel {
@@ -40,6 +46,12 @@ struct KernelFactory {
 };
 
 const std::vector<KernelFactory>& kernel_factories();
+
+// Tests widen the Winograd heuristic (KernelConfig::winograd_min_*) to reach
+// small and odd shapes; executors created afterwards use these values.
+void set_winograd_limits(int64_t min_channels, int64_t min_tiles);
+void reset_winograd_limits();
+KernelConfig default_kernel_config();
 
 // Picks the first factory that accepts `n`, else the reference kernel.
 // `log` (if non-null) receives one line per factory tried.

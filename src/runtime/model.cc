@@ -128,7 +128,7 @@ Result<Session::Impl::Lease> Session::Impl::acquire() {
   lock.unlock();
   // Made outside the lock (shape inference, kernel selection and weight
   // packing take a while); the graph is only read by running executors.
-  auto ex = Executor::create(Graph(executor->graph()), options.threads, max_isa);
+  auto ex = Executor::create(Graph(executor->graph()), options.threads, max_isa, options.exact);
   lock.lock();
   if (!ex) {
     --lent_extra;
@@ -208,7 +208,7 @@ Result<Session> Model::compile(const CompileOptions& options) const try {
   po.flush_subnormals = options.flush_denormals;
   auto report = run_passes(g0, po);
   if (!report) return report.status().with_context(g0.source.empty() ? "model" : g0.source);
-  auto ex = Executor::create(std::move(g0), options.threads, max_isa);
+  auto ex = Executor::create(std::move(g0), options.threads, max_isa, options.exact);
   if (!ex) return ex.status();
   (*ex)->set_flush_denormals(options.flush_denormals);
   Session s;

@@ -178,6 +178,70 @@ TEST(ConvGemmImpl, DepthwiseDirectMatchesReference) {
   EXPECT_EQ((*ex)->step_kernel_name(0).rfind("dwconv2d_direct:", 0), 0u) << (*ex)->step_kernel_name(0);
 }
 
+// Winograd F(2x2, 3x3): odd and even output sizes (partial last tiles),
+// asymmetric pads, batch 2, both GEMM orientations (few tiles: transposed),
+// bias and a residual + ReLU epilogue. Same 1e-4 relative bound as direct.
+TEST(ConvGemmImpl, WinogradF2x3MatchesReference) {
+  set_winograd_limits(32, 1);
+  std::mt19937 rng(2024);
+  const int64_t channels[] = {32, 33, 48, 64};
+  for (int trial = 0; trial < 16; ++trial) {
+    const int64_t C = channels[trial % 4], OC = channels[(trial / 4) % 4];
+    const int64_t H = 4 + rng() % 17, W = 4 + rng() % 17;
+    const int64_t pt = rng() % 2, pl = rng() % 2, pb = rng() % 3, pr = rng() % 2;
+    const int64_t N = 1 + trial % 2;
+    const int64_t OH = H + pt + pb - 2, OW = W + pl + pr - 2;
+    if (OH < 4 || OW < 4) continue;
+    Attrs a;
+    a.set("pads", std::vector<int64_t>{pt, pl, pb, pr});
+    std::vector<Tensor> in{random_tensor({N, C, H, W}, rng), random_tensor({OC, C, 3, 3}, rng),
+                           random_tensor({OC}, rng)};
+    std::string op = "Conv";
+    if (trial % 2) {
+      op = "FusedConv";
+      a.set("post_ops", std::vector<std::string>{"sum", "relu"});
+      a.set("post_alpha", std::vector<float>{0, 0});
+      a.set("post_beta", std::vector<float>{0, 0});
+      in.push_back(random_tensor({N, OC, OH, OW}, rng));
+    }
+    const std::string desc = "winograd mb" + std::to_string(N) + " c" + std::to_string(C) + " oc" +
+                             std::to_string(OC) + " " + std::to_string(H) + "x" + std::to_string(W) + " pads " +
+                             std::to_string(pt) + std::to_string(pl) + std::to_string(pb) + std::to_string(pr) + " " + op;
+    check_against_reference(op, in, a, desc);
+    // The dispatcher's choice, and exact mode's.
+    for (bool exact : {false, true}) {
+      Graph g;
+      std::vector<bool> as_input(in.size(), false);
+      as_input[0] = true;
+      ASSERT_TRUE(testing::build_single_op_graph(g, op, in, a, 1, as_input).is_ok());
+      auto ex = Executor::create(std::move(g), 1, std::nullopt, exact);
+      ASSERT_TRUE(ex.is_ok()) << desc;
+      const bool wino = (*ex)->step_kernel_name(0).rfind("conv2d_winograd_f2x3", 0) == 0;
+      EXPECT_EQ(wino, !exact) << desc << ": " << (*ex)->step_kernel_name(0);
+    }
+  }
+  reset_winograd_limits();
+}
+
+// The default heuristic: ResNet's 14x14 layer with 256 channels takes
+// Winograd, a 64-channel one and a 7x7 one keep the direct kernel.
+TEST(ConvGemmImpl, WinogradHeuristicPicksWideLayersWithManyTiles) {
+  std::mt19937 rng(8);
+  auto kernel_for = [&](int64_t C, int64_t HW) {
+    Graph g;
+    Attrs a;
+    a.set("pads", std::vector<int64_t>{1, 1, 1, 1});
+    std::vector<Tensor> in{random_tensor({1, C, HW, HW}, rng), random_tensor({C, C, 3, 3}, rng)};
+    EXPECT_TRUE(testing::build_single_op_graph(g, "Conv", in, a, 1, {true, false}).is_ok());
+    auto ex = Executor::create(std::move(g), 1);
+    EXPECT_TRUE(ex.is_ok());
+    return (*ex)->step_kernel_name(0);
+  };
+  EXPECT_EQ(kernel_for(256, 14).rfind("conv2d_winograd_f2x3", 0), 0u) << kernel_for(256, 14);
+  EXPECT_EQ(kernel_for(64, 56).rfind("conv2d_implicit_gemm", 0), 0u) << kernel_for(64, 56);
+  EXPECT_EQ(kernel_for(256, 7).rfind("conv2d_implicit_gemm", 0), 0u) << kernel_for(256, 7);
+}
+
 TEST(ConvGemmImpl, MaxPoolMatchesReference) {
   std::mt19937 rng(77);
   for (int trial = 0; trial < 40; ++trial) {
