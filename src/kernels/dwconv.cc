@@ -3,8 +3,8 @@
 namespace anvil::kernels {
 
 namespace {
-const DwconvUkernelInfo kAvx2{f32_dwconv2d_row_ukernel__avx2, "f32_dwconv2d_row_ukernel__avx2", Isa::kAvx2};
-const DwconvUkernelInfo kScalar{f32_dwconv2d_row_ukernel__scalar, "f32_dwconv2d_row_ukernel__scalar", Isa::kScalar};
+const DwconvUkernelInfo kAvx2{f32_dwconv_ukernel_1x16__avx2, "f32_dwconv_ukernel_1x16__avx2", Isa::kAvx2};
+const DwconvUkernelInfo kScalar{f32_dwconv_ukernel_1x1__scalar, "f32_dwconv_ukernel_1x1__scalar", Isa::kScalar};
 }  // namespace
 
 // AVX-512 hosts use the AVX2 kernel: a depthwise row is load-bound (one

@@ -22,9 +22,9 @@ struct DwconvUkernelInfo {
 // The row microkernel for `isa` (or the best one <= isa the host has).
 const DwconvUkernelInfo& dwconv_ukernel_for(Isa isa);
 
-void f32_dwconv2d_row_ukernel__avx2(const float* const* rows, const float* w, int64_t KH, int64_t KW, int64_t stride,
+void f32_dwconv_ukernel_1x16__avx2(const float* const* rows, const float* w, int64_t KH, int64_t KW, int64_t stride,
                                     int64_t dilation, int64_t ow_count, float bias, float* out);
-void f32_dwconv2d_row_ukernel__scalar(const float* const* rows, const float* w, int64_t KH, int64_t KW,
+void f32_dwconv_ukernel_1x1__scalar(const float* const* rows, const float* w, int64_t KH, int64_t KW,
                                       int64_t stride, int64_t dilation, int64_t ow_count, float bias, float* out);
 
 }  // namespace anvil::kernels

@@ -81,11 +81,11 @@ void row(const float* const* rows, const float* w, int64_t KH, int64_t KW, int64
 
 }  // namespace
 
-void f32_dwconv2d_row_ukernel__avx2(const float* const* rows, const float* w, int64_t KH, int64_t KW, int64_t stride,
+void f32_dwconv_ukernel_1x16__avx2(const float* const* rows, const float* w, int64_t KH, int64_t KW, int64_t stride,
                                     int64_t dilation, int64_t ow_count, float bias, float* out) {
   if (stride == 1) return row<1>(rows, w, KH, KW, dilation, ow_count, bias, out);
   if (stride == 2) return row<2>(rows, w, KH, KW, dilation, ow_count, bias, out);
-  f32_dwconv2d_row_ukernel__scalar(rows, w, KH, KW, stride, dilation, ow_count, bias, out);
+  f32_dwconv_ukernel_1x1__scalar(rows, w, KH, KW, stride, dilation, ow_count, bias, out);
 }
 
 }  // namespace anvil::kernels

@@ -2,7 +2,7 @@
 
 namespace anvil::kernels {
 
-void f32_dwconv2d_row_ukernel__scalar(const float* const* rows, const float* w, int64_t KH, int64_t KW,
+void f32_dwconv_ukernel_1x1__scalar(const float* const* rows, const float* w, int64_t KH, int64_t KW,
                                       int64_t stride, int64_t dilation, int64_t ow_count, float bias, float* out) {
   for (int64_t ow = 0; ow < ow_count; ++ow) {
     float acc = bias;
