@@ -57,6 +57,10 @@ struct CompileOptions {
   // reassociate the sums (outputs then differ from the reference by up to
   // ~1e-5 relative instead of ~1e-6; see docs/kernels.md).
   bool exact = false;
+  // Every intermediate tensor keeps its own memory and stays readable after
+  // run() (anvil check --per-layer uses it). Off: values whose lifetimes do
+  // not overlap share memory, which keeps activations in cache.
+  bool keep_intermediates = false;
 };
 
 struct TensorInfo {

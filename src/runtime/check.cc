@@ -116,8 +116,12 @@ Result<LevelCheckReport> check_levels(const Model& m, const std::map<std::string
   r.level_a = o.level_a;
   r.level_b = o.level_b;
   r.tolerance = o.tolerance;
-  ANVIL_ASSIGN_OR_RETURN(Session sa, compile_at(m, o.base, o.level_a));
-  ANVIL_ASSIGN_OR_RETURN(Session sb, compile_at(m, o.base, o.level_b));
+  // Per-layer comparison (also bisection's) reads intermediates, which
+  // planned memory reuses.
+  CompileOptions base = o.base;
+  base.keep_intermediates = base.keep_intermediates || o.per_layer || o.bisect;
+  ANVIL_ASSIGN_OR_RETURN(Session sa, compile_at(m, base, o.level_a));
+  ANVIL_ASSIGN_OR_RETURN(Session sb, compile_at(m, base, o.level_b));
   r.optimization_report = sb.optimization_report();
   ANVIL_ASSIGN_OR_RETURN(auto ya, sa.run(inputs));
   ANVIL_ASSIGN_OR_RETURN(auto yb, sb.run(inputs));
@@ -136,7 +140,7 @@ Result<LevelCheckReport> check_levels(const Model& m, const std::map<std::string
   for (const Pass& p : all_passes()) {
     if (disabled.count(p.name) || !(p.level <= o.level_b || enabled.count(p.name))) continue;
     prefix.push_back(p.name);
-    ANVIL_ASSIGN_OR_RETURN(Session sp, compile_at(m, o.base, 0, &prefix));
+    ANVIL_ASSIGN_OR_RETURN(Session sp, compile_at(m, base, 0, &prefix));
     ANVIL_ASSIGN_OR_RETURN(auto yp, sp.run(inputs));
     Compared cp = compare_sessions(sa, sp, ya, yp, o.tolerance, true);
     double worst = 0;

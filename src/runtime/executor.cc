@@ -42,14 +42,76 @@ Result<std::unique_ptr<Executor>> Executor::create(Graph g, int threads, std::op
       std::fprintf(stderr, "anvil dispatch: %s [isa %s]\n%s", gr.node_desc_with_shapes(n).c_str(), isa_name(cfg.isa),
                    log.c_str());
     st.node = static_cast<int32_t>(i);
-    for (ValueId o : n.outputs) {
-      if (o == kNoValue) continue;
-      const Value& v = gr.value(o);
-      ex->slots_[static_cast<size_t>(o)] = Tensor(v.dtype, v.shape);
-    }
     ex->steps_.push_back(std::move(st));
   }
+  ex->plan_memory();
   return ex;
+}
+
+void Executor::set_keep_intermediates(bool on) {
+  if (on == keep_intermediates_) return;
+  keep_intermediates_ = on;
+  plan_memory();
+}
+
+void Executor::plan_memory() {
+  const size_t nv = g_.num_values();
+  const int n_steps = static_cast<int>(steps_.size());
+  std::vector<int> def(nv, -1), last(nv, -1);
+  for (int si = 0; si < n_steps; ++si) {
+    const Node& n = g_.nodes()[static_cast<size_t>(steps_[static_cast<size_t>(si)].node)];
+    for (ValueId o : n.outputs)
+      if (o != kNoValue && !g_.value(o).constant) def[static_cast<size_t>(o)] = si;
+    for (ValueId in : n.inputs)
+      if (in != kNoValue) last[static_cast<size_t>(in)] = si;
+  }
+  for (ValueId o : g_.outputs) last[static_cast<size_t>(o)] = n_steps;  // read after the run
+  arena_.clear();
+  activation_bytes_ = 0;
+  if (keep_intermediates_) {
+    for (size_t v = 0; v < nv; ++v) {
+      if (def[v] < 0) continue;
+      const Value& val = g_.value(static_cast<ValueId>(v));
+      slots_[v] = Tensor(val.dtype, val.shape);
+      activation_bytes_ += static_cast<int64_t>(slots_[v].nbytes());
+    }
+    return;
+  }
+  // Greedy best fit in step order: a buffer is free for the outputs of any
+  // step after the last one that reads its current value (never the same
+  // step: kernels do not run in place).
+  struct Buf {
+    size_t cap;
+    int busy_until;
+  };
+  std::vector<Buf> bufs;
+  std::vector<size_t> owner(nv, SIZE_MAX);
+  for (int si = 0; si < n_steps; ++si) {
+    const Node& n = g_.nodes()[static_cast<size_t>(steps_[static_cast<size_t>(si)].node)];
+    for (ValueId o : n.outputs) {
+      if (o == kNoValue || def[static_cast<size_t>(o)] != si) continue;
+      const Value& val = g_.value(o);
+      const size_t need = std::max<size_t>(64, (static_cast<size_t>(val.shape.numel()) * dtype_size(val.dtype) + 63) / 64 * 64);
+      size_t best = SIZE_MAX;
+      for (size_t b = 0; b < bufs.size(); ++b)
+        if (bufs[b].busy_until < si && bufs[b].cap >= need && (best == SIZE_MAX || bufs[b].cap < bufs[best].cap)) best = b;
+      if (best == SIZE_MAX) {
+        bufs.push_back({need, -1});
+        best = bufs.size() - 1;
+      }
+      bufs[best].busy_until = std::max(si, last[static_cast<size_t>(o)]);
+      owner[static_cast<size_t>(o)] = best;
+    }
+  }
+  for (const Buf& b : bufs) {
+    arena_.push_back(Tensor(DType::kU8, Shape{static_cast<int64_t>(b.cap)}));
+    activation_bytes_ += static_cast<int64_t>(b.cap);
+  }
+  for (size_t v = 0; v < nv; ++v) {
+    if (owner[v] == SIZE_MAX) continue;
+    const Value& val = g_.value(static_cast<ValueId>(v));
+    slots_[v] = Tensor::wrap(val.dtype, val.shape, arena_[owner[v]].raw());
+  }
 }
 
 Status Executor::run(const std::vector<Tensor>& inputs, std::vector<Tensor>& outputs,
@@ -154,6 +216,10 @@ int Executor::threads() const { return pool_ ? pool_->threads() : 1; }
 const Tensor* Executor::value(const std::string& name) const {
   const ValueId id = g_.find_value(name);
   if (id == kNoValue) return nullptr;
+  // Planned memory is shared: only graph outputs are still intact.
+  if (!keep_intermediates_ && std::find(g_.outputs.begin(), g_.outputs.end(), id) == g_.outputs.end() &&
+      !g_.value(id).constant)
+    return nullptr;
   const Tensor& t = slots_[static_cast<size_t>(id)];
   return t.defined() ? &t : nullptr;
 }

@@ -57,7 +57,17 @@ class Executor {
   // intermediate results without making them graph outputs (which would
   // block fusion). nullptr for unknown names and graph inputs (released
   // after each run). Meaningful after a run() and until the next one.
+  // Meaningful only with set_keep_intermediates(true), or for graph outputs.
   const Tensor* value(const std::string& name) const;
+
+  // Memory plan. By default values that are never alive at the same time
+  // share memory (liveness over the step order, best fit), so a network's
+  // activations stay in cache instead of streaming through DRAM. With
+  // keep_intermediates every computed value keeps its own memory and value()
+  // can read any of them after a run (anvil check --per-layer).
+  void set_keep_intermediates(bool on);
+  // Bytes of activation memory the current plan holds (inputs excluded).
+  int64_t activation_bytes() const { return activation_bytes_; }
 
  private:
   explicit Executor(Graph g) : g_(std::move(g)) {}
@@ -68,6 +78,10 @@ class Executor {
   Graph g_;
   std::vector<Step> steps_;
   std::vector<Tensor> slots_;  // one per value; constants alias their data
+  std::vector<Tensor> arena_;  // buffers the planned slots point into
+  bool keep_intermediates_ = false;
+  int64_t activation_bytes_ = 0;
+  void plan_memory();
   bool flush_denormals_ = true;
   Isa isa_ = Isa::kScalar;
   std::unique_ptr<ThreadPool> pool_;

@@ -136,6 +136,7 @@ Result<Session::Impl::Lease> Session::Impl::acquire() {
     return ex.status();
   }
   (*ex)->set_flush_denormals(options.flush_denormals);
+  (*ex)->set_keep_intermediates(options.keep_intermediates);
   extra.push_back(std::move(ex).value());
   return Lease(this, extra.back().get());
 }
@@ -211,6 +212,7 @@ Result<Session> Model::compile(const CompileOptions& options) const try {
   auto ex = Executor::create(std::move(g0), options.threads, max_isa, options.exact);
   if (!ex) return ex.status();
   (*ex)->set_flush_denormals(options.flush_denormals);
+  (*ex)->set_keep_intermediates(options.keep_intermediates);
   Session s;
   s.impl_ = std::make_unique<Session::Impl>();
   s.impl_->report = report->to_text();
