@@ -317,11 +317,13 @@ int cmd_bench(const ModelArgs& a, const BenchArgs& b) {
   if (b.json) {
     nlohmann::json j = {{"model", a.path},       {"batch", batch},   {"warmup", b.warmup}, {"iters", b.iters},
                         {"threads", b.threads},  {"mean_ms", mean},  {"median_ms", median}, {"p90_ms", p90},
-                        {"min_ms", mn},          {"compile_ms", compile_ms}, {"flops", flops}, {"runs_ms", ms}};
+                        {"min_ms", mn},          {"compile_ms", compile_ms}, {"flops", flops}, {"runs_ms", ms},
+                        {"activation_bytes", sess->activation_bytes()}};
     fmt::print("{}\n", j.dump());
   } else {
     fmt::print("model {}  batch {}  warm-up {}  timed {}\n", a.path, batch, b.warmup, b.iters);
-    fmt::print("compile {:.1f} ms\n", compile_ms);
+    fmt::print("compile {:.1f} ms; activation memory {:.1f} MiB (planned)\n", compile_ms,
+               static_cast<double>(sess->activation_bytes()) / (1 << 20));
     fmt::print("per image: mean {:.3f} ms  median {:.3f} ms  p90 {:.3f} ms  min {:.3f} ms\n", mean, median, p90, mn);
     if (flops > 0)
       fmt::print("throughput: {:.2f} GFLOP/s at the median ({}FLOP per image)\n",

@@ -115,6 +115,9 @@ class Session {
 
   int threads() const;      // worker threads per run (1: none)
   std::string isa() const;  // what kernels use: "avx512", "avx2" or "scalar"
+  // Activation memory one concurrent run holds (the executor's memory plan;
+  // inputs and weights excluded).
+  int64_t activation_bytes() const;
   const CompileOptions& options() const;
   bool compiled() const { return impl_ != nullptr; }
 

@@ -103,6 +103,7 @@ const std::vector<TensorInfo>& Session::inputs() const { return impl_ ? impl_->i
 const std::vector<TensorInfo>& Session::outputs() const { return impl_ ? impl_->outputs : kNoInfos; }
 std::string Session::optimization_report() const { return impl_ ? impl_->report : std::string(); }
 int Session::threads() const { return impl_ ? impl_->executor->threads() : 0; }
+int64_t Session::activation_bytes() const { return impl_ ? impl_->executor->activation_bytes() : 0; }
 std::string Session::isa() const { return impl_ ? isa_name(impl_->executor->isa()) : ""; }
 const CompileOptions& Session::options() const { return impl_ ? impl_->options : kNoOptions; }
 
