@@ -59,18 +59,26 @@ Status check_pass_names(const std::set<std::string>& names) {
 }
 
 void flush_subnormal_constants(Graph& g, PassStats& st) {
+  // Only initializers still in use matter (a folded conv's old weights
+  // wait for dead_code); this runs after every constant-writing pass, over
+  // every weight, so it must not scan the dead ones too.
+  std::vector<bool> used(g.num_values(), false);
+  for (const Node& n : g.nodes())
+    for (ValueId in : n.inputs)
+      if (in != kNoValue) used[static_cast<size_t>(in)] = true;
+  for (ValueId o : g.outputs) used[static_cast<size_t>(o)] = true;
   for (size_t i = 0; i < g.num_values(); ++i) {
     Value& v = g.value(static_cast<ValueId>(i));
-    if (!v.constant || v.constant->dtype() != DType::kF32) continue;
-    // Only initializers still in use matter; count them by looking at bits,
-    // not arithmetic, so the host's FTZ/DAZ state cannot hide any.
-    float* d = v.constant->data<float>();
+    if (!used[i] || !v.constant || v.constant->dtype() != DType::kF32) continue;
+    // Counted by looking at bits, not arithmetic, so the host's FTZ/DAZ
+    // state cannot hide any; branch-free so the compiler vectorizes it.
+    const float* d = v.constant->data<float>();
     const int64_t n = v.constant->numel();
     int64_t count = 0;
     for (int64_t k = 0; k < n; ++k) {
       uint32_t bits;
       std::memcpy(&bits, &d[k], 4);
-      if ((bits & 0x7f800000u) == 0 && (bits & 0x007fffffu) != 0) ++count;
+      count += ((bits & 0x7f800000u) == 0) & ((bits & 0x007fffffu) != 0);
     }
     if (!count) continue;
     // Constants may share storage with the caller's model: copy before writing.
