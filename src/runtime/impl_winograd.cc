@@ -68,8 +68,17 @@ class ConvWinogradF2x3 final : public OpKernel {
     const int64_t PH = 2 * TH + 2, PW = 2 * TW + 2;  // padded input the tiles read
     const int64_t ph = geo_.pad_begin[0], pw = geo_.pad_begin[1];
     const int threads = pool_ ? pool_->threads() : 1;
-    v_.resize(static_cast<size_t>(kPoints * C_ * T));
-    m_.resize(static_cast<size_t>(kPoints * OC_ * T));
+    // Scratch shared by every Winograd layer the calling thread runs (runs
+    // of one executor are sequential; concurrent runs come from different
+    // threads), so one warm buffer serves all 20-odd layers instead of each
+    // layer touching its own cold megabytes.
+    // (The lambdas below run on workers too, where a thread_local name would
+    // mean the worker's own buffer: they use these pointers.)
+    thread_local std::vector<float> v_scratch, m_scratch;
+    v_scratch.resize(static_cast<size_t>(kPoints * C_ * T));
+    m_scratch.resize(static_cast<size_t>(kPoints * OC_ * T));
+    float* const vbuf = v_scratch.data();
+    float* const mbuf = m_scratch.data();
     planes_.resize(static_cast<size_t>(threads));
     auto par = [&](int64_t n, const std::function<void(int64_t, int64_t, int)>& fn) {
       if (pool_ && threads > 1 && n > 1) pool_->parallel_for(n, fn);
@@ -101,7 +110,7 @@ class ConvWinogradF2x3 final : public OpKernel {
             const float* r1 = r0 + PW;
             const float* r2 = r1 + PW;
             const float* r3 = r2 + PW;
-            float* vrow = v_.data() + c * T + th * TW;
+            float* vrow = vbuf + c * T + th * TW;
             const int64_t pstride = C_ * T;
             for (int64_t tw = 0; tw < TW; ++tw) {
               const int64_t q = 2 * tw;
@@ -128,8 +137,8 @@ class ConvWinogradF2x3 final : public OpKernel {
         for (int64_t xi = p0; xi < p1; ++xi) {
           kernels::GemmArgs a;
           a.K = C_;
-          const float* vx = v_.data() + xi * C_ * T;
-          float* mx = m_.data() + xi * OC_ * T;
+          const float* vx = vbuf + xi * C_ * T;
+          float* mx = mbuf + xi * OC_ * T;
           if (!transposed_) {  // M[oc][t] = U[oc][c] V[c][t]
             a.M = OC_;
             a.N = T;
@@ -160,7 +169,7 @@ class ConvWinogradF2x3 final : public OpKernel {
           float* yo = yn + o * OH * OW;
           for (int64_t th = 0; th < TH; ++th)
             for (int64_t tw = 0; tw < TW; ++tw) {
-              const float* mp = m_.data() + o * s_oc + (th * TW + tw) * s_t;
+              const float* mp = mbuf + o * s_oc + (th * TW + tw) * s_t;
               float m[16];
               for (int xi = 0; xi < kPoints; ++xi) m[xi] = mp[xi * pstride];
               float s0[4], s1[4];  // A^T m
@@ -195,7 +204,6 @@ class ConvWinogradF2x3 final : public OpKernel {
   int64_t OC_ = 0, C_ = 0;
   bool transposed_ = false;
   std::vector<std::vector<float>> up_;  // per point: U packed for the chosen orientation
-  std::vector<float> v_, m_;            // transformed input and products
   std::vector<std::vector<float>> planes_;
 };
 
