@@ -56,6 +56,14 @@ class ConvWinogradF2x3 final : public OpKernel {
     }
   }
 
+  // Per-input-channel x*s + t (a BatchNorm before a padded conv, as in
+  // InsightFace's IR units), applied while the channel is copied into its
+  // padded plane, so the padding stays zero as the model requires.
+  void set_pre_scale_shift(Tensor s, Tensor t) {
+    pre_s_ = std::move(s);
+    pre_t_ = std::move(t);
+  }
+
   std::string name() const override {
     return std::string("conv2d_winograd_f2x3") + (transposed_ ? "_t:" : ":") + kernels::gemm_ukernel_for(isa_).name;
   }
@@ -68,6 +76,7 @@ class ConvWinogradF2x3 final : public OpKernel {
     const int64_t PH = 2 * TH + 2, PW = 2 * TW + 2;  // padded input the tiles read
     const int64_t ph = geo_.pad_begin[0], pw = geo_.pad_begin[1];
     const int threads = pool_ ? pool_->threads() : 1;
+    const bool pre = pre_s_.defined() && pre_s_.numel() > 0;
     // Scratch shared by every Winograd layer the calling thread runs (runs
     // of one executor are sequential; concurrent runs come from different
     // threads), so one warm buffer serves all 20-odd layers instead of each
@@ -102,7 +111,13 @@ class ConvWinogradF2x3 final : public OpKernel {
             }
             const int64_t lo = std::clamp<int64_t>(pw, 0, PW), hi = std::clamp<int64_t>(W + pw, lo, PW);
             std::fill(dst, dst + lo, 0.f);
-            std::memcpy(dst + lo, xc + ih * W + (lo - pw), static_cast<size_t>(hi - lo) * sizeof(float));
+            if (pre) {
+              const float s = pre_s_.data<float>()[c], t = pre_t_.data<float>()[c];
+              const float* src = xc + ih * W + (lo - pw);
+              for (int64_t q = 0; q < hi - lo; ++q) dst[lo + q] = src[q] * s + t;
+            } else {
+              std::memcpy(dst + lo, xc + ih * W + (lo - pw), static_cast<size_t>(hi - lo) * sizeof(float));
+            }
             std::fill(dst + hi, dst + PW, 0.f);
           }
           for (int64_t th = 0; th < TH; ++th) {
@@ -199,7 +214,7 @@ class ConvWinogradF2x3 final : public OpKernel {
   Isa isa_;
   ThreadPool* pool_;
   ops::WindowGeometry geo_;
-  Tensor b_;
+  Tensor b_, pre_s_, pre_t_;
   std::vector<ops::PostOp> post_;
   int64_t OC_ = 0, C_ = 0;
   bool transposed_ = false;
@@ -218,7 +233,14 @@ Result<std::unique_ptr<OpKernel>> create_winograd(const Graph& g, const Node& n,
   int64_t group = 1;
   ANVIL_TRY(n.attrs.get("group", group));
   if (group != 1) return unsupported("grouped");
-  if (n.op == "FusedConv" && ops::has_pre_scale_shift(n.attrs)) return unsupported("has an input pre-op");
+  Tensor pre_s, pre_t;
+  if (n.op == "FusedConv" && ops::has_pre_scale_shift(n.attrs)) {
+    const auto& s = g.value(n.inputs[3]).constant;
+    const auto& t = g.value(n.inputs[4]).constant;
+    if (!s || !t) return unsupported("pre-op scale/shift computed at run time");
+    pre_s = *s;
+    pre_t = *t;
+  }
   const bool has_bias = n.inputs.size() > 2 && n.inputs[2] != kNoValue;
   if (has_bias && !g.value(n.inputs[2]).constant) return unsupported("bias is computed at run time");
   ops::WindowGeometry geo;
@@ -241,8 +263,9 @@ Result<std::unique_ptr<OpKernel>> create_winograd(const Graph& g, const Node& n,
   std::vector<ops::PostOp> post;
   if (n.op == "FusedConv") ANVIL_TRY(ops::parse_post_ops(n.attrs, ops::fused_conv_own_inputs(n.attrs), post));
   Tensor b = has_bias ? *g.value(n.inputs[2]).constant : Tensor();
-  return std::unique_ptr<OpKernel>(
-      std::make_unique<ConvWinogradF2x3>(cfg, std::move(geo), *w.constant, std::move(b), std::move(post), tiles));
+  auto k = std::make_unique<ConvWinogradF2x3>(cfg, std::move(geo), *w.constant, std::move(b), std::move(post), tiles);
+  k->set_pre_scale_shift(std::move(pre_s), std::move(pre_t));
+  return std::unique_ptr<OpKernel>(std::move(k));
 }
 
 }  // namespace
