@@ -187,8 +187,13 @@ void sgemm_parallel(const GemmArgs& g, Isa isa, ThreadPool* pool) {
   }
   const int64_t col_tiles = (g.N + uk.nr - 1) / uk.nr;
   const int64_t row_tiles = (g.M + uk.mr - 1) / uk.mr;
-  // Columns split evenly only with a few tiles per thread; otherwise rows.
-  const bool by_cols = col_tiles >= 2 * T || col_tiles >= row_tiles;
+  // Each thread reads all of the operand it does not split (A is M x K, B
+  // is K x N): when both sides split evenly (two tiles a thread or more),
+  // split the larger operand's side so it is read once in all. That is the
+  // weights in wide late layers (1x1 1024->256 at 14x14: M = 1024 rows of
+  // weights against 196 pixel columns), which otherwise both threads stream.
+  const bool cols_fit = col_tiles >= 2 * T, rows_fit = row_tiles >= 2 * T;
+  const bool by_cols = cols_fit && rows_fit ? g.N >= g.M : cols_fit || (!rows_fit && col_tiles >= row_tiles);
   const int64_t tiles = by_cols ? col_tiles : row_tiles;
   pool->parallel_for(tiles, [&](int64_t b, int64_t e, int) {
     GemmArgs part = g;

@@ -13,6 +13,7 @@
 #include "ops/op_util.h"
 #include "ops/post_ops.h"
 #include "runtime/kernel_registry.h"
+#include "runtime/padded_plane.h"
 
 namespace anvil {
 
@@ -50,18 +51,7 @@ class DepthwiseConv2d final : public OpKernel {
       for (int64_t nc = b; nc < e; ++nc) {
         const int64_t n = nc / C, c = nc % C;
         const float* xc = xin + nc * H * W;
-        for (int64_t r = 0; r < PH; ++r) {
-          float* dst = plane.data() + r * PW;
-          const int64_t ih = r - ph;
-          if (ih < 0 || ih >= H) {
-            std::fill(dst, dst + PW, 0.f);
-            continue;
-          }
-          const int64_t lo = std::clamp<int64_t>(pw, 0, PW), hi = std::clamp<int64_t>(W + pw, lo, PW);
-          std::fill(dst, dst + lo, 0.f);
-          std::memcpy(dst + lo, xc + ih * W + (lo - pw), static_cast<size_t>(hi - lo) * sizeof(float));
-          std::fill(dst + hi, dst + PW, 0.f);
-        }
+        copy_padded_plane(xc, H, W, ph, pw, PH, PW, plane.data());
         std::fill(plane.end() - 16, plane.end(), 0.f);
         float* yc = out + nc * OH * OW;
         const float bv = bias ? bias[c] : 0.f;

@@ -18,6 +18,7 @@
 #include "ops/op_util.h"
 #include "ops/post_ops.h"
 #include "runtime/kernel_registry.h"
+#include "runtime/padded_plane.h"
 
 namespace anvil {
 
@@ -102,24 +103,8 @@ class ConvWinogradF2x3 final : public OpKernel {
         plane.resize(static_cast<size_t>(PH * PW));
         for (int64_t c = c0; c < c1; ++c) {
           const float* xc = xn + c * H * W;
-          for (int64_t r = 0; r < PH; ++r) {
-            float* dst = plane.data() + r * PW;
-            const int64_t ih = r - ph;
-            if (ih < 0 || ih >= H) {
-              std::fill(dst, dst + PW, 0.f);
-              continue;
-            }
-            const int64_t lo = std::clamp<int64_t>(pw, 0, PW), hi = std::clamp<int64_t>(W + pw, lo, PW);
-            std::fill(dst, dst + lo, 0.f);
-            if (pre) {
-              const float s = pre_s_.data<float>()[c], t = pre_t_.data<float>()[c];
-              const float* src = xc + ih * W + (lo - pw);
-              for (int64_t q = 0; q < hi - lo; ++q) dst[lo + q] = src[q] * s + t;
-            } else {
-              std::memcpy(dst + lo, xc + ih * W + (lo - pw), static_cast<size_t>(hi - lo) * sizeof(float));
-            }
-            std::fill(dst + hi, dst + PW, 0.f);
-          }
+          copy_padded_plane(xc, H, W, ph, pw, PH, PW, plane.data(), pre ? pre_s_.data<float>() + c : nullptr,
+                            pre ? pre_t_.data<float>() + c : nullptr);
           for (int64_t th = 0; th < TH; ++th) {
             const float* r0 = plane.data() + 2 * th * PW;
             const float* r1 = r0 + PW;

@@ -46,9 +46,10 @@ void check_against_reference(const std::string& op, const std::vector<Tensor>& i
     ASSERT_TRUE(testing::build_single_op_graph(g, op, inputs, attrs, 1, as_input).is_ok());
     auto ex = Executor::create(std::move(g), threads);
     ASSERT_TRUE(ex.is_ok()) << desc << ": " << ex.status().message();
-    if (expect_optimized)
+    if (expect_optimized) {
       EXPECT_EQ((*ex)->step_kernel_name(0).rfind("ref:", 0), std::string::npos)
           << desc << ": expected an optimized kernel, got " << (*ex)->step_kernel_name(0);
+    }
     std::vector<Tensor> out;
     ASSERT_TRUE((*ex)->run({inputs[0]}, out).is_ok());
     ASSERT_EQ(out[0].shape(), want.shape()) << desc;
