@@ -87,6 +87,16 @@ struct GemmUkernelInfo {
 // The microkernel the driver uses at ISA level `isa` (or the best <= isa).
 const GemmUkernelInfo& gemm_ukernel_for(Isa isa);
 
+// Whether a product with `cols` output columns (pixels, tiles) and `rows`
+// output rows (channels) fills the NR-wide register tile better transposed:
+// few columns leave most of the tile empty, while channel counts (multiples
+// of 16/64 in real nets) fill it.
+inline bool gemm_prefers_transposed(int64_t cols, int64_t rows, Isa isa) {
+  const int nr = gemm_ukernel_for(isa).nr;
+  auto util = [nr](int64_t n) { return double(n) / double((n + nr - 1) / nr * nr); };
+  return util(cols) < 0.85 && util(rows) > util(cols);
+}
+
 // C = A*B (+bias) with the microkernel for `isa` (default: active_isa()).
 void sgemm(const GemmArgs& args);
 void sgemm_isa(const GemmArgs& args, Isa isa);

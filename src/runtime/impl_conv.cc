@@ -48,9 +48,7 @@ class ConvImplicitGemm final : public OpKernel {
   // fill it completely. Weights are packed once, for that orientation.
   void choose_orientation(int64_t pixels) {
     const int64_t OC = w_.dim(0), OCg = OC / group_, K = w_.numel() / OC;
-    const int nr = kernels::gemm_ukernel_for(isa_).nr;
-    auto util = [nr](int64_t n) { return double(n) / double((n + nr - 1) / nr * nr); };
-    transposed_ = util(pixels) < 0.85 && util(OCg) > util(pixels);
+    transposed_ = kernels::gemm_prefers_transposed(pixels, OCg, isa_);
     wp_.clear();
     for (int64_t g = 0; g < group_; ++g) {
       const float* wg = w_.data<float>() + g * OCg * K;

@@ -33,9 +33,7 @@ class ConvWinogradF2x3 final : public OpKernel {
       : isa_(cfg.isa), pool_(cfg.pool), geo_(std::move(geo)), b_(std::move(b)), post_(std::move(post)) {
     OC_ = w.dim(0);
     C_ = w.dim(1);
-    const int nr = kernels::gemm_ukernel_for(isa_).nr;
-    auto util = [nr](int64_t n) { return double(n) / double((n + nr - 1) / nr * nr); };
-    transposed_ = util(tiles) < 0.85 && util(OC_) > util(tiles);
+    transposed_ = kernels::gemm_prefers_transposed(tiles, OC_, isa_);
     // U = G g G^T per (oc, c), in double then rounded once.
     std::vector<float> u(static_cast<size_t>(kPoints * OC_ * C_));
     const double G[4][3] = {{1, 0, 0}, {0.5, 0.5, 0.5}, {0.5, -0.5, 0.5}, {0, 0, 1}};

@@ -1,5 +1,7 @@
 #include <immintrin.h>
 
+#include "kernels/x86/avx2/avx2_util.h"
+
 #include <algorithm>
 
 #include "kernels/dwconv.h"
@@ -8,9 +10,7 @@ namespace anvil::kernels {
 
 namespace {
 
-inline __m256i tail_mask(int64_t n) {
-  return _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(n)), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
-}
+using avx2::tail_mask;
 
 // Eight outputs from `r`: contiguous at stride 1; at stride 2 two vectors
 // are loaded and their even lanes kept (no gathers).

@@ -1,17 +1,14 @@
 #include <immintrin.h>
 
+#include "kernels/x86/avx2/avx2_util.h"
+
 #include "kernels/gemm.h"
 
 namespace anvil::kernels {
 
 namespace {
 
-// Column tail: AVX2 has no masked float store of arbitrary width, but
-// vmaskmovps with a lane mask does it without a scalar loop.
-inline __m256i tail_mask(int64_t n) {
-  const __m256i idx = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-  return _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(n)), idx);
-}
+using avx2::tail_mask;
 
 inline void store_row(float* c, __m256 v0, __m256 v1, int64_t nr, bool accumulate) {
   if (nr == 16) {
