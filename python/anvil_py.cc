@@ -284,6 +284,19 @@ PYBIND11_MODULE(anvil, m) {
       .def_property_readonly("isa", &Session::isa)
       .def_property_readonly("optimization_report", &Session::optimization_report)
       .def(
+          "save",
+          [](const Session& s, const std::string& path) {
+            Status st;
+            {
+              py::gil_scoped_release nogil;
+              st = s.save(path);
+            }
+            check_ok(st);
+          },
+          py::arg("path"),
+          "Writes a compiled model (.anvil): optimized graph, kernel choices and packed weights. anvil.load(path) "
+          "maps it back without importing or optimizing.")
+      .def(
           "run",
           [](const Session& s, const py::object& inputs, const py::object& outputs) {
             std::vector<py::array> keep;
@@ -390,6 +403,8 @@ PYBIND11_MODULE(anvil, m) {
       });
 
   py::class_<Model>(m, "Model", "An imported model (anvil.load); compile() it to run it.")
+      .def_property_readonly("precompiled", &Model::precompiled,
+                             "Loaded from a .anvil file: compile() skips the optimizer and packing.")
       .def_property_readonly("inputs", &Model::inputs)
       .def_property_readonly("outputs", &Model::outputs)
       .def(

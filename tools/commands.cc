@@ -159,6 +159,9 @@ int cmd_info(const ModelArgs& a, bool print_graph, const std::string& format) {
   fmt::print("model:      {}\n", a.path);
   if (!g.producer.empty()) fmt::print("producer:   {}\n", g.producer);
   fmt::print("opset:      {}\n", g.opset);
+  if (m->precompiled())
+    fmt::print("compiled:   yes (.anvil: optimized graph with kernel choices and packed weights; see "
+               "`anvil bench` / `anvil profile` on it)\n");
   for (const std::string& n : g.notes) fmt::print("note:       {}\n", n);
   fmt::print("inputs:\n");
   for (ValueId id : shown.inputs) fmt::print("{}\n", info_line(shown, id));

@@ -2,6 +2,7 @@
 #include <cstdio>
 
 #include "cli_common.h"
+#include "compile_cmd.h"
 #include "profile.h"
 #include "serve.h"
 #include "core/cpu.h"
@@ -90,6 +91,8 @@ int main(int argc, char** argv) {
   auto* serve = add_serve_command(app, serve_args);
   DoctorArgs doc;
   auto* doctor = add_doctor_command(app, doc);
+  CompileArgs comp;
+  auto* compile = add_compile_command(app, comp);
 
   try {
     app.parse(argc, argv);
@@ -106,5 +109,6 @@ int main(int argc, char** argv) {
   if (*sysinfo) return cmd_sysinfo(si);
   if (*serve) return cmd_serve(serve_args);
   if (*doctor) return cmd_doctor(doc);
+  if (*compile) return cmd_compile(comp);
   return 0;
 }

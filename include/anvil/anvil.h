@@ -23,6 +23,10 @@
 namespace anvil {
 
 class Graph;
+struct Precompiled;
+
+// "0.1.0"
+const char* version();
 
 struct LoadOptions {
   // Input shapes to bind (replaces dynamic dimensions), by input name.
@@ -73,9 +77,11 @@ class Session;
 
 class Model {
  public:
-  // Loads an ONNX file (.onnx) or an MXNet checkpoint (PREFIX with
-  // options.epoch, PREFIX-symbol.json, PREFIX-NNNN.params). The format is
-  // detected from the path/content.
+  // Loads an ONNX file (.onnx), an MXNet checkpoint (PREFIX with
+  // options.epoch, PREFIX-symbol.json, PREFIX-NNNN.params) or a compiled
+  // model (.anvil, from Session::save or `anvil compile`). The format is
+  // detected from the path/content. A compiled model is already optimized
+  // with bound shapes: options.shapes must be empty or the same.
   static Result<Model> load(const std::string& path, const LoadOptions& options = {});
 
   // Empty for a default-constructed Model.
@@ -83,12 +89,17 @@ class Model {
   std::vector<TensorInfo> outputs() const;
   Result<Session> compile(const CompileOptions& options = {}) const;
   bool loaded() const { return graph_ != nullptr; }
+  // Loaded from a .anvil file: compile() skips the optimizer and reuses the
+  // saved kernel choices and packed weights (CompileOptions::opt_level and
+  // the pass lists do not apply; threads, max_isa, exact and the rest do).
+  bool precompiled() const { return pre_ != nullptr; }
 
   // The imported graph (internal IR; see src/ir/graph.h).
   const Graph& graph() const { return *graph_; }
 
  private:
   std::shared_ptr<const Graph> graph_;
+  std::shared_ptr<const Precompiled> pre_;
 };
 
 class Session {
@@ -123,6 +134,12 @@ class Session {
 
   // What the optimizer did ("folded 104 BN; flushed ... subnormal weights").
   std::string optimization_report() const;
+
+  // Writes a compiled model (.anvil): the optimized graph, the kernel chosen
+  // for every node on this host and the kernels' packed weights, checksummed.
+  // Model::load maps it back without importing, optimizing or packing. The
+  // file runs on CPUs with this session's ISA (isa()) or better.
+  Status save(const std::string& path) const;
 
   struct Impl;
   Impl* impl() { return impl_.get(); }

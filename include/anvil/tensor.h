@@ -22,6 +22,9 @@ class Tensor {
   // Allocates zero-initialised storage.
   Tensor(DType dtype, Shape shape);
   static Tensor wrap(DType dtype, Shape shape, void* data);
+  // Borrows `data` as wrap() does, and keeps `owner` (e.g. a file mapping)
+  // alive as long as any copy of the tensor exists.
+  static Tensor view(DType dtype, Shape shape, void* data, std::shared_ptr<void> owner);
   template <class T>
   static Tensor from_vector(Shape shape, const std::vector<T>& v);
   template <class T>

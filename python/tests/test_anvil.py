@@ -95,6 +95,34 @@ def test_compile_options(tiny_onnx):
     assert "folded" in m.compile().optimization_report
 
 
+def test_compiled_model_round_trip(tiny_onnx, workdir, cli):
+    m = anvil.load(tiny_onnx)
+    assert not m.precompiled
+    s = m.compile(threads=1)
+    path = str(workdir / "tiny.anvil")
+    s.save(path)
+    m2 = anvil.load(path)
+    assert m2.precompiled
+    s2 = m2.compile(threads=2)
+    assert "import and optimizer skipped" in s2.optimization_report
+    x = rand((1, 3, 32, 32))
+    np.testing.assert_array_equal(s2.run({"input": x})["output"], s.run({"input": x})["output"])
+    # The CLI's compile writes the same kind of file, and checks it.
+    out = str(workdir / "tiny_cli.anvil")
+    r = subprocess.run([cli, "compile", tiny_onnx, "-o", out, "--threads", "1"], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert "max |diff| 0" in r.stdout and "import and optimizer" not in r.stderr
+    np.testing.assert_array_equal(anvil.load(out).compile(threads=1).run({"input": x})["output"],
+                                  s.run({"input": x})["output"])
+    # Damage is an anvil.Error naming the file, never a crash.
+    b = bytearray(open(path, "rb").read())
+    b[len(b) // 2] ^= 0xFF
+    bad = workdir / "bad.anvil"
+    bad.write_bytes(bytes(b))
+    with pytest.raises(anvil.Error, match="bad.anvil: checksum mismatch"):
+        anvil.load(str(bad))
+
+
 # --- bench, profile, check ---------------------------------------------------
 
 def test_bench(tiny_onnx):

@@ -35,6 +35,12 @@ Tensor Tensor::wrap(DType dtype, Shape shape, void* data) {
   return t;
 }
 
+Tensor Tensor::view(DType dtype, Shape shape, void* data, std::shared_ptr<void> owner) {
+  Tensor t = wrap(dtype, std::move(shape), data);
+  t.storage_ = std::move(owner);
+  return t;
+}
+
 Tensor Tensor::clone() const {
   Tensor t(dtype_, shape_);
   if (nbytes()) std::memcpy(t.data_, data_, nbytes());

@@ -63,13 +63,23 @@ int64_t gemm_kc() { return kKC; }
 
 void sgemm(const GemmArgs& args) { sgemm_isa(args, active_isa()); }
 
-std::vector<float> prepack_a(const float* A, int64_t lda, int64_t M, int64_t K, Isa isa) {
+int64_t prepacked_a_numel(int64_t M, int64_t K, Isa isa) {
+  const int mr = gemm_ukernel_for(isa).mr;
+  return (M + mr - 1) / mr * mr * K;
+}
+
+int64_t prepacked_b_numel(int64_t K, int64_t N, Isa isa) {
+  const int nr = gemm_ukernel_for(isa).nr;
+  return (N + nr - 1) / nr * nr * K;
+}
+
+Tensor prepack_a(const float* A, int64_t lda, int64_t M, int64_t K, Isa isa) {
   const int mr = gemm_ukernel_for(isa).mr;
   const int64_t panels = (M + mr - 1) / mr;
-  std::vector<float> out(static_cast<size_t>(panels * K * mr), 0.f);
+  Tensor out(DType::kF32, Shape{prepacked_a_numel(M, K, isa)});
   for (int64_t pc = 0; pc < K; pc += kKC) {
     const int64_t kc = std::min(kKC, K - pc);
-    float* block = out.data() + pc * panels * mr;
+    float* block = out.data<float>() + pc * panels * mr;
     for (int64_t p = 0; p < panels; ++p)
       for (int64_t k = 0; k < kc; ++k)
         for (int64_t i = 0; i < mr && p * mr + i < M; ++i) block[(p * kc + k) * mr + i] = A[(p * mr + i) * lda + pc + k];
@@ -77,13 +87,13 @@ std::vector<float> prepack_a(const float* A, int64_t lda, int64_t M, int64_t K, 
   return out;
 }
 
-std::vector<float> prepack_b(const float* B, int64_t ldb, int64_t K, int64_t N, bool trans_b, Isa isa) {
+Tensor prepack_b(const float* B, int64_t ldb, int64_t K, int64_t N, bool trans_b, Isa isa) {
   const int nr = gemm_ukernel_for(isa).nr;
   const int64_t panels = (N + nr - 1) / nr;
-  std::vector<float> out(static_cast<size_t>(panels * K * nr), 0.f);
+  Tensor out(DType::kF32, Shape{prepacked_b_numel(K, N, isa)});
   for (int64_t pc = 0; pc < K; pc += kKC) {
     const int64_t kc = std::min(kKC, K - pc);
-    float* block = out.data() + pc * panels * nr;
+    float* block = out.data<float>() + pc * panels * nr;
     for (int64_t p = 0; p < panels; ++p)
       for (int64_t k = 0; k < kc; ++k)
         for (int64_t j = 0; j < nr && p * nr + j < N; ++j) {

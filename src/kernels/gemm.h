@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "anvil/tensor.h"
 #include "core/cpu.h"
 
 namespace anvil {
@@ -59,16 +60,18 @@ struct GemmArgs {
   int64_t row0 = 0, col0 = 0;
 };
 
-// Packs B (K x N; or N x K with trans_b) once, for weights: for each
-// KC-row block of K in turn, the panels of the microkernel's NR columns,
-// zero-padded. That is the order the driver reads them in, so weights
-// that do not fit the caches stream sequentially from memory.
-// Packs A (M x K) once, for weights: per KC block, panels of MR rows.
-// The reduction block size of the packed layouts above.
-int64_t gemm_kc();
-
-std::vector<float> prepack_a(const float* A, int64_t lda, int64_t M, int64_t K, Isa isa);
-std::vector<float> prepack_b(const float* B, int64_t ldb, int64_t K, int64_t N, bool trans_b, Isa isa);
+// Packed weights. prepack_a packs A (M x K) once: per KC block of K, the
+// panels of the microkernel's MR rows. prepack_b packs B (K x N; or N x K
+// with trans_b) once: per KC block, panels of NR columns, zero-padded. That
+// is the order the driver reads them in, so weights that do not fit the
+// caches stream sequentially from memory. The result is a 1-D f32 tensor of
+// prepacked_{a,b}_numel() elements (64-byte aligned); a compiled artifact
+// (.anvil) stores it as is.
+int64_t gemm_kc();  // the reduction block size of these layouts
+int64_t prepacked_a_numel(int64_t M, int64_t K, Isa isa);
+int64_t prepacked_b_numel(int64_t K, int64_t N, Isa isa);
+Tensor prepack_a(const float* A, int64_t lda, int64_t M, int64_t K, Isa isa);
+Tensor prepack_b(const float* B, int64_t ldb, int64_t K, int64_t N, bool trans_b, Isa isa);
 
 // Microkernel contract: computes an MR x NR tile of C from packed A (kc
 // groups of MR values, one per row) and packed B (kc groups of NR values),

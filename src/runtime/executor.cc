@@ -11,7 +11,11 @@
 
 namespace anvil {
 
-Result<std::unique_ptr<Executor>> Executor::create(Graph g, int threads, std::optional<Isa> max_isa, bool exact) {
+Result<std::unique_ptr<Executor>> Executor::create(Graph g, int threads, std::optional<Isa> max_isa, bool exact,
+                                                   const std::vector<KernelChoice>* choices) {
+  if (choices && choices->size() != g.nodes().size())
+    return internal_error("kernel choices for " + std::to_string(choices->size()) + " nodes, graph has " +
+                          std::to_string(g.nodes().size()));
   Status s = infer_shapes(g);
   if (!s.is_ok()) return std::move(s).with_context(g.source.empty() ? "model" : g.source);
   if (threads < 0) return invalid_argument("threads must be >= 0 (0: one per core), got " + std::to_string(threads));
@@ -37,7 +41,8 @@ Result<std::unique_ptr<Executor>> Executor::create(Graph g, int threads, std::op
     if (all_const) continue;  // computed at compile time by shape inference
     Step st;
     std::string log;
-    st.kernel = select_kernel(gr, n, cfg, verbose_dispatch() ? &log : nullptr);
+    st.kernel = select_kernel(gr, n, cfg, verbose_dispatch() ? &log : nullptr, choices ? &(*choices)[i] : nullptr,
+                              &st.factory);
     if (verbose_dispatch())
       std::fprintf(stderr, "anvil dispatch: %s [isa %s]\n%s", gr.node_desc_with_shapes(n).c_str(), isa_name(cfg.isa),
                    log.c_str());
@@ -46,6 +51,16 @@ Result<std::unique_ptr<Executor>> Executor::create(Graph g, int threads, std::op
   }
   ex->plan_memory();
   return ex;
+}
+
+std::vector<KernelChoice> Executor::kernel_choices() const {
+  std::vector<KernelChoice> r(g_.nodes().size());
+  for (const Step& st : steps_) {
+    KernelChoice& c = r[static_cast<size_t>(st.node)];
+    c.factory = st.factory;
+    c.packed = st.kernel->packed();
+  }
+  return r;
 }
 
 void Executor::set_keep_intermediates(bool on) {

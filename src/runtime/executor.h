@@ -30,8 +30,16 @@ class Executor {
   // threads: 0 = one per core, 1 = no worker threads.
   // max_isa caps the kernels' ISA below active_isa() for this executor only.
   // exact: no Winograd (see CompileOptions::exact).
+  // choices (if given, one per node of g, by node index): kernels picked
+  // before, with their packed weights (see select_kernel), so that this
+  // executor neither searches nor packs again.
   static Result<std::unique_ptr<Executor>> create(Graph g, int threads = 1,
-                                                  std::optional<Isa> max_isa = std::nullopt, bool exact = false);
+                                                  std::optional<Isa> max_isa = std::nullopt, bool exact = false,
+                                                  const std::vector<KernelChoice>* choices = nullptr);
+  // What this executor picked, one entry per node of graph() (constant
+  // nodes and reference kernels have an empty factory), with the packed
+  // weights, which are shared, not copied.
+  std::vector<KernelChoice> kernel_choices() const;
   int threads() const;
   Isa isa() const { return isa_; }  // the level kernels were selected for
 
@@ -74,6 +82,7 @@ class Executor {
   struct Step {
     std::unique_ptr<OpKernel> kernel;
     int32_t node = 0;
+    std::string factory;  // "" for the reference
   };
   Graph g_;
   std::vector<Step> steps_;

@@ -30,6 +30,8 @@ class ConvImplicitGemm final : public OpKernel {
       : isa_(cfg.isa), pool_(cfg.pool), group_(group), geo_(std::move(geo)), w_(std::move(weights)),
         b_(std::move(bias)), post_(std::move(post)) {}
 
+  std::vector<Tensor> packed() const override { return wp_; }
+
   std::string name() const override {
     return std::string(is_pointwise() ? "conv2d_1x1_gemm" : "conv2d_implicit_gemm") + (transposed_ ? "_t:" : ":") +
            kernels::gemm_ukernel_for(isa_).name;
@@ -46,10 +48,14 @@ class ConvImplicitGemm final : public OpKernel {
   // pixels per image the pixel dimension fills only part of the NR-wide
   // register tile, while output channels (multiples of 16/64 in real nets)
   // fill it completely. Weights are packed once, for that orientation.
-  void choose_orientation(int64_t pixels) {
+  // Packed weights offered by cfg (an artifact's) are adopted when they
+  // have this orientation's sizes.
+  void choose_orientation(int64_t pixels, const KernelConfig& cfg) {
     const int64_t OC = w_.dim(0), OCg = OC / group_, K = w_.numel() / OC;
     transposed_ = kernels::gemm_prefers_transposed(pixels, OCg, isa_);
     wp_.clear();
+    const int64_t numel = transposed_ ? kernels::prepacked_b_numel(K, OCg, isa_) : kernels::prepacked_a_numel(OCg, K, isa_);
+    if (adopt_prepacked(cfg, std::vector<int64_t>(static_cast<size_t>(group_), numel), wp_)) return;
     for (int64_t g = 0; g < group_; ++g) {
       const float* wg = w_.data<float>() + g * OCg * K;
       wp_.push_back(transposed_ ? kernels::prepack_b(wg, K, K, OCg, /*trans_b=*/true, isa_)
@@ -136,7 +142,7 @@ class ConvImplicitGemm final : public OpKernel {
     if (!transposed_) {
       a.M = j.OCg;
       a.N = G.P;
-      a.a_prepacked = wp_[static_cast<size_t>(g)].data();
+      a.a_prepacked = wp_[static_cast<size_t>(g)].data<float>();
       a.pack_b_fn = &pack_b_panels;
       a.C = j.y + j.oc0 * G.P;
       a.ldc = G.P;
@@ -147,7 +153,7 @@ class ConvImplicitGemm final : public OpKernel {
       j.ct = t.data();
       a.M = G.P;
       a.N = j.OCg;
-      a.b_prepacked = wp_[static_cast<size_t>(g)].data();
+      a.b_prepacked = wp_[static_cast<size_t>(g)].data<float>();
       if (pool && pool->threads() > 1) {
         // Threads split the output channels and would each pack the same
         // A (all pixels): pack it once, together, in the prepacked layout.
@@ -377,7 +383,7 @@ class ConvImplicitGemm final : public OpKernel {
   std::vector<ops::PostOp> post_;
   std::vector<std::vector<float>> tmp_;  // transposed product per thread
   bool transposed_ = false;
-  std::vector<std::vector<float>> wp_;   // per group: W packed for the chosen orientation
+  std::vector<Tensor> wp_;   // per group: W packed for the chosen orientation
   Tensor pre_s_, pre_t_;
   std::vector<int32_t> gather_;  // see build_gather_table
   std::vector<float> apack_;     // A of the transposed product, packed once for all threads
@@ -412,7 +418,7 @@ Result<std::unique_ptr<OpKernel>> create_conv(const Graph& g, const Node& n, con
   auto k = std::make_unique<ConvImplicitGemm>(cfg, group, std::move(geo), *w.constant, std::move(b), std::move(post));
   k->set_pre_scale_shift(std::move(pre_s), std::move(pre_t));
   const Shape& ys = g.value(n.outputs[0]).shape;
-  k->choose_orientation(ys[2] * ys[3]);
+  k->choose_orientation(ys[2] * ys[3], cfg);
   return std::unique_ptr<OpKernel>(std::move(k));
 }
 

@@ -17,8 +17,12 @@ class DenseGemm final : public OpKernel {
       : isa_(cfg.isa), pool_(cfg.pool), b_(std::move(b_kn)), c_(std::move(c)), alpha_(alpha), beta_(beta), trans_a_(trans_a), op_(op),
         post_(std::move(post)) {
     // Weights are packed once; at batch 1 the FC streams them exactly once.
-    bp_ = kernels::prepack_b(b_.data<float>(), b_.dim(1), b_.dim(0), b_.dim(1), false, isa_);
+    std::vector<Tensor> adopted;
+    if (adopt_prepacked(cfg, {kernels::prepacked_b_numel(b_.dim(0), b_.dim(1), isa_)}, adopted)) bp_ = adopted[0];
+    else bp_ = kernels::prepack_b(b_.data<float>(), b_.dim(1), b_.dim(0), b_.dim(1), false, isa_);
   }
+
+  std::vector<Tensor> packed() const override { return {bp_}; }
 
   std::string name() const override { return std::string(op_) + "_gemm:" + kernels::gemm_ukernel_for(isa_).name; }
 
@@ -35,7 +39,7 @@ class DenseGemm final : public OpKernel {
       A = at_.data();
     }
     kernels::GemmArgs g{M, N, K, A, K, b_.data<float>(), N, y.data<float>(), N, nullptr, false};
-    g.b_prepacked = bp_.data();
+    g.b_prepacked = bp_.data<float>();
     kernels::sgemm_parallel(g, isa_, pool_);
     if (alpha_ != 1.f || c_.defined()) {
       float* out = y.data<float>();
@@ -61,7 +65,7 @@ class DenseGemm final : public OpKernel {
   bool trans_a_;
   const char* op_;
   std::vector<ops::PostOp> post_;
-  std::vector<float> bp_;
+  Tensor bp_;
   std::vector<float> at_;
 };
 

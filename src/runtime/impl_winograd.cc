@@ -34,6 +34,8 @@ class ConvWinogradF2x3 final : public OpKernel {
     OC_ = w.dim(0);
     C_ = w.dim(1);
     transposed_ = kernels::gemm_prefers_transposed(tiles, OC_, isa_);
+    const int64_t numel = transposed_ ? kernels::prepacked_b_numel(C_, OC_, isa_) : kernels::prepacked_a_numel(OC_, C_, isa_);
+    if (adopt_prepacked(cfg, std::vector<int64_t>(kPoints, numel), up_)) return;
     // U = G g G^T per (oc, c), in double then rounded once.
     std::vector<float> u(static_cast<size_t>(kPoints * OC_ * C_));
     const double G[4][3] = {{1, 0, 0}, {0.5, 0.5, 0.5}, {0.5, -0.5, 0.5}, {0, 0, 1}};
@@ -62,6 +64,8 @@ class ConvWinogradF2x3 final : public OpKernel {
     pre_s_ = std::move(s);
     pre_t_ = std::move(t);
   }
+
+  std::vector<Tensor> packed() const override { return up_; }
 
   std::string name() const override {
     return std::string("conv2d_winograd_f2x3") + (transposed_ ? "_t:" : ":") + kernels::gemm_ukernel_for(isa_).name;
@@ -140,7 +144,7 @@ class ConvWinogradF2x3 final : public OpKernel {
           if (!transposed_) {  // M[oc][t] = U[oc][c] V[c][t]
             a.M = OC_;
             a.N = T;
-            a.a_prepacked = up_[static_cast<size_t>(xi)].data();
+            a.a_prepacked = up_[static_cast<size_t>(xi)].data<float>();
             a.B = vx;
             a.ldb = T;
             a.C = mx;
@@ -151,7 +155,7 @@ class ConvWinogradF2x3 final : public OpKernel {
             a.A = vx;
             a.lda = T;
             a.trans_a = true;
-            a.b_prepacked = up_[static_cast<size_t>(xi)].data();
+            a.b_prepacked = up_[static_cast<size_t>(xi)].data<float>();
             a.C = mx;
             a.ldc = OC_;
           }
@@ -201,7 +205,7 @@ class ConvWinogradF2x3 final : public OpKernel {
   std::vector<ops::PostOp> post_;
   int64_t OC_ = 0, C_ = 0;
   bool transposed_ = false;
-  std::vector<std::vector<float>> up_;  // per point: U packed for the chosen orientation
+  std::vector<Tensor> up_;  // per point: U packed for the chosen orientation
   std::vector<std::vector<float>> planes_;
 };
 

@@ -66,18 +66,45 @@ bool verbose_dispatch() {
   return on;
 }
 
-std::unique_ptr<OpKernel> select_kernel(const Graph& g, const Node& n, const KernelConfig& cfg, std::string* log) {
+bool adopt_prepacked(const KernelConfig& cfg, const std::vector<int64_t>& numels, std::vector<Tensor>& out) {
+  if (!cfg.prepacked || cfg.prepacked->size() != numels.size()) return false;
+  for (size_t i = 0; i < numels.size(); ++i) {
+    const Tensor& t = (*cfg.prepacked)[i];
+    if (t.dtype() != DType::kF32 || t.numel() != numels[i] || (numels[i] > 0 && t.raw() == nullptr)) return false;
+  }
+  out = *cfg.prepacked;
+  return true;
+}
+
+std::unique_ptr<OpKernel> select_kernel(const Graph& g, const Node& n, const KernelConfig& cfg, std::string* log,
+                                        const KernelChoice* choice, std::string* chosen) {
+  if (choice && !choice->factory.empty()) {
+    for (const KernelFactory& f : kernel_factories()) {
+      if (f.op != n.op || f.name != choice->factory) continue;
+      KernelConfig c = cfg;
+      c.prepacked = &choice->packed;
+      auto k = f.create(g, n, c);
+      if (k) {
+        if (log) *log += "  " + f.name + ": selected as compiled (" + (*k)->name() + ")\n";
+        if (chosen) *chosen = f.name;
+        return std::move(k).value();
+      }
+      if (log) *log += "  " + f.name + ": compiled choice declined here: " + k.status().message() + "\n";
+    }
+  }
   for (const KernelFactory& f : kernel_factories()) {
     if (f.op != n.op) continue;
     auto k = f.create(g, n, cfg);
     if (k) {
       if (log) *log += "  " + f.name + ": selected (" + (*k)->name() + ")\n";
+      if (chosen) *chosen = f.name;
       return std::move(k).value();
     }
     if (log) *log += "  " + f.name + ": declined: " + k.status().message() + "\n";
   }
   const OpDef* def = OpRegistry::instance().find(n.op);
   if (log) *log += "  ref:" + n.op + ": selected (plain-loop reference)\n";
+  if (chosen) chosen->clear();
   return std::make_unique<ReferenceKernel>(def);
 }
 

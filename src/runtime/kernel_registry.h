@@ -28,6 +28,10 @@ struct KernelConfig {
   // Winograd only for layers at least this wide, with this many 2x2 tiles
   // (see impl_winograd.cc for the measurements behind the defaults).
   int64_t winograd_min_channels = 128, winograd_min_tiles = 36;
+  // Packed weights from a compiled artifact (.anvil) or from the executor
+  // that was made first: a kernel adopts them instead of packing again when
+  // their count and sizes are the ones it would make (adopt_prepacked).
+  const std::vector<Tensor>* prepacked = nullptr;
 };
 
 class OpKernel {
@@ -36,7 +40,16 @@ class OpKernel {
   virtual Status run(KernelContext& k) = 0;
   // e.g. "conv2d_im2col_gemm:f32_gemm_ukernel_6x64__avx512"
   virtual std::string name() const = 0;
+  // The constants the kernel made at init (weights in its own layout), read
+  // only while running: executors of one session share them, and
+  // `anvil compile` saves them.
+  virtual std::vector<Tensor> packed() const { return {}; }
 };
+
+// Takes cfg.prepacked into `out` when it holds exactly numels.size() f32
+// tensors of those element counts; false (and `out` untouched) otherwise,
+// and the kernel packs its own.
+bool adopt_prepacked(const KernelConfig& cfg, const std::vector<int64_t>& numels, std::vector<Tensor>& out);
 
 struct KernelFactory {
   std::string name;
@@ -53,9 +66,20 @@ void set_winograd_limits(int64_t min_channels, int64_t min_tiles);
 void reset_winograd_limits();
 KernelConfig default_kernel_config();
 
+// A kernel choice made earlier (by `anvil compile`, or by a session's first
+// executor): the factory that accepted the node, and its packed constants.
+struct KernelChoice {
+  std::string factory;  // KernelFactory::name; "" for the reference
+  std::vector<Tensor> packed;
+};
+
 // Picks the first factory that accepts `n`, else the reference kernel.
-// `log` (if non-null) receives one line per factory tried.
-std::unique_ptr<OpKernel> select_kernel(const Graph& g, const Node& n, const KernelConfig& cfg, std::string* log);
+// `log` (if non-null) receives one line per factory tried. With `choice`,
+// that factory is tried first, given its packed constants; if it declines
+// (e.g. the session caps the ISA lower) selection goes on as usual.
+// `chosen` (if non-null) receives the factory that was picked.
+std::unique_ptr<OpKernel> select_kernel(const Graph& g, const Node& n, const KernelConfig& cfg, std::string* log,
+                                        const KernelChoice* choice = nullptr, std::string* chosen = nullptr);
 
 // Environment switch ANVIL_VERBOSE contains "dispatch".
 bool verbose_dispatch();

@@ -8,6 +8,7 @@
 #include "ir/graph.h"
 #include "passes/pass.h"
 #include "core/cpu.h"
+#include "runtime/artifact.h"
 #include "runtime/executor.h"
 #include "runtime/session_impl.h"
 
@@ -44,8 +45,38 @@ std::vector<TensorInfo> infos(const Graph& g, const std::vector<ValueId>& ids) {
 
 }  // namespace
 
+#ifndef ANVIL_VERSION
+#define ANVIL_VERSION "unknown"
+#endif
+const char* version() { return ANVIL_VERSION; }
+
+namespace {
+
+Status load_compiled(const std::string& path, const LoadOptions& options, std::shared_ptr<const Graph>& graph,
+                     std::shared_ptr<const Precompiled>& pre) {
+  ANVIL_ASSIGN_OR_RETURN(LoadedArtifact a, load_artifact(path));
+  for (const auto& [name, shape] : options.shapes) {
+    const ValueId id = a.graph.find_value(name);
+    if (id == kNoValue || std::find(a.graph.inputs.begin(), a.graph.inputs.end(), id) == a.graph.inputs.end())
+      return invalid_argument(path + ": no input named '" + name + "' in the compiled model");
+    if (a.graph.value(id).shape != shape)
+      return invalid_argument(path + ": input '" + name + "' was compiled for shape " + a.graph.value(id).shape.str() +
+                              ", not " + shape.str() + " (compile the source model again for other shapes)");
+  }
+  graph = std::make_shared<const Graph>(std::move(a.graph));
+  pre = std::make_shared<const Precompiled>(std::move(a.pre));
+  return Status::ok();
+}
+
+}  // namespace
+
 Result<Model> Model::load(const std::string& path, const LoadOptions& options) try {
   std::error_code ec;
+  if (std::filesystem::is_regular_file(path, ec) && is_artifact_file(path)) {
+    Model m;
+    ANVIL_TRY(load_compiled(path, options, m.graph_, m.pre_));
+    return m;
+  }
   // MXNet checkpoints: PREFIX (not itself a file), PREFIX-symbol.json or
   // PREFIX-NNNN.params. The importer binds the input shapes itself, since
   // it needs them to shape parameters and resolve layouts.
@@ -129,7 +160,9 @@ Result<Session::Impl::Lease> Session::Impl::acquire() {
   lock.unlock();
   // Made outside the lock (shape inference, kernel selection and weight
   // packing take a while); the graph is only read by running executors.
-  auto ex = Executor::create(Graph(executor->graph()), options.threads, max_isa, options.exact);
+  // The first executor's kernel choices and packed weights are reused:
+  // weights are packed once per session, not once per concurrent caller.
+  auto ex = Executor::create(Graph(executor->graph()), options.threads, max_isa, options.exact, &choices);
   lock.lock();
   if (!ex) {
     --lent_extra;
@@ -203,21 +236,49 @@ Result<Session> Model::compile(const CompileOptions& options) const try {
     return invalid_argument("max_concurrency must be >= 0 (0: no limit), got " + std::to_string(options.max_concurrency));
   Graph g0 = *graph_;
   if (!options.extra_outputs.empty()) ANVIL_TRY(add_extra_outputs(g0, options.extra_outputs));
-  PassOptions po;
-  po.opt_level = options.opt_level;
-  po.disabled.insert(options.disable_passes.begin(), options.disable_passes.end());
-  po.enabled.insert(options.enable_passes.begin(), options.enable_passes.end());
-  po.flush_subnormals = options.flush_denormals;
-  auto report = run_passes(g0, po);
-  if (!report) return report.status().with_context(g0.source.empty() ? "model" : g0.source);
-  auto ex = Executor::create(std::move(g0), options.threads, max_isa, options.exact);
+  std::string report_text;
+  std::vector<KernelChoice> unpacked;
+  const std::vector<KernelChoice>* choices = nullptr;
+  if (pre_) {
+    // The saved packed weights are laid out for the file's ISA: run at most
+    // that, and repack (from the saved raw weights) if this anvil's GEMM
+    // blocking differs from the writer's.
+    if (!max_isa || *max_isa > pre_->isa) max_isa = pre_->isa;
+    choices = &pre_->choices;
+    std::string repack;
+    if (pre_->packed_layout != packed_layout(pre_->isa)) {
+      unpacked = pre_->choices;
+      for (KernelChoice& c : unpacked) c.packed.clear();
+      choices = &unpacked;
+      repack = "; weights packed again: written for '" + pre_->packed_layout + "', this anvil uses '" +
+               packed_layout(pre_->isa) + "'";
+    }
+    char ms[32];
+    std::snprintf(ms, sizeof ms, "%.1f", pre_->load_seconds * 1e3);
+    report_text = "compiled model " + pre_->path + " (anvil " + pre_->anvil_version + ", -O" +
+                  std::to_string(pre_->opt_level) + ", " + isa_name(pre_->isa) + " kernels" +
+                  (pre_->exact ? ", exact" : "") + "): mapped and verified in " + ms +
+                  " ms; import and optimizer skipped" + repack + "\n" + pre_->report;
+  } else {
+    PassOptions po;
+    po.opt_level = options.opt_level;
+    po.disabled.insert(options.disable_passes.begin(), options.disable_passes.end());
+    po.enabled.insert(options.enable_passes.begin(), options.enable_passes.end());
+    po.flush_subnormals = options.flush_denormals;
+    auto report = run_passes(g0, po);
+    if (!report) return report.status().with_context(g0.source.empty() ? "model" : g0.source);
+    report_text = report->to_text();
+  }
+  auto ex = Executor::create(std::move(g0), options.threads, max_isa, options.exact, choices);
   if (!ex) return ex.status();
   (*ex)->set_flush_denormals(options.flush_denormals);
   (*ex)->set_keep_intermediates(options.keep_intermediates);
   Session s;
   s.impl_ = std::make_unique<Session::Impl>();
-  s.impl_->report = report->to_text();
+  s.impl_->report = std::move(report_text);
   s.impl_->executor = std::move(ex).value();
+  s.impl_->choices = s.impl_->executor->kernel_choices();
+  s.impl_->pre = pre_;
   const Graph& g = s.impl_->executor->graph();
   s.impl_->inputs = infos(g, g.inputs);
   s.impl_->outputs = infos(g, g.outputs);
@@ -226,6 +287,23 @@ Result<Session> Model::compile(const CompileOptions& options) const try {
   return s;
 } catch (...) {
   return api_exception("compile");
+}
+
+Status Session::save(const std::string& path) const try {
+  if (!impl_) return invalid_argument("save: the session is not compiled");
+  Precompiled pre;
+  pre.choices = impl_->choices;
+  pre.isa = impl_->executor->isa();
+  pre.packed_layout = packed_layout(pre.isa);
+  pre.anvil_version = version();
+  const CompileOptions& o = impl_->options;
+  pre.opt_level = impl_->pre ? impl_->pre->opt_level : o.opt_level;
+  pre.exact = o.exact;
+  pre.flush_denormals = impl_->pre ? impl_->pre->flush_denormals : o.flush_denormals;
+  pre.report = impl_->pre ? impl_->pre->report : impl_->report;
+  return write_artifact(path, impl_->executor->graph(), pre);
+} catch (...) {
+  return api_exception("save " + path);
 }
 
 namespace {

@@ -24,6 +24,9 @@ struct Session::Impl {
   CompileOptions options;
   std::optional<Isa> max_isa;
   std::string report;
+  // The first executor's kernels and packed weights, for the others.
+  std::vector<KernelChoice> choices;
+  std::shared_ptr<const Precompiled> pre;  // set when compiled from a .anvil
 
   std::mutex mu;
   std::condition_variable freed;

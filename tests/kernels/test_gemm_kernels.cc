@@ -41,15 +41,15 @@ void check(Isa isa, int64_t M, int64_t N, int64_t K, bool bias, bool accumulate,
     g.lda = lda_t;
     g.trans_a = true;
   }
-  std::vector<float> packed, packed_a;
+  Tensor packed, packed_a;
   if (prepacked && !trans_a) {
     packed_a = prepack_a(A.data(), lda, M, K, isa);
-    g.a_prepacked = packed_a.data();
+    g.a_prepacked = packed_a.data<float>();
     g.A = nullptr;
   }
   if (prepacked) {
     packed = prepack_b(B.data(), ldb, K, N, false, isa);
-    g.b_prepacked = packed.data();
+    g.b_prepacked = packed.data<float>();
     g.B = nullptr;
   }
   g.bias_per_column = bias_cols;
