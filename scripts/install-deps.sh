@@ -12,6 +12,11 @@ PKGS=(
   libcpp-httplib-dev
   chromium   # headless: renders `anvil profile --html` reports in a test
 )
+# `install-deps.sh --sanitizers`: clang with its sanitizer and libFuzzer
+# runtimes, for `make test-asan` and `make fuzz`.
+if [ "${1:-}" = "--sanitizers" ]; then
+  PKGS+=(clang libclang-rt-14-dev llvm-14)
+fi
 # Node.js runs ONNX Runtime (npm onnxruntime-node), the test oracle.
 command -v node >/dev/null 2>&1 || PKGS+=(nodejs)
 command -v npm  >/dev/null 2>&1 || PKGS+=(npm)

@@ -38,7 +38,8 @@ int cmd_compile(const CompileArgs& a) {
   const double t1 = now_s();
   CompileOptions co = compile_options(a.model, a.threads);
   co.max_isa = a.max_isa;
-  std::fprintf(stderr, "compiling %s: optimizing and packing weights...\n", a.model.path.c_str());
+  fmt::print("compiling {}: optimizing, selecting kernels, packing weights...\n", a.model.path);
+  std::fflush(stdout);
   auto s = m->compile(co);
   if (!s) return report(s.status());
   const double t2 = now_s();

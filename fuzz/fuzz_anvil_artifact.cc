@@ -1,0 +1,4 @@
+// libFuzzer target: see fuzz/entries.h.
+#include "fuzz/entries.h"
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) { return anvil::fuzz::anvil_artifact(data, size); }
