@@ -2,6 +2,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -70,6 +71,17 @@ Tensor Tensor::from_vector(Shape shape, const std::vector<T>& v) {
   for (size_t i = 0; i < v.size(); ++i) d[i] = v[i];
   return t;
 }
+
+// The largest single tensor anvil allocates, in bytes (default 16 GiB, or
+// the environment's ANVIL_MAX_TENSOR_BYTES). A bigger one (a hostile or
+// broken model's declared shape) throws TensorTooLarge, which the API
+// returns as a kOutOfRange Status naming the size, before any memory is
+// touched.
+size_t tensor_byte_limit();
+void set_tensor_byte_limit(size_t bytes);
+struct TensorTooLarge : std::length_error {
+  using std::length_error::length_error;
+};
 
 // 64-byte aligned allocation.
 void* aligned_alloc_bytes(size_t n);

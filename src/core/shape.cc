@@ -1,5 +1,7 @@
 #include "anvil/shape.h"
 
+#include <cstdint>
+
 namespace anvil {
 
 bool Shape::is_static() const {
@@ -9,8 +11,14 @@ bool Shape::is_static() const {
 }
 
 int64_t Shape::numel() const {
+  // Saturates instead of overflowing (hostile files declare such shapes;
+  // allocation then refuses the size), and a zero dimension wins wherever
+  // it is.
+  for (int64_t d : d_)
+    if (d == 0) return 0;
   int64_t n = 1;
-  for (int64_t d : d_) n *= d;
+  for (int64_t d : d_)
+    if (__builtin_mul_overflow(n, d, &n)) return INT64_MAX;
   return n;
 }
 

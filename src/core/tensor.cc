@@ -1,5 +1,6 @@
 #include "anvil/tensor.h"
 
+#include <atomic>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
@@ -18,7 +19,37 @@ void* aligned_alloc_bytes(size_t n) {
 
 void aligned_free_bytes(void* p) { std::free(p); }
 
+namespace {
+// Constant-initialized (0: not set), so tensors made by other static
+// initializers see it; the environment's default is read on first use.
+std::atomic<size_t> g_tensor_limit{0};
+size_t env_tensor_limit() {
+  static const size_t v = [] {
+    const char* e = std::getenv("ANVIL_MAX_TENSOR_BYTES");
+    if (e && *e) {
+      char* end = nullptr;
+      const unsigned long long x = std::strtoull(e, &end, 10);
+      if (end && *end == 0 && x > 0) return static_cast<size_t>(x);
+    }
+    return static_cast<size_t>(16) << 30;
+  }();
+  return v;
+}
+}  // namespace
+
+size_t tensor_byte_limit() {
+  const size_t v = g_tensor_limit.load(std::memory_order_relaxed);
+  return v ? v : env_tensor_limit();
+}
+void set_tensor_byte_limit(size_t bytes) { g_tensor_limit.store(bytes); }
+
 Tensor::Tensor(DType dtype, Shape shape) : dtype_(dtype), shape_(std::move(shape)) {
+  const int64_t count = shape_.numel();
+  const size_t esz = dtype_size(dtype_);
+  if (count < 0 || static_cast<uint64_t>(count) > tensor_byte_limit() / esz)
+    throw TensorTooLarge("tensor " + desc() + " needs " +
+                         (count == INT64_MAX ? std::string("more than 2^63 elements") : std::to_string(static_cast<uint64_t>(count) * esz) + " bytes") +
+                         ", over the limit of " + std::to_string(tensor_byte_limit()) + " bytes (ANVIL_MAX_TENSOR_BYTES)");
   const size_t n = nbytes();
   void* p = aligned_alloc_bytes(n);
   if (!p) throw std::bad_alloc();

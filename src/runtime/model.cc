@@ -27,6 +27,8 @@ Status api_exception(const std::string& where) {
     throw;
   } catch (const std::bad_alloc&) {
     return out_of_range(where + ": out of memory");
+  } catch (const TensorTooLarge& e) {
+    return out_of_range(where + ": " + e.what());
   } catch (const std::exception& e) {
     return internal_error(where + ": unexpected exception: " + e.what());
   } catch (...) {

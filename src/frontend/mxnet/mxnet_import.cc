@@ -345,6 +345,9 @@ struct Importer {
     if (!shape)
       return shape.status().with_context("parameter '" + name +
                                          "' is missing and its shape cannot be derived; bind the input shapes (--shape)");
+    if (shape->numel() < 0 || static_cast<uint64_t>(shape->numel()) > tensor_byte_limit() / 4)
+      return out_of_range("parameter '" + name + "' is missing, and the zeros standing for it (f32[" + shape->str() +
+                          "]) would exceed the tensor size limit of " + std::to_string(tensor_byte_limit()) + " bytes");
     Tensor z(DType::kF32, *shape);
     params[name] = z;
     missing_warned.push_back(name + " " + ints_str(shape->dims()));
