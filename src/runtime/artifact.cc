@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <bit>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -83,17 +84,8 @@ class BlobTable {
   uint64_t size_ = 0;
 };
 
-uint32_t float_bits(float f) {
-  uint32_t b;
-  std::memcpy(&b, &f, 4);
-  return b;
-}
-
-float bits_float(uint32_t b) {
-  float f;
-  std::memcpy(&f, &b, 4);
-  return f;
-}
+uint32_t float_bits(float f) { return std::bit_cast<uint32_t>(f); }
+float bits_float(uint32_t b) { return std::bit_cast<float>(b); }
 
 // Floats are stored as their bit patterns: exact, and NaN/Inf survive JSON.
 json attr_json(const AttrValue& v, BlobTable& blobs) {
