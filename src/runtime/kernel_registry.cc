@@ -78,30 +78,28 @@ bool adopt_prepacked(const KernelConfig& cfg, const std::vector<int64_t>& numels
 
 std::unique_ptr<OpKernel> select_kernel(const Graph& g, const Node& n, const KernelConfig& cfg, std::string* log,
                                         const KernelChoice* choice, std::string* chosen) {
+  // One attempt: the kernel when `f` accepts, with the log line either way.
+  auto attempt = [&](const KernelFactory& f, const KernelConfig& c, const char* selected,
+                     const char* declined) -> std::unique_ptr<OpKernel> {
+    auto k = f.create(g, n, c);
+    if (!k) {
+      if (log) *log += "  " + f.name + ": " + declined + ": " + k.status().message() + "\n";
+      return nullptr;
+    }
+    if (log) *log += "  " + f.name + ": " + selected + " (" + (*k)->name() + ")\n";
+    if (chosen) *chosen = f.name;
+    return std::move(k).value();
+  };
   if (choice && !choice->factory.empty()) {
-    for (const KernelFactory& f : kernel_factories()) {
-      if (f.op != n.op || f.name != choice->factory) continue;
-      KernelConfig c = cfg;
-      c.prepacked = &choice->packed;
-      auto k = f.create(g, n, c);
-      if (k) {
-        if (log) *log += "  " + f.name + ": selected as compiled (" + (*k)->name() + ")\n";
-        if (chosen) *chosen = f.name;
-        return std::move(k).value();
-      }
-      if (log) *log += "  " + f.name + ": compiled choice declined here: " + k.status().message() + "\n";
-    }
+    KernelConfig c = cfg;
+    c.prepacked = &choice->packed;
+    for (const KernelFactory& f : kernel_factories())
+      if (f.op == n.op && f.name == choice->factory)
+        if (auto k = attempt(f, c, "selected as compiled", "compiled choice declined here")) return k;
   }
-  for (const KernelFactory& f : kernel_factories()) {
-    if (f.op != n.op) continue;
-    auto k = f.create(g, n, cfg);
-    if (k) {
-      if (log) *log += "  " + f.name + ": selected (" + (*k)->name() + ")\n";
-      if (chosen) *chosen = f.name;
-      return std::move(k).value();
-    }
-    if (log) *log += "  " + f.name + ": declined: " + k.status().message() + "\n";
-  }
+  for (const KernelFactory& f : kernel_factories())
+    if (f.op == n.op)
+      if (auto k = attempt(f, cfg, "selected", "declined")) return k;
   const OpDef* def = OpRegistry::instance().find(n.op);
   if (log) *log += "  ref:" + n.op + ": selected (plain-loop reference)\n";
   if (chosen) chosen->clear();
