@@ -15,6 +15,7 @@
 #include <unordered_set>
 
 #include "core/hash.h"
+#include "ir/op_registry.h"
 #include "kernels/gemm.h"
 
 namespace anvil {
@@ -484,6 +485,7 @@ Result<LoadedArtifact> parse_artifact(unsigned char* base, uint64_t size, std::s
     return unsupported(name + ": compiled for " + isa_name(isa) + " kernels, but this CPU runs up to " +
                        isa_name(active_isa()) + " (host " + isa_name(host_isa()) +
                        ", ANVIL_MAX_ISA applies): compile it on this machine, or with --max-isa " + isa_name(active_isa()));
+  register_all_ops();  // the graph verifier looks every op up
   json meta = json::parse(base + h.meta_offset, base + h.meta_offset + h.meta_bytes, nullptr, /*allow_exceptions=*/false);
   if (meta.is_discarded()) return invalid_model(name + ": metadata is not valid JSON");
   Reader rd(base + h.data_offset, h.data_bytes, std::move(owner));
