@@ -3,7 +3,7 @@ BUILD ?= build
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-.PHONY: all deps configure build test demo clean
+.PHONY: all deps configure build test test-asan fuzz demo clean
 
 all: build
 
@@ -19,6 +19,19 @@ build: configure
 test: build
 	@bash scripts/setup-ort.sh $(BUILD)/ort
 	@cd $(BUILD) && ctest --output-on-failure -j 1
+
+# The whole suite under ASan + UBSan (clang), in build-asan/. Kernel tests
+# sweep every ISA the CPU has by themselves, as in `make test`.
+test-asan:
+	@bash scripts/sanitizer-build.sh
+	@bash scripts/setup-ort.sh build-asan/ort
+	@cd build-asan && ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=1:detect_stack_use_after_return=1 \
+	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ASAN_SYMBOLIZER_PATH=/usr/lib/llvm-14/bin/llvm-symbolizer \
+	  ctest --output-on-failure -j 1 --timeout 3000
+
+# libFuzzer campaigns (scripts/fuzz.sh; FUZZ_SECONDS, FUZZ_RUNS override the budget).
+fuzz:
+	@bash scripts/fuzz.sh
 
 demo: build
 	@bash scripts/demo.sh $(BUILD)

@@ -411,7 +411,7 @@ PYBIND11_MODULE(anvil, m) {
           "compile",
           [](const Model& model, int threads, int opt_level, std::vector<std::string> disable_passes,
              std::vector<std::string> enable_passes, bool flush_denormals, std::vector<std::string> extra_outputs,
-             std::optional<std::string> max_isa, int max_concurrency, bool exact) {
+             std::optional<std::string> max_isa, int max_concurrency, bool exact, int64_t memory_limit) {
             CompileOptions co;
             co.threads = threads;
             co.opt_level = opt_level;
@@ -422,15 +422,17 @@ PYBIND11_MODULE(anvil, m) {
             co.max_isa = max_isa.value_or("");
             co.max_concurrency = max_concurrency;
             co.exact = exact;
+            co.memory_limit = memory_limit;
             py::gil_scoped_release nogil;
             return unwrap(model.compile(co));
           },
           py::arg("threads") = 0, py::arg("opt_level") = 3, py::arg("disable_passes") = std::vector<std::string>{},
           py::arg("enable_passes") = std::vector<std::string>{}, py::arg("flush_denormals") = true,
           py::arg("extra_outputs") = std::vector<std::string>{}, py::arg("max_isa") = py::none(),
-          py::arg("max_concurrency") = 0, py::arg("exact") = false,
+          py::arg("max_concurrency") = 0, py::arg("exact") = false, py::arg("memory_limit") = 0,
           "Optimizes and prepares the model. threads=0: one per core. max_isa: 'scalar', 'avx2' or 'avx512'. "
-          "exact=True: direct summation for every conv (no Winograd).")
+          "exact=True: direct summation for every conv (no Winograd). memory_limit: bytes a model may need "
+          "(0: ANVIL_MAX_MEMORY or physical memory, -1: none); over it, compile raises.")
       .def("__repr__", [](const Model& md) {
         std::string r = "Model(inputs=[";
         const auto in = md.inputs(), out = md.outputs();

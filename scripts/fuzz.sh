@@ -1,19 +1,19 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets (fuzz/; clang with ASan + UBSan) in
-# build-fuzz/ and runs each one until it has executed FUZZ_RUNS inputs or
+# build-asan/ and runs each one until it has executed FUZZ_RUNS inputs or
 # FUZZ_SECONDS have passed, whichever comes first. A crash, sanitizer report,
 # leak, timeout (FUZZ_TIMEOUT s per input) or an allocation over 2 GB stops
-# the target and leaves the input in build-fuzz/findings/: copy it into
+# the target and leaves the input in build-asan/findings/: copy it into
 # fuzz/regressions/TARGET/ once fixed, so `make test` replays it.
 #
 #   scripts/fuzz.sh                       # every target, 10M runs / 30 min each
 #   FUZZ_SECONDS=60 scripts/fuzz.sh onnx_model server_request
 #
 # Prints one line per target (runs, exec/s, seconds, corpus size, result)
-# and writes the table to build-fuzz/fuzz-summary.md.
+# and writes the table to build-asan/fuzz-summary.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-BUILD=${BUILD_FUZZ:-build-fuzz}
+BUILD=${BUILD_FUZZ:-build-asan}  # shared with make test-asan (scripts/sanitizer-build.sh)
 RUNS=${FUZZ_RUNS:-10000000}
 SECS=${FUZZ_SECONDS:-1800}
 TIMEOUT=${FUZZ_TIMEOUT:-10}
@@ -21,15 +21,7 @@ ALL=(onnx_model mxnet_params mxnet_symbol anvil_artifact server_request)
 TARGETS=("$@")
 [ ${#TARGETS[@]} -eq 0 ] && TARGETS=("${ALL[@]}")
 
-bash scripts/install-deps.sh --sanitizers
-if [ ! -f "$BUILD/build.ninja" ]; then
-  cmake -S . -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-    -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_C_COMPILER=clang \
-    -DCMAKE_CXX_FLAGS="-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer" \
-    -DANVIL_FUZZ=ON -DANVIL_BUILD_TESTS=OFF -DANVIL_BUILD_PYTHON=OFF -DANVIL_BUILD_EXAMPLES=OFF \
-    -DANVIL_BUILD_BENCH=OFF >/dev/null
-fi
-cmake --build "$BUILD" -j "$(nproc)" --target $(printf 'fuzz_%s ' "${TARGETS[@]}")
+BUILD_ASAN="$BUILD" bash scripts/sanitizer-build.sh $(printf 'fuzz_%s ' "${TARGETS[@]}")
 
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:allocator_may_return_null=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}

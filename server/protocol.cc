@@ -9,6 +9,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/json_depth.h"
+
 namespace anvil::serve {
 
 using json = nlohmann::json;
@@ -49,30 +51,6 @@ std::string shape_str(const std::vector<int64_t>& d) {
   return s + "]";
 }
 
-// nlohmann's parser is iterative but its DOM is built and destroyed
-// recursively in places; a cheap scan keeps a "[[[[..." body from ever
-// reaching it.
-Status check_depth(std::string_view text, int max_depth) {
-  int depth = 0;
-  bool in_string = false, escaped = false;
-  for (char c : text) {
-    if (in_string) {
-      if (escaped) escaped = false;
-      else if (c == '\\') escaped = true;
-      else if (c == '"') in_string = false;
-      continue;
-    }
-    if (c == '"') in_string = true;
-    else if (c == '[' || c == '{') {
-      if (++depth > max_depth)
-        return invalid_argument("JSON nested deeper than " + std::to_string(max_depth) + " levels");
-    } else if (c == ']' || c == '}') {
-      --depth;
-    }
-  }
-  return Status::ok();
-}
-
 Result<size_t> parse_header_length(std::string_view v, size_t body_size) {
   while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
   while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.remove_suffix(1);
@@ -89,7 +67,7 @@ Result<size_t> parse_header_length(std::string_view v, size_t body_size) {
 }
 
 // Leaves of a flat or nested "data" array, counted before anything is
-// allocated for them. Depth is bounded by check_depth.
+// allocated for them. Depth is bounded by check_json_depth.
 Status count_leaves(const json& j, int64_t& n) {
   if (!j.is_array()) {
     ++n;
@@ -296,7 +274,7 @@ Result<InferRequest> parse_infer_request(std::string_view body, std::optional<st
     return invalid_argument("malformed JSON: NUL byte at offset " + std::to_string(nul) +
                             (header_length ? std::string()
                                            : " (binary tensor data needs the Inference-Header-Content-Length header)"));
-  ANVIL_TRY(check_depth(text, limits.max_json_depth));
+  ANVIL_TRY(check_json_depth(text, limits.max_json_depth));
   json root;
   try {
     root = json::parse(text.begin(), text.end());

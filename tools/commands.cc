@@ -17,6 +17,7 @@
 #include "ir/graph.h"
 #include "ir/graph_stats.h"
 #include "ir/printer.h"
+#include "runtime/memory_limit.h"
 #include "zoo/zoo.h"
 
 namespace anvil::cli {
@@ -32,6 +33,15 @@ void add_model_args(CLI::App* cmd, ModelArgs& a) {
   cmd->add_option("--denormals", a.denormals, "flush (FTZ/DAZ + flush subnormal weights) or keep")
       ->check(CLI::IsMember({"flush", "keep"}));
   cmd->add_flag("--exact", a.exact, "Direct summation for every conv (no Winograd)");
+  cmd->add_option("--max-memory", a.max_memory,
+                  "Refuse models needing more memory than this: 8G, 512M, bytes, or none (default: ANVIL_MAX_MEMORY, "
+                  "else physical memory)")
+      ->check(CLI::Validator(
+          [](std::string& v) -> std::string {
+            if (v == "none" || parse_byte_size(v)) return "";
+            return "'" + v + "' is not a size (8G, 512M, 1048576) or 'none'";
+          },
+          "SIZE"));
 }
 
 CompileOptions compile_options(const ModelArgs& a, int threads) {
@@ -42,6 +52,8 @@ CompileOptions compile_options(const ModelArgs& a, int threads) {
   o.enable_passes = a.enable_passes;
   o.flush_denormals = a.denormals != "keep";
   o.exact = a.exact;
+  if (a.max_memory == "none") o.memory_limit = -1;
+  else if (auto b = parse_byte_size(a.max_memory)) o.memory_limit = *b;  // 0: the default limit
   return o;
 }
 

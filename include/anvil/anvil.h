@@ -65,6 +65,11 @@ struct CompileOptions {
   // run() (anvil check --per-layer uses it). Off: values whose lifetimes do
   // not overlap share memory, which keeps activations in cache.
   bool keep_intermediates = false;
+  // compile() refuses (kOutOfRange, with the numbers) a model whose weights,
+  // inputs and peak activations would need more bytes than this, before
+  // allocating any of them. 0: the environment's ANVIL_MAX_MEMORY (e.g.
+  // "8G"), else the machine's physical memory. -1: no limit.
+  int64_t memory_limit = 0;
 };
 
 struct TensorInfo {

@@ -8,17 +8,21 @@
 #include "core/cpu.h"
 #include "core/thread_pool.h"
 #include "core/denormals.h"
+#include "runtime/memory_limit.h"
 
 namespace anvil {
 
 Result<std::unique_ptr<Executor>> Executor::create(Graph g, int threads, std::optional<Isa> max_isa, bool exact,
-                                                   const std::vector<KernelChoice>* choices) {
+                                                   const std::vector<KernelChoice>* choices, int64_t memory_limit,
+                                                   const std::string& memory_limit_source) {
   if (choices && choices->size() != g.nodes().size())
     return internal_error("kernel choices for " + std::to_string(choices->size()) + " nodes, graph has " +
                           std::to_string(g.nodes().size()));
   Status s = infer_shapes(g);
   if (!s.is_ok()) return std::move(s).with_context(g.source.empty() ? "model" : g.source);
   if (threads < 0) return invalid_argument("threads must be >= 0 (0: one per core), got " + std::to_string(threads));
+  if (Status m = check_memory_limit(g, memory_limit, memory_limit_source); !m.is_ok())
+    return std::move(m).with_context(g.source.empty() ? "model" : g.source);
   std::unique_ptr<Executor> ex(new Executor(std::move(g)));
   const int nthreads = threads == 0 ? default_thread_count() : threads;
   if (nthreads > 1) ex->pool_ = std::make_unique<ThreadPool>(nthreads);

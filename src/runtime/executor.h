@@ -33,9 +33,13 @@ class Executor {
   // choices (if given, one per node of g, by node index): kernels picked
   // before, with their packed weights (see select_kernel), so that this
   // executor neither searches nor packs again.
+  // memory_limit >= 0: refuse (check_memory_limit) before any kernel packs
+  // or any activation is allocated; memory_limit_source names the limit.
   static Result<std::unique_ptr<Executor>> create(Graph g, int threads = 1,
                                                   std::optional<Isa> max_isa = std::nullopt, bool exact = false,
-                                                  const std::vector<KernelChoice>* choices = nullptr);
+                                                  const std::vector<KernelChoice>* choices = nullptr,
+                                                  int64_t memory_limit = -1,
+                                                  const std::string& memory_limit_source = "");
   // What this executor picked, one entry per node of graph() (constant
   // nodes and reference kernels have an empty factory), with the packed
   // weights, which are shared, not copied.

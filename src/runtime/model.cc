@@ -10,6 +10,7 @@
 #include "core/cpu.h"
 #include "runtime/artifact.h"
 #include "runtime/executor.h"
+#include "runtime/memory_limit.h"
 #include "runtime/session_impl.h"
 
 namespace anvil {
@@ -74,7 +75,9 @@ Status load_compiled(const std::string& path, const LoadOptions& options, std::s
 
 Result<Model> Model::load(const std::string& path, const LoadOptions& options) try {
   std::error_code ec;
-  if (std::filesystem::is_regular_file(path, ec) && is_artifact_file(path)) {
+  // By content; a .anvil file without the magic gets the artifact loader's
+  // message, not ONNX's.
+  if (std::filesystem::is_regular_file(path, ec) && (is_artifact_file(path) || ends_with(path, ".anvil"))) {
     Model m;
     ANVIL_TRY(load_compiled(path, options, m.graph_, m.pre_));
     return m;
@@ -271,7 +274,10 @@ Result<Session> Model::compile(const CompileOptions& options) const try {
     if (!report) return report.status().with_context(g0.source.empty() ? "model" : g0.source);
     report_text = report->to_text();
   }
-  auto ex = Executor::create(std::move(g0), options.threads, max_isa, options.exact, choices);
+  std::string limit_source;
+  ANVIL_ASSIGN_OR_RETURN(const int64_t memory_limit, resolve_memory_limit(options.memory_limit, &limit_source));
+  auto ex = Executor::create(std::move(g0), options.threads, max_isa, options.exact, choices, memory_limit,
+                             limit_source);
   if (!ex) return ex.status();
   (*ex)->set_flush_denormals(options.flush_denormals);
   (*ex)->set_keep_intermediates(options.keep_intermediates);

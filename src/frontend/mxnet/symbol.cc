@@ -8,6 +8,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/json_depth.h"
+
 namespace anvil::mxnet {
 
 namespace {
@@ -173,6 +175,9 @@ Status build(const json& j, MxSymbol& s) {
 }  // namespace
 
 Result<MxSymbol> parse_mx_symbol(const std::string& text, const std::string& name) {
+  // A symbol nests five levels deep (top, nodes, node, inputs, entry); 64
+  // leaves room for attribute objects and refuses a "[[[[..." bomb.
+  if (Status d = check_json_depth(text, 64); !d.is_ok()) return invalid_model(name + ": " + d.message());
   json j;
   // nlohmann reports the error position only through its exception.
   try {

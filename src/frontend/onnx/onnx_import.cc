@@ -82,6 +82,9 @@ Result<Tensor> tensor_from_proto(const onnx::TensorProto& tp) {
   auto dtr = dtype_from_onnx(tp.data_type());
   if (!dtr) return dtr.status().with_context(what);
   const DType dt = *dtr;
+  if (tp.dims_size() > kMaxOnnxRank)
+    return invalid_model(what + " has rank " + std::to_string(tp.dims_size()) + ", over anvil's limit of " +
+                         std::to_string(kMaxOnnxRank));
   std::vector<int64_t> dims;
   // Guard the element count: a hostile file can declare dims whose product
   // overflows or dwarfs the data actually present.
@@ -214,6 +217,9 @@ struct Importer {
     std::vector<int64_t> dims;
     std::vector<std::string> names;
     if (tt.has_shape()) {
+      if (tt.shape().dim_size() > kMaxOnnxRank)
+        return invalid_model(where + " has rank " + std::to_string(tt.shape().dim_size()) + ", over anvil's limit of " +
+                             std::to_string(kMaxOnnxRank));
       for (const auto& dim : tt.shape().dim()) {
         if (dim.has_dim_value() && dim.dim_value() >= 0) {
           dims.push_back(dim.dim_value());

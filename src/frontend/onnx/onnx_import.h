@@ -14,6 +14,9 @@ namespace anvil {
 
 inline constexpr int64_t kMinOnnxOpset = 7;
 inline constexpr int64_t kMaxOnnxOpset = 17;
+// Tensors of higher rank are refused on import (no CNN comes near it; a
+// hostile file's thousand-dimension shape would cost every pass that walks it).
+inline constexpr int kMaxOnnxRank = 32;
 
 Result<Graph> load_onnx(const std::string& path);
 // `name` is used in error messages in place of a path.
