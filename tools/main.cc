@@ -97,7 +97,10 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    // A usage error exits 2, as an invalid argument found later does
+    // (report()); CLI11's own codes (105, 109, ...) mean nothing to a shell.
+    const int rc = app.exit(e);
+    return rc == 0 ? 0 : 2;
   }
   if (*info) return cmd_info(info_m, print_graph, format);
   if (*run) return cmd_run(run_m, run_inputs, out_dir, run_seed, run_threads, run_outputs);

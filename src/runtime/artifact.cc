@@ -15,6 +15,7 @@
 #include <unordered_set>
 
 #include "core/hash.h"
+#include "core/json_depth.h"
 #include "ir/op_registry.h"
 #include "kernels/gemm.h"
 
@@ -486,6 +487,11 @@ Result<LoadedArtifact> parse_artifact(unsigned char* base, uint64_t size, std::s
                        isa_name(active_isa()) + " (host " + isa_name(host_isa()) +
                        ", ANVIL_MAX_ISA applies): compile it on this machine, or with --max-isa " + isa_name(active_isa()));
   register_all_ops();  // the graph verifier looks every op up
+  // The writer nests about ten levels; the guard keeps a resealed "[[[[..."
+  // from recursing in the DOM code below.
+  if (Status d = check_json_depth(std::string_view(reinterpret_cast<const char*>(base) + h.meta_offset, h.meta_bytes), 64);
+      !d.is_ok())
+    return invalid_model(name + ": metadata: " + d.message());
   json meta = json::parse(base + h.meta_offset, base + h.meta_offset + h.meta_bytes, nullptr, /*allow_exceptions=*/false);
   if (meta.is_discarded()) return invalid_model(name + ": metadata is not valid JSON");
   Reader rd(base + h.data_offset, h.data_bytes, std::move(owner));

@@ -15,7 +15,7 @@ passed=0 failed=0
 
 exit_code_of() {  # the CLI's report(): StatusCode -> exit code
   case $1 in
-    kInvalidArgument) echo 2 ;; kUnsupported) echo 3 ;; kNotFound|kIoError) echo 4 ;; *) echo 1 ;;
+    'invalid argument') echo 2 ;; unsupported) echo 3 ;; 'not found'|'i/o error') echo 4 ;; *) echo 1 ;;
   esac
 }
 

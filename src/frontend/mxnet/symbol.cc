@@ -33,14 +33,21 @@ std::string node_where(const MxSymbol& s, int64_t i) {
   return "node " + std::to_string(i) + " '" + n.name + "' (" + (n.op == "null" ? "variable" : n.op) + ")";
 }
 
+// A JSON value quoted in a message, cut short: a hostile entry can be
+// megabytes long.
+std::string brief(const json& v) {
+  std::string s = v.dump(-1, ' ', false, json::error_handler_t::replace);
+  return s.size() > 80 ? s.substr(0, 77) + "..." : s;
+}
+
 Status parse_entry(const json& e, MxEntry& out, const std::string& where) {
   if (!e.is_array() || e.size() < 2 || e.size() > 3)
-    return invalid_model(where + " is not an entry [node_id, output_index(, version)]: " + e.dump());
+    return invalid_model(where + " is not an entry [node_id, output_index(, version)]: " + brief(e));
   for (const json& v : e)
-    if (!v.is_number_integer()) return invalid_model(where + " has a non-integer field: " + e.dump());
+    if (!v.is_number_integer()) return invalid_model(where + " has a non-integer field: " + brief(e));
   out.node = e[0].get<int64_t>();
   out.index = e[1].get<int64_t>();
-  if (out.index < 0) return invalid_model(where + " has a negative output index: " + e.dump());
+  if (out.index < 0) return invalid_model(where + " has a negative output index: " + brief(e));
   return Status::ok();
 }
 
@@ -97,7 +104,7 @@ Status build(const json& j, MxSymbol& s) {
   if (j.contains("arg_nodes")) {
     if (!j["arg_nodes"].is_array()) return invalid_model("\"arg_nodes\" is not an array");
     for (const json& v : j["arg_nodes"]) {
-      if (!v.is_number_integer()) return invalid_model("\"arg_nodes\" holds a non-integer: " + v.dump());
+      if (!v.is_number_integer()) return invalid_model("\"arg_nodes\" holds a non-integer: " + brief(v));
       s.arg_nodes.push_back(v.get<int64_t>());
     }
   }

@@ -458,6 +458,13 @@ Result<Graph> parse_onnx(const std::string& bytes, const std::string& name) {
   if (!model.ParseFromString(bytes))
     return invalid_model(name + ": not a valid ONNX model (protobuf parsing failed; " + std::to_string(bytes.size()) +
                          " bytes)");
+  // Before the checker, which would look for the data file relative to the
+  // process's working directory and report that instead.
+  for (const auto& init : model.graph().initializer())
+    if (init.data_location() == onnx::TensorProto::EXTERNAL) {
+      auto t = tensor_from_proto(init);
+      return t.status().with_context(name + ": initializer '" + init.name() + "'");
+    }
   try {
     onnx::checker::check_model(model);
   } catch (const std::exception& e) {
