@@ -251,12 +251,16 @@ Result<Session> Model::compile(const CompileOptions& options) const try {
     if (!max_isa || *max_isa > pre_->isa) max_isa = pre_->isa;
     choices = &pre_->choices;
     std::string repack;
-    if (pre_->packed_layout != packed_layout(pre_->isa)) {
+    // The layout the kernels will read: at the ISA this session runs (a
+    // lower cap, e.g. scalar, may pack differently with the same sizes, so
+    // the sizes alone cannot tell), with this anvil's blocking.
+    const Isa run_isa = std::min(*max_isa, active_isa());
+    if (pre_->packed_layout != packed_layout(run_isa)) {
       unpacked = pre_->choices;
       for (KernelChoice& c : unpacked) c.packed.clear();
       choices = &unpacked;
-      repack = "; weights packed again: written for '" + pre_->packed_layout + "', this anvil uses '" +
-               packed_layout(pre_->isa) + "'";
+      repack = "; weights packed again: written for '" + pre_->packed_layout + "', this session uses '" +
+               packed_layout(run_isa) + "'";
     }
     char ms[32];
     std::snprintf(ms, sizeof ms, "%.1f", pre_->load_seconds * 1e3);
