@@ -98,7 +98,7 @@ int anvil_artifact(const uint8_t* data, size_t size) try {
 int server_request(const uint8_t* data, size_t size) try {
   init();
   const char* p = reinterpret_cast<const char*>(data);
-  const void* nl = std::memchr(p, '\n', size < 32 ? size : 32);
+  const void* nl = size ? std::memchr(p, '\n', size < 32 ? size : 32) : nullptr;  // memchr(nullptr, ..) is UB
   std::optional<std::string_view> header_length;
   std::string_view body(p, size);
   if (nl) {

@@ -214,7 +214,7 @@ void sgemm_parallel(const GemmArgs& g, Isa isa, ThreadPool* pool) {
         part.b_prepacked_n = g.b_prepacked_n ? g.b_prepacked_n : g.N + g.b_prepacked_col0;
         part.b_prepacked_col0 = g.b_prepacked_col0 + j0;
       } else {
-        part.B = g.B + j0;
+        if (g.B) part.B = g.B + j0;  // null when pack_b_fn supplies B
       }
       part.C = g.C + j0;
       part.col0 = g.col0 + j0;
@@ -226,7 +226,7 @@ void sgemm_parallel(const GemmArgs& g, Isa isa, ThreadPool* pool) {
         part.a_prepacked_m = g.a_prepacked_m ? g.a_prepacked_m : g.M + g.a_prepacked_row0;
         part.a_prepacked_row0 = g.a_prepacked_row0 + i0;
       } else {
-        part.A = g.trans_a ? g.A + i0 : g.A + i0 * g.lda;
+        if (g.A) part.A = g.trans_a ? g.A + i0 : g.A + i0 * g.lda;  // null when pack_a_fn supplies A
       }
       part.C = g.C + i0 * g.ldc;
       part.row0 = g.row0 + i0;
