@@ -273,3 +273,15 @@ def test_gil_released_while_running(tiny_onnx, workdir):
     # With the GIL held through the run the ticker could not tick at all.
     assert end - start > 0.02, f"the run is too short to tell ({one_run * 1e3:.1f} ms)"
     assert len(during) >= 3, f"{len(during)} ticks during a {1e3 * (end - start):.1f} ms run"
+
+
+def test_memory_limit(tiny_onnx):
+    m = anvil.load(tiny_onnx)
+    with pytest.raises(anvil.Error, match=r"the memory limit is 4\.0 KiB \(CompileOptions::memory_limit") as e:
+        m.compile(threads=1, memory_limit=4096)
+    assert e.value.code == "out of range"
+    assert "needs at least" in str(e.value)
+    # -1: no limit; the default (physical memory) holds a small model.
+    x = rand((1, 3, 32, 32))
+    np.testing.assert_allclose(m.compile(threads=1, memory_limit=-1).run({"input": x})["output"],
+                               m.compile(threads=1).run({"input": x})["output"], rtol=1e-6)
