@@ -39,6 +39,11 @@ const Layer kLayers[] = {
     {"s3.3x3 256@7", 256, 256, 7, 3, 1},     {"s3.1x1 256->1024@7", 256, 1024, 7, 1, 1},
     {"s3.1x1 1024->256@7", 1024, 256, 7, 1, 1}, {"s4.3x3 512@4", 512, 512, 4, 3, 1},
     {"s4.1x1 512->2048@4", 512, 2048, 4, 1, 1},
+    // Strided: the stem and the first conv(s) of each stage (HW is the input
+    // side). Each conv of the "chain" reads the same input, as shapes halve.
+    {"stem 7x7/2 3->64@224", 3, 64, 224, 7, 2}, {"s2.3x3/2 128@56", 128, 128, 56, 3, 2},
+    {"s2.1x1/2 256->512@56", 256, 512, 56, 1, 2}, {"s3.1x1/2 512->1024@28", 512, 1024, 28, 1, 2},
+    {"s4.3x3/2 512@14", 512, 512, 14, 3, 2},
 };
 
 Tensor random(Shape s, std::mt19937& rng, float scale) {
@@ -50,6 +55,7 @@ Tensor random(Shape s, std::mt19937& rng, float scale) {
 
 // `depth` convs C->OC->... alternating so shapes chain (C->OC then OC->C
 // when they differ), each followed by nothing: the conv kernel alone.
+// Strided layers cannot chain: each of their convs reads the input.
 Graph chain(const Layer& l, int depth, std::mt19937& rng) {
   register_all_ops();
   Graph g;
@@ -60,15 +66,17 @@ Graph chain(const Layer& l, int depth, std::mt19937& rng) {
   g.inputs.push_back(x);
   ValueId cur = x;
   for (int i = 0; i < depth; ++i) {
-    const bool fwd = i % 2 == 0 || l.C == l.OC;
+    const bool fwd = i % 2 == 0 || l.C == l.OC || l.stride > 1;
     const int64_t ci = fwd ? l.C : l.OC, co = fwd ? l.OC : l.C;
     Attrs a;
     a.set("kernel_shape", std::vector<int64_t>{l.k, l.k});
     a.set("pads", std::vector<int64_t>(4, l.k / 2));
+    a.set("strides", std::vector<int64_t>{l.stride, l.stride});
     ValueId w = g.add_initializer("w" + std::to_string(i), random({co, ci, l.k, l.k}, rng, 0.05f));
     ValueId b = g.add_initializer("b" + std::to_string(i), random({co}, rng, 0.1f));
     ValueId y = g.add_value("y" + std::to_string(i));
-    g.add_node(Node{.name = "conv" + std::to_string(i), .op = "Conv", .inputs = {cur, w, b}, .outputs = {y}, .attrs = a});
+    g.add_node(Node{.name = "conv" + std::to_string(i), .op = "Conv", .inputs = {l.stride > 1 ? x : cur, w, b},
+                    .outputs = {y}, .attrs = a});
     cur = y;
   }
   g.outputs.push_back(cur);
@@ -111,7 +119,8 @@ int main(int argc, char** argv) {
     }
     std::sort(t.begin(), t.end());
     const double s = t[t.size() / 2];
-    const double flops = 2.0 * l.C * l.OC * l.k * l.k * l.HW * l.HW;
+    const int64_t ohw = (l.HW - 1) / l.stride + 1;  // pads k/2: ceil(HW / stride)
+    const double flops = 2.0 * l.C * l.OC * l.k * l.k * ohw * ohw;
     std::string kern = (*ex)->step_kernel_name(0);
     kern = kern.substr(0, kern.find(':'));
     // The best run is the least disturbed by other tenants of the host.

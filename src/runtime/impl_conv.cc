@@ -204,10 +204,21 @@ class ConvImplicitGemm final : public OpKernel {
             std::memcpy(o + lo, xr + iw0 + lo, static_cast<size_t>(hi - lo) * sizeof(float));
           std::fill(o + hi, o + run, 0.f);
         } else {
-          for (int64_t q = 0; q < run; ++q) {
-            const int64_t iw = iw0 + q * G.sw;
-            o[q] = (iw >= 0 && iw < G.W) ? xr[iw] * s + t : 0.f;
-          }
+          // Strided (the stem, downsampling convs): the padding is cut off
+          // first, so the interior is a branch-free strided copy the
+          // compiler vectorizes; a per-element bounds test held these
+          // layers to ~2/3 of the stride-1 ones' GFLOP/s.
+          const int64_t sw = G.sw;
+          const int64_t lo = std::clamp<int64_t>((-iw0 + sw - 1) / sw, 0, run);
+          const int64_t hi = std::clamp<int64_t>((G.W - iw0 + sw - 1) / sw, lo, run);
+          std::fill(o, o + lo, 0.f);
+          if (j.pre)
+            for (int64_t q = lo; q < hi; ++q) o[q] = xr[iw0 + q * sw] * s + t;
+          else if (sw == 2)
+            for (int64_t q = lo; q < hi; ++q) o[q] = xr[iw0 + 2 * q];
+          else
+            for (int64_t q = lo; q < hi; ++q) o[q] = xr[iw0 + q * sw];
+          std::fill(o + hi, o + run, 0.f);
         }
       }
       i += run;

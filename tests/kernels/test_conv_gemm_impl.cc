@@ -76,7 +76,7 @@ TEST(ConvGemmImpl, RandomizedConvShapesMatchReference) {
       OC = 2 * ((OC + 1) / 2);
     }
     const int64_t k = 1 + rng() % 3 * 1 + (trial % 5 == 0 ? 4 : 0);  // 1..3, sometimes 5..7
-    const int64_t stride = 1 + rng() % 2, dil = trial % 9 == 0 ? 2 : 1;
+    const int64_t stride = 1 + rng() % 3, dil = trial % 9 == 0 ? 2 : 1;
     const int64_t H = rng() % 13 + dil * (k - 1) + 1, W = rng() % 17 + dil * (k - 1) + 1;
     const int64_t pad = rng() % 4;
     const int64_t N = trial % 13 == 0 ? 2 : 1;
