@@ -215,6 +215,44 @@ TEST(Artifact, ExactModeAndLowerIsaStillWorkFromACompiledModel) {
     }
 }
 
+// A file's packed weights are laid out for its ISA; a session capped lower
+// must repack, even where the layouts have the same sizes (avx2 and scalar
+// did, and ran avx2 panels through the scalar kernel). Every file ISA the
+// host has, against every cap at or below it.
+TEST(Artifact, EveryLowerIsaCapRepacksWhenTheLayoutDiffers) {
+  Model m = zoo_model("tiny_cnn", {1, 3, 32, 32});
+  auto ref = m.compile({.threads = 1, .opt_level = 0, .max_isa = "scalar"});
+  ASSERT_TRUE(ref.is_ok());
+  std::map<std::string, Tensor> in{{ref->inputs()[0].name, input_for(ref->inputs()[0], 9)}};
+  auto yr = ref->run(in);
+  ASSERT_TRUE(yr.is_ok());
+  const Tensor& want = yr->begin()->second;
+  for (Isa file_isa : {Isa::kAvx2, Isa::kAvx512}) {
+    if (file_isa > active_isa()) continue;
+    auto s = m.compile({.threads = 1, .max_isa = isa_name(file_isa)});
+    ASSERT_TRUE(s.is_ok()) << s.status().to_string();
+    const std::string path = (test_dir() / (std::string("tiny_") + isa_name(file_isa) + ".anvil")).string();
+    ASSERT_TRUE(s->save(path).is_ok());
+    auto loaded = Model::load(path);
+    ASSERT_TRUE(loaded.is_ok()) << loaded.status().to_string();
+    for (Isa cap = Isa::kScalar; cap <= file_isa; cap = static_cast<Isa>(static_cast<int>(cap) + 1)) {
+      SCOPED_TRACE(std::string("file ") + isa_name(file_isa) + ", session " + isa_name(cap));
+      auto run = loaded->compile({.threads = 1, .max_isa = isa_name(cap)});
+      ASSERT_TRUE(run.is_ok()) << run.status().to_string();
+      EXPECT_EQ(run->isa(), isa_name(cap));
+      EXPECT_EQ(run->optimization_report().find("weights packed again") != std::string::npos,
+                packed_layout(cap) != packed_layout(file_isa))
+          << run->optimization_report();
+      auto y = run->run(in);
+      ASSERT_TRUE(y.is_ok()) << y.status().to_string();
+      const Tensor& got = y->at(yr->begin()->first);
+      ASSERT_EQ(got.shape(), want.shape());
+      for (int64_t i = 0; i < want.numel(); ++i)
+        ASSERT_NEAR(got.data<float>()[i], want.data<float>()[i], 1e-4f * (1 + std::fabs(want.data<float>()[i]))) << i;
+    }
+  }
+}
+
 TEST(Artifact, ShapesGivenAtLoadMustBeTheCompiledOnes) {
   Compiled c = compile_and_save("tiny_cnn", {1, 3, 32, 32}, "tiny_shapes.anvil");
   const std::string in = c.session.inputs()[0].name;
