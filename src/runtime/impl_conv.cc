@@ -214,7 +214,7 @@ class ConvImplicitGemm final : public OpKernel {
           std::fill(o, o + lo, 0.f);
           if (j.pre)
             for (int64_t q = lo; q < hi; ++q) o[q] = xr[iw0 + q * sw] * s + t;
-          else if (sw == 2)
+          else if (sw == 2)  // a constant stride: the compiler vectorizes it with shuffles
             for (int64_t q = lo; q < hi; ++q) o[q] = xr[iw0 + 2 * q];
           else
             for (int64_t q = lo; q < hi; ++q) o[q] = xr[iw0 + q * sw];
