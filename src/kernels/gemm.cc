@@ -11,7 +11,8 @@ namespace anvil::kernels {
 
 namespace {
 
-const GemmUkernelInfo kAvx512{f32_gemm_ukernel_6x64__avx512, 6, 64, "f32_gemm_ukernel_6x64__avx512", Isa::kAvx512};
+const GemmUkernelInfo kAvx512{f32_gemm_ukernel_16x16__avx512, 16, 16, "f32_gemm_ukernel_16x16__avx512", Isa::kAvx512};
+const GemmUkernelInfo kAvx512Wide{f32_gemm_ukernel_6x64__avx512, 6, 64, "f32_gemm_ukernel_6x64__avx512", Isa::kAvx512};
 const GemmUkernelInfo kAvx2{f32_gemm_ukernel_6x16__avx2, 6, 16, "f32_gemm_ukernel_6x16__avx2", Isa::kAvx2};
 const GemmUkernelInfo kScalar{f32_gemm_ukernel_4x8__scalar, 4, 8, "f32_gemm_ukernel_4x8__scalar", Isa::kScalar};
 
@@ -19,7 +20,7 @@ const GemmUkernelInfo kScalar{f32_gemm_ukernel_4x8__scalar, 4, 8, "f32_gemm_uker
 // time and stays in L2 while every MC x KC block of A (L2) sweeps it; each
 // KC x NR panel of B is reused from L1 by all MR-row panels of the block.
 constexpr int64_t kKC = 256;
-constexpr int64_t kMC = 120;  // a multiple of every MR (4 and 6)
+constexpr int64_t kMC = 192;  // a multiple of every MR (4, 6 and 16)
 constexpr int64_t kNC = 384;  // a multiple of every NR (8, 16, 64); 384 KB at KC
 
 // A points at element (0, 0) of the block; with trans, (m, k) is A[k*lda + m].
@@ -59,24 +60,88 @@ const GemmUkernelInfo& gemm_ukernel_for(Isa isa) {
   return kScalar;
 }
 
+std::vector<const GemmUkernelInfo*> gemm_ukernels(Isa isa) {
+  switch (isa) {
+    case Isa::kAvx512: return {&kAvx512, &kAvx512Wide};
+    case Isa::kAvx2: return {&kAvx2};
+    default: return {&kScalar};
+  }
+}
+
+namespace {
+
+// Share of an n-wide dimension that tiles of `tile` fill.
+double tile_use(int64_t n, int tile) { return double(n) / double((n + tile - 1) / tile * tile); }
+
+// Speed of a microkernel with its tile full, relative to the ISA's best
+// (bench/bench_kernels, Zen 4: 16x16 ~105 GFLOP/s, 6x64 ~95 with its 64 KB
+// B panel in L2).
+double tile_speed(const GemmUkernelInfo& uk) { return &uk == &kAvx512Wide ? 0.95 : 1.0; }
+
+// The transposed product pays for packing its pixel rows and transposing
+// the result into the output (~8% of a 14x14 1x1 conv, perf).
+constexpr double kTransposeCost = 0.92;
+
+}  // namespace
+
+GemmPlan gemm_plan(int64_t cols, int64_t rows, Isa isa) {
+  const GemmUkernelInfo& def = gemm_ukernel_for(isa);
+  GemmPlan best{&def, false};
+  double best_score = -1;
+  for (const GemmUkernelInfo* uk : gemm_ukernels(def.isa))
+    for (bool t : {false, true}) {
+      const double s = (t ? tile_use(cols, uk->mr) * tile_use(rows, uk->nr) * kTransposeCost
+                          : tile_use(rows, uk->mr) * tile_use(cols, uk->nr)) *
+                       tile_speed(*uk);
+      if (s > best_score + 1e-9) {
+        best_score = s;
+        best = {uk, t};
+      }
+    }
+  return best;
+}
+
+const GemmUkernelInfo& gemm_ukernel_best(int64_t M, int64_t N, Isa isa) {
+  const GemmUkernelInfo& def = gemm_ukernel_for(isa);
+  const GemmUkernelInfo* best = &def;
+  double best_score = -1;
+  for (const GemmUkernelInfo* uk : gemm_ukernels(def.isa)) {
+    const double s = tile_use(M, uk->mr) * tile_use(N, uk->nr) * tile_speed(*uk);
+    if (s > best_score + 1e-9) {
+      best_score = s;
+      best = uk;
+    }
+  }
+  return *best;
+}
+
 int64_t gemm_kc() { return kKC; }
 
 void sgemm(const GemmArgs& args) { sgemm_isa(args, active_isa()); }
 
-int64_t prepacked_a_numel(int64_t M, int64_t K, Isa isa) {
-  const int mr = gemm_ukernel_for(isa).mr;
+int64_t prepacked_a_numel(int64_t M, int64_t K, Isa isa) { return prepacked_a_numel(M, K, gemm_ukernel_for(isa)); }
+int64_t prepacked_b_numel(int64_t K, int64_t N, Isa isa) { return prepacked_b_numel(K, N, gemm_ukernel_for(isa)); }
+Tensor prepack_a(const float* A, int64_t lda, int64_t M, int64_t K, Isa isa) {
+  return prepack_a(A, lda, M, K, gemm_ukernel_for(isa));
+}
+Tensor prepack_b(const float* B, int64_t ldb, int64_t K, int64_t N, bool trans_b, Isa isa) {
+  return prepack_b(B, ldb, K, N, trans_b, gemm_ukernel_for(isa));
+}
+
+int64_t prepacked_a_numel(int64_t M, int64_t K, const GemmUkernelInfo& uk) {
+  const int mr = uk.mr;
   return (M + mr - 1) / mr * mr * K;
 }
 
-int64_t prepacked_b_numel(int64_t K, int64_t N, Isa isa) {
-  const int nr = gemm_ukernel_for(isa).nr;
+int64_t prepacked_b_numel(int64_t K, int64_t N, const GemmUkernelInfo& uk) {
+  const int nr = uk.nr;
   return (N + nr - 1) / nr * nr * K;
 }
 
-Tensor prepack_a(const float* A, int64_t lda, int64_t M, int64_t K, Isa isa) {
-  const int mr = gemm_ukernel_for(isa).mr;
+Tensor prepack_a(const float* A, int64_t lda, int64_t M, int64_t K, const GemmUkernelInfo& uk) {
+  const int mr = uk.mr;
   const int64_t panels = (M + mr - 1) / mr;
-  Tensor out(DType::kF32, Shape{prepacked_a_numel(M, K, isa)});
+  Tensor out(DType::kF32, Shape{prepacked_a_numel(M, K, uk)});
   for (int64_t pc = 0; pc < K; pc += kKC) {
     const int64_t kc = std::min(kKC, K - pc);
     float* block = out.data<float>() + pc * panels * mr;
@@ -87,10 +152,10 @@ Tensor prepack_a(const float* A, int64_t lda, int64_t M, int64_t K, Isa isa) {
   return out;
 }
 
-Tensor prepack_b(const float* B, int64_t ldb, int64_t K, int64_t N, bool trans_b, Isa isa) {
-  const int nr = gemm_ukernel_for(isa).nr;
+Tensor prepack_b(const float* B, int64_t ldb, int64_t K, int64_t N, bool trans_b, const GemmUkernelInfo& uk) {
+  const int nr = uk.nr;
   const int64_t panels = (N + nr - 1) / nr;
-  Tensor out(DType::kF32, Shape{prepacked_b_numel(K, N, isa)});
+  Tensor out(DType::kF32, Shape{prepacked_b_numel(K, N, uk)});
   for (int64_t pc = 0; pc < K; pc += kKC) {
     const int64_t kc = std::min(kKC, K - pc);
     float* block = out.data<float>() + pc * panels * nr;
@@ -105,7 +170,7 @@ Tensor prepack_b(const float* B, int64_t ldb, int64_t K, int64_t N, bool trans_b
 }
 
 void sgemm_isa(const GemmArgs& g, Isa isa) {
-  const GemmUkernelInfo& uk = gemm_ukernel_for(isa);
+  const GemmUkernelInfo& uk = g.ukernel ? *g.ukernel : gemm_ukernel_for(isa);
   if (g.M <= 0 || g.N <= 0) return;
   bool accumulate = g.accumulate;
   if (g.bias) {
@@ -189,7 +254,7 @@ void sgemm_isa(const GemmArgs& g, Isa isa) {
 
 void sgemm_parallel(const GemmArgs& g, Isa isa, ThreadPool* pool) {
   const int T = pool ? pool->threads() : 1;
-  const GemmUkernelInfo& uk = gemm_ukernel_for(isa);
+  const GemmUkernelInfo& uk = g.ukernel ? *g.ukernel : gemm_ukernel_for(isa);
   // Below ~1 MFLOP per thread the fork costs more than it saves.
   if (T == 1 || 2 * g.M * g.N * g.K < int64_t{1} << 21) {
     sgemm_isa(g, isa);

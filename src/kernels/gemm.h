@@ -16,6 +16,8 @@ class ThreadPool;
 
 namespace anvil::kernels {
 
+struct GemmUkernelInfo;
+
 struct GemmArgs {
   int64_t M = 0, N = 0, K = 0;
   const float* A = nullptr;
@@ -58,6 +60,10 @@ struct GemmArgs {
   // Where this call's C starts in the whole problem (sgemm_parallel sets
   // them for each thread's share); only callbacks see them.
   int64_t row0 = 0, col0 = 0;
+  // The microkernel to use (one of gemm_ukernels(isa)); null: the ISA's
+  // default, gemm_ukernel_for(isa). Prepacked operands must have been
+  // packed for the same one.
+  const GemmUkernelInfo* ukernel = nullptr;
 };
 
 // Packed weights. prepack_a packs A (M x K) once: per KC block of K, the
@@ -67,11 +73,16 @@ struct GemmArgs {
 // caches stream sequentially from memory. The result is a 1-D f32 tensor of
 // prepacked_{a,b}_numel() elements (64-byte aligned); a compiled artifact
 // (.anvil) stores it as is.
+// The Isa overloads pack for the ISA's default microkernel.
 int64_t gemm_kc();  // the reduction block size of these layouts
 int64_t prepacked_a_numel(int64_t M, int64_t K, Isa isa);
 int64_t prepacked_b_numel(int64_t K, int64_t N, Isa isa);
 Tensor prepack_a(const float* A, int64_t lda, int64_t M, int64_t K, Isa isa);
 Tensor prepack_b(const float* B, int64_t ldb, int64_t K, int64_t N, bool trans_b, Isa isa);
+int64_t prepacked_a_numel(int64_t M, int64_t K, const GemmUkernelInfo& uk);
+int64_t prepacked_b_numel(int64_t K, int64_t N, const GemmUkernelInfo& uk);
+Tensor prepack_a(const float* A, int64_t lda, int64_t M, int64_t K, const GemmUkernelInfo& uk);
+Tensor prepack_b(const float* B, int64_t ldb, int64_t K, int64_t N, bool trans_b, const GemmUkernelInfo& uk);
 
 // Microkernel contract: computes an MR x NR tile of C from packed A (kc
 // groups of MR values, one per row) and packed B (kc groups of NR values),
@@ -90,15 +101,23 @@ struct GemmUkernelInfo {
 // The microkernel the driver uses at ISA level `isa` (or the best <= isa).
 const GemmUkernelInfo& gemm_ukernel_for(Isa isa);
 
-// Whether a product with `cols` output columns (pixels, tiles) and `rows`
-// output rows (channels) fills the NR-wide register tile better transposed:
-// few columns leave most of the tile empty, while channel counts (multiples
-// of 16/64 in real nets) fill it.
-inline bool gemm_prefers_transposed(int64_t cols, int64_t rows, Isa isa) {
-  const int nr = gemm_ukernel_for(isa).nr;
-  auto util = [nr](int64_t n) { return double(n) / double((n + nr - 1) / nr * nr); };
-  return util(cols) < 0.85 && util(rows) > util(cols);
-}
+// Every microkernel of exactly this ISA level, the default first.
+std::vector<const GemmUkernelInfo*> gemm_ukernels(Isa isa);
+
+// How to run a product with `rows` output rows (channels) and `cols`
+// output columns (pixels, tiles) at `isa`: which microkernel, and whether
+// to compute the transposed product (pixels as rows, then transposed into
+// the output). Scores each candidate by how much of its register tile the
+// shape fills, weighted by the tile's own measured speed and by the cost
+// of the transposition; the same shape always gets the same plan, so
+// packed weights saved in an artifact match it.
+struct GemmPlan {
+  const GemmUkernelInfo* uk;
+  bool transposed;
+};
+GemmPlan gemm_plan(int64_t cols, int64_t rows, Isa isa);
+// The fastest microkernel for a plain M x N product (no transposition).
+const GemmUkernelInfo& gemm_ukernel_best(int64_t M, int64_t N, Isa isa);
 
 // C = A*B (+bias) with the microkernel for `isa` (default: active_isa()).
 void sgemm(const GemmArgs& args);
@@ -108,6 +127,8 @@ void sgemm_isa(const GemmArgs& args, Isa isa);
 void sgemm_parallel(const GemmArgs& args, Isa isa, ThreadPool* pool);
 
 // Microkernels, one per ISA folder.
+void f32_gemm_ukernel_16x16__avx512(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, int64_t mr,
+                                    int64_t nr, bool accumulate);
 void f32_gemm_ukernel_6x64__avx512(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, int64_t mr,
                                    int64_t nr, bool accumulate);
 void f32_gemm_ukernel_6x16__avx2(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, int64_t mr,

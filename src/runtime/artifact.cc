@@ -122,10 +122,13 @@ Status write_all(int fd, const void* p, size_t n, const std::string& path) {
 
 }  // namespace
 
+// Every microkernel a kernel may have packed for at this ISA (which one a
+// node uses follows from its shapes, see kernels::gemm_plan).
 std::string packed_layout(Isa isa) {
-  const kernels::GemmUkernelInfo& uk = kernels::gemm_ukernel_for(isa);
-  return std::string(uk.name) + " mr=" + std::to_string(uk.mr) + " nr=" + std::to_string(uk.nr) +
-         " kc=" + std::to_string(kernels::gemm_kc());
+  std::string s;
+  for (const kernels::GemmUkernelInfo* uk : kernels::gemm_ukernels(kernels::gemm_ukernel_for(isa).isa))
+    s += std::string(s.empty() ? "" : " + ") + uk->name + " mr=" + std::to_string(uk->mr) + " nr=" + std::to_string(uk->nr);
+  return s + " kc=" + std::to_string(kernels::gemm_kc());
 }
 
 Status write_artifact(const std::string& path, const Graph& g, const Precompiled& pre) {

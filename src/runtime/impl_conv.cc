@@ -34,7 +34,7 @@ class ConvImplicitGemm final : public OpKernel {
 
   std::string name() const override {
     return std::string(is_pointwise() ? "conv2d_1x1_gemm" : "conv2d_implicit_gemm") + (transposed_ ? "_t:" : ":") +
-           kernels::gemm_ukernel_for(isa_).name;
+           uk_->name;
   }
 
   // Per-input-channel x*s + t applied while packing, so padded positions
@@ -52,14 +52,16 @@ class ConvImplicitGemm final : public OpKernel {
   // have this orientation's sizes.
   void choose_orientation(int64_t pixels, const KernelConfig& cfg) {
     const int64_t OC = w_.dim(0), OCg = OC / group_, K = w_.numel() / OC;
-    transposed_ = kernels::gemm_prefers_transposed(pixels, OCg, isa_);
+    const kernels::GemmPlan plan = kernels::gemm_plan(pixels, OCg, isa_);
+    transposed_ = plan.transposed;
+    uk_ = plan.uk;
     wp_.clear();
-    const int64_t numel = transposed_ ? kernels::prepacked_b_numel(K, OCg, isa_) : kernels::prepacked_a_numel(OCg, K, isa_);
+    const int64_t numel = transposed_ ? kernels::prepacked_b_numel(K, OCg, *uk_) : kernels::prepacked_a_numel(OCg, K, *uk_);
     if (adopt_prepacked(cfg, std::vector<int64_t>(static_cast<size_t>(group_), numel), wp_)) return;
     for (int64_t g = 0; g < group_; ++g) {
       const float* wg = w_.data<float>() + g * OCg * K;
-      wp_.push_back(transposed_ ? kernels::prepack_b(wg, K, K, OCg, /*trans_b=*/true, isa_)
-                                : kernels::prepack_a(wg, K, OCg, K, isa_));
+      wp_.push_back(transposed_ ? kernels::prepack_b(wg, K, K, OCg, /*trans_b=*/true, *uk_)
+                                : kernels::prepack_a(wg, K, OCg, K, *uk_));
     }
   }
 
@@ -136,6 +138,7 @@ class ConvImplicitGemm final : public OpKernel {
     j.ct = nullptr;
 
     kernels::GemmArgs a;
+    a.ukernel = uk_;
     a.K = G.K;
     a.pack_ctx = &j;
     a.block_ctx = &j;
@@ -157,7 +160,7 @@ class ConvImplicitGemm final : public OpKernel {
       if (pool && pool->threads() > 1) {
         // Threads split the output channels and would each pack the same
         // A (all pixels): pack it once, together, in the prepacked layout.
-        const int mr = kernels::gemm_ukernel_for(isa_).mr;
+        const int mr = uk_->mr;
         const int64_t kc = kernels::gemm_kc(), panels = (G.P + mr - 1) / mr, blocks = (G.K + kc - 1) / kc;
         apack_.resize(static_cast<size_t>(panels * mr * G.K));
         pool->parallel_for(blocks, [&](int64_t b, int64_t e, int) {
@@ -394,6 +397,7 @@ class ConvImplicitGemm final : public OpKernel {
   std::vector<ops::PostOp> post_;
   std::vector<std::vector<float>> tmp_;  // transposed product per thread
   bool transposed_ = false;
+  const kernels::GemmUkernelInfo* uk_ = &kernels::gemm_ukernel_for(Isa::kScalar);  // set by choose_orientation
   std::vector<Tensor> wp_;   // per group: W packed for the chosen orientation
   Tensor pre_s_, pre_t_;
   std::vector<int32_t> gather_;  // see build_gather_table

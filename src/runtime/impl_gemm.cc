@@ -12,19 +12,23 @@ namespace {
 
 class DenseGemm final : public OpKernel {
  public:
-  DenseGemm(const KernelConfig& cfg, Tensor b_kn, Tensor c, float alpha, float beta, bool trans_a, const char* op,
-            std::vector<ops::PostOp> post = {})
+  // `rows`: the M the graph's shapes give (batch x leading dims), which
+  // picks the microkernel: at batch 1 a 16-row tile would run 16x the
+  // FMAs of the one real row.
+  DenseGemm(const KernelConfig& cfg, int64_t rows, Tensor b_kn, Tensor c, float alpha, float beta, bool trans_a,
+            const char* op, std::vector<ops::PostOp> post = {})
       : isa_(cfg.isa), pool_(cfg.pool), b_(std::move(b_kn)), c_(std::move(c)), alpha_(alpha), beta_(beta), trans_a_(trans_a), op_(op),
         post_(std::move(post)) {
+    uk_ = &kernels::gemm_ukernel_best(rows, b_.dim(1), isa_);
     // Weights are packed once; at batch 1 the FC streams them exactly once.
     std::vector<Tensor> adopted;
-    if (adopt_prepacked(cfg, {kernels::prepacked_b_numel(b_.dim(0), b_.dim(1), isa_)}, adopted)) bp_ = adopted[0];
-    else bp_ = kernels::prepack_b(b_.data<float>(), b_.dim(1), b_.dim(0), b_.dim(1), false, isa_);
+    if (adopt_prepacked(cfg, {kernels::prepacked_b_numel(b_.dim(0), b_.dim(1), *uk_)}, adopted)) bp_ = adopted[0];
+    else bp_ = kernels::prepack_b(b_.data<float>(), b_.dim(1), b_.dim(0), b_.dim(1), false, *uk_);
   }
 
   std::vector<Tensor> packed() const override { return {bp_}; }
 
-  std::string name() const override { return std::string(op_) + "_gemm:" + kernels::gemm_ukernel_for(isa_).name; }
+  std::string name() const override { return std::string(op_) + "_gemm:" + uk_->name; }
 
   Status run(KernelContext& k) override {
     const Tensor& a = k.in(0);
@@ -40,6 +44,7 @@ class DenseGemm final : public OpKernel {
     }
     kernels::GemmArgs g{M, N, K, A, K, b_.data<float>(), N, y.data<float>(), N, nullptr, false};
     g.b_prepacked = bp_.data<float>();
+    g.ukernel = uk_;
     kernels::sgemm_parallel(g, isa_, pool_);
     if (alpha_ != 1.f || c_.defined()) {
       float* out = y.data<float>();
@@ -65,6 +70,7 @@ class DenseGemm final : public OpKernel {
   bool trans_a_;
   const char* op_;
   std::vector<ops::PostOp> post_;
+  const kernels::GemmUkernelInfo* uk_;
   Tensor bp_;
   std::vector<float> at_;
 };
@@ -100,7 +106,7 @@ Result<std::unique_ptr<OpKernel>> create_gemm(const Graph& g, const Node& n, con
   }
   std::vector<ops::PostOp> post;
   if (n.op == "FusedGemm") ANVIL_TRY(ops::parse_post_ops(n.attrs, 3, post));
-  return std::unique_ptr<OpKernel>(new DenseGemm(cfg, std::move(bkn), std::move(c), n.attrs.f("alpha", 1.f),
+  return std::unique_ptr<OpKernel>(new DenseGemm(cfg, M, std::move(bkn), std::move(c), n.attrs.f("alpha", 1.f),
                                                  n.attrs.f("beta", 1.f), n.attrs.i("transA", 0) != 0, "gemm",
                                                  std::move(post)));
 }
@@ -112,7 +118,9 @@ Result<std::unique_ptr<OpKernel>> create_matmul(const Graph& g, const Node& n, c
   if (!b.constant) return unsupported("B is computed at run time");
   if (b.shape.rank() != 2) return unsupported("B has rank " + std::to_string(b.shape.rank()) + ", not 2");
   if (a.shape.rank() < 2) return unsupported("A has rank < 2");
-  return std::unique_ptr<OpKernel>(new DenseGemm(cfg, b.constant->clone(), Tensor(), 1.f, 0.f, false, "matmul"));
+  int64_t rows = 1;
+  for (size_t d = 0; d + 1 < a.shape.rank(); ++d) rows *= a.shape[d];
+  return std::unique_ptr<OpKernel>(new DenseGemm(cfg, rows, b.constant->clone(), Tensor(), 1.f, 0.f, false, "matmul"));
 }
 
 }  // namespace

@@ -33,8 +33,10 @@ class ConvWinogradF2x3 final : public OpKernel {
       : isa_(cfg.isa), pool_(cfg.pool), geo_(std::move(geo)), b_(std::move(b)), post_(std::move(post)) {
     OC_ = w.dim(0);
     C_ = w.dim(1);
-    transposed_ = kernels::gemm_prefers_transposed(tiles, OC_, isa_);
-    const int64_t numel = transposed_ ? kernels::prepacked_b_numel(C_, OC_, isa_) : kernels::prepacked_a_numel(OC_, C_, isa_);
+    const kernels::GemmPlan plan = kernels::gemm_plan(tiles, OC_, isa_);
+    transposed_ = plan.transposed;
+    uk_ = plan.uk;
+    const int64_t numel = transposed_ ? kernels::prepacked_b_numel(C_, OC_, *uk_) : kernels::prepacked_a_numel(OC_, C_, *uk_);
     if (adopt_prepacked(cfg, std::vector<int64_t>(kPoints, numel), up_)) return;
     // U = G g G^T per (oc, c), in double then rounded once.
     std::vector<float> u(static_cast<size_t>(kPoints * OC_ * C_));
@@ -52,8 +54,8 @@ class ConvWinogradF2x3 final : public OpKernel {
       }
     for (int xi = 0; xi < kPoints; ++xi) {
       const float* ux = u.data() + xi * OC_ * C_;
-      up_.push_back(transposed_ ? kernels::prepack_b(ux, C_, C_, OC_, /*trans_b=*/true, isa_)
-                                : kernels::prepack_a(ux, C_, OC_, C_, isa_));
+      up_.push_back(transposed_ ? kernels::prepack_b(ux, C_, C_, OC_, /*trans_b=*/true, *uk_)
+                                : kernels::prepack_a(ux, C_, OC_, C_, *uk_));
     }
   }
 
@@ -68,7 +70,7 @@ class ConvWinogradF2x3 final : public OpKernel {
   std::vector<Tensor> packed() const override { return up_; }
 
   std::string name() const override {
-    return std::string("conv2d_winograd_f2x3") + (transposed_ ? "_t:" : ":") + kernels::gemm_ukernel_for(isa_).name;
+    return std::string("conv2d_winograd_f2x3") + (transposed_ ? "_t:" : ":") + uk_->name;
   }
 
   Status run(KernelContext& k) override {
@@ -138,6 +140,7 @@ class ConvWinogradF2x3 final : public OpKernel {
       par(kPoints, [&](int64_t p0, int64_t p1, int) {
         for (int64_t xi = p0; xi < p1; ++xi) {
           kernels::GemmArgs a;
+          a.ukernel = uk_;
           a.K = C_;
           const float* vx = vbuf + xi * C_ * T;
           float* mx = mbuf + xi * OC_ * T;
@@ -205,6 +208,7 @@ class ConvWinogradF2x3 final : public OpKernel {
   std::vector<ops::PostOp> post_;
   int64_t OC_ = 0, C_ = 0;
   bool transposed_ = false;
+  const kernels::GemmUkernelInfo* uk_ = nullptr;  // set with transposed_ in the constructor
   std::vector<Tensor> up_;  // per point: U packed for the chosen orientation
   std::vector<std::vector<float>> planes_;
 };

@@ -19,8 +19,9 @@ std::vector<Isa> host_isas() {
   return v;
 }
 
-void check(Isa isa, int64_t M, int64_t N, int64_t K, bool bias, bool accumulate, bool trans_a = false,
-           bool prepacked = false, bool bias_cols = false, ThreadPool* pool = nullptr) {
+void check(const GemmUkernelInfo& uk, int64_t M, int64_t N, int64_t K, bool bias, bool accumulate,
+           bool trans_a = false, bool prepacked = false, bool bias_cols = false, ThreadPool* pool = nullptr) {
+  const Isa isa = uk.isa;
   std::mt19937 rng(static_cast<unsigned>(M * 131 + N * 17 + K));
   std::uniform_real_distribution<float> u(-1.f, 1.f);
   // Leading dimensions larger than the matrices catch stride mistakes.
@@ -43,16 +44,17 @@ void check(Isa isa, int64_t M, int64_t N, int64_t K, bool bias, bool accumulate,
   }
   Tensor packed, packed_a;
   if (prepacked && !trans_a) {
-    packed_a = prepack_a(A.data(), lda, M, K, isa);
+    packed_a = prepack_a(A.data(), lda, M, K, uk);
     g.a_prepacked = packed_a.data<float>();
     g.A = nullptr;
   }
   if (prepacked) {
-    packed = prepack_b(B.data(), ldb, K, N, false, isa);
+    packed = prepack_b(B.data(), ldb, K, N, false, uk);
     g.b_prepacked = packed.data<float>();
     g.B = nullptr;
   }
   g.bias_per_column = bias_cols;
+  g.ukernel = &uk;
   if (pool) sgemm_parallel(g, isa, pool);
   else sgemm_isa(g, isa);
   for (int64_t m = 0; m < M; ++m) {
@@ -65,38 +67,59 @@ void check(Isa isa, int64_t M, int64_t N, int64_t K, bool bias, bool accumulate,
       if (bias) ref += bv[bias_cols ? n : m];
       for (int64_t k = 0; k < K; ++k) ref += double(A[m * lda + k]) * B[k * ldb + n];
       // f32 accumulation over K terms of magnitude <= 1: error grows ~sqrt(K)*eps.
-      ASSERT_NEAR(C[m * ldc + n], ref, 1e-5 * (K + 1)) << isa_name(isa) << " M=" << M << " N=" << N << " K=" << K
+      ASSERT_NEAR(C[m * ldc + n], ref, 1e-5 * (K + 1)) << uk.name << " M=" << M << " N=" << N << " K=" << K
                                                       << " trans_a=" << trans_a << " prepacked=" << prepacked << " at m=" << m << " n=" << n;
     }
   }
 }
 
 TEST(GemmKernels, MatchReferenceOnEdgeShapes) {
-  for (Isa isa : host_isas()) {
-    const GemmUkernelInfo& uk = gemm_ukernel_for(isa);
-    const int64_t mr = uk.mr, nr = uk.nr;
-    for (int64_t M : {int64_t{1}, mr - 1, mr, mr + 1, 2 * mr + 3, int64_t{127}})
-      for (int64_t N : {int64_t{1}, nr - 1, nr, nr + 1, 2 * nr + 5})
-        for (int64_t K : {int64_t{1}, int64_t{7}, int64_t{256}, int64_t{300}}) check(isa, M, N, K, false, false);
-    check(isa, 37, 53, 129, true, false);
-    check(isa, 37, 53, 129, false, true);
-    check(isa, 37, 53, 129, true, true);
-    check(isa, 5, 3, 0, true, false);
-  }
+  for (Isa isa : host_isas())
+    for (const GemmUkernelInfo* u : gemm_ukernels(isa)) {
+      const GemmUkernelInfo& uk = *u;
+      const int64_t mr = uk.mr, nr = uk.nr;
+      for (int64_t M : {int64_t{1}, mr - 1, mr, mr + 1, 2 * mr + 3, int64_t{127}})
+        for (int64_t N : {int64_t{1}, nr - 1, nr, nr + 1, 2 * nr + 5})
+          for (int64_t K : {int64_t{1}, int64_t{7}, int64_t{256}, int64_t{300}}) check(uk, M, N, K, false, false);
+      check(uk, 37, 53, 129, true, false);
+      check(uk, 37, 53, 129, false, true);
+      check(uk, 37, 53, 129, true, true);
+      check(uk, 5, 3, 0, true, false);
+    }
 }
 
 TEST(GemmKernels, TransposedAPrepackedBColumnBiasAndThreads) {
   ThreadPool pool(2);
-  for (Isa isa : host_isas()) {
-    for (int64_t M : {int64_t{1}, int64_t{7}, int64_t{49}, int64_t{200}})
-      for (int64_t N : {int64_t{3}, int64_t{64}, int64_t{129}, int64_t{300}})
-        for (int64_t K : {int64_t{5}, int64_t{300}}) {
-          check(isa, M, N, K, true, false, true, true, true);
-          check(isa, M, N, K, true, false, true, false, false, &pool);
-          check(isa, M, N, K, true, true, false, true, true, &pool);
-          check(isa, M, N, K, false, false, false, true, false);
-        }
-  }
+  for (Isa isa : host_isas())
+    for (const GemmUkernelInfo* uk : gemm_ukernels(isa))
+      for (int64_t M : {int64_t{1}, int64_t{7}, int64_t{49}, int64_t{200}})
+        for (int64_t N : {int64_t{3}, int64_t{64}, int64_t{129}, int64_t{300}})
+          for (int64_t K : {int64_t{5}, int64_t{300}}) {
+            check(*uk, M, N, K, true, false, true, true, true);
+            check(*uk, M, N, K, true, false, true, false, false, &pool);
+            check(*uk, M, N, K, true, true, false, true, true, &pool);
+            check(*uk, M, N, K, false, false, false, true, false);
+          }
+}
+
+// The plan for the ResNet shapes this choice was measured on: 14x14
+// (196 pixels) fills 16-wide tiles (208) well enough to stay direct, 7x7
+// (49) does not and turns to the transposed 6x64 product, and batch-1 FC
+// rows take the 6-row tile.
+TEST(GemmKernels, PlanPicksTheTileThatFitsTheShape) {
+  if (host_isa() < Isa::kAvx512) GTEST_SKIP() << "needs AVX-512 (the only ISA with a choice of tiles)";
+  const GemmPlan p14 = gemm_plan(196, 1024, Isa::kAvx512);
+  EXPECT_FALSE(p14.transposed);
+  EXPECT_EQ(p14.uk->mr, 16);
+  const GemmPlan p7 = gemm_plan(49, 512, Isa::kAvx512);
+  EXPECT_TRUE(p7.transposed);
+  EXPECT_EQ(p7.uk->nr, 64);
+  const GemmPlan p56 = gemm_plan(3136, 64, Isa::kAvx512);
+  EXPECT_FALSE(p56.transposed);
+  EXPECT_EQ(gemm_ukernel_best(1, 1000, Isa::kAvx512).mr, 6);
+  EXPECT_EQ(gemm_ukernel_best(64, 1000, Isa::kAvx512).mr, 16);
+  // Capped ISAs have one tile each; the plan follows the cap.
+  EXPECT_EQ(gemm_plan(196, 1024, Isa::kAvx2).uk->isa, Isa::kAvx2);
 }
 
 }  // namespace
