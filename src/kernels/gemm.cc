@@ -11,7 +11,8 @@ namespace anvil::kernels {
 
 namespace {
 
-const GemmUkernelInfo kAvx512{f32_gemm_ukernel_16x16__avx512, 16, 16, "f32_gemm_ukernel_16x16__avx512", Isa::kAvx512};
+const GemmUkernelInfo kAvx512{f32_gemm_ukernel_16x16__avx512, 16, 16, "f32_gemm_ukernel_16x16__avx512", Isa::kAvx512,
+                             f32_gemm_relu_ukernel_16x16__avx512};
 const GemmUkernelInfo kAvx512Wide{f32_gemm_ukernel_6x64__avx512, 6, 64, "f32_gemm_ukernel_6x64__avx512", Isa::kAvx512};
 const GemmUkernelInfo kAvx2{f32_gemm_ukernel_6x16__avx2, 6, 16, "f32_gemm_ukernel_6x16__avx2", Isa::kAvx2};
 const GemmUkernelInfo kScalar{f32_gemm_ukernel_4x8__scalar, 4, 8, "f32_gemm_ukernel_4x8__scalar", Isa::kScalar};
@@ -48,6 +49,20 @@ void pack_b(const float* B, int64_t ldb, int64_t kc, int64_t nc, int nr_tile, fl
       std::memcpy(dst, src, static_cast<size_t>(cols) * sizeof(float));
       for (int64_t j = cols; j < nr_tile; ++j) dst[j] = 0.f;
       dst += nr_tile;
+    }
+  }
+}
+
+void apply_epilogue(float* c, int64_t ldc, int64_t mr, int64_t nr, const float* bias, const float* res, int64_t ldr,
+                    bool relu) {
+  for (int64_t i = 0; i < mr; ++i) {
+    float* ci = c + i * ldc;
+    const float b = bias ? bias[i] : 0.f;
+    const float* ri = res ? res + i * ldr : nullptr;
+    for (int64_t j = 0; j < nr; ++j) {
+      float v = ci[j] + b;
+      if (ri) v += ri[j];
+      ci[j] = relu ? std::max(v, 0.f) : v;
     }
   }
 }
@@ -183,9 +198,14 @@ void sgemm_isa(const GemmArgs& g, Isa isa) {
     }
     accumulate = true;
   }
+  const GemmEpilogue* epi = g.epilogue;
   if (g.K <= 0) {
     if (!accumulate)
       for (int64_t m = 0; m < g.M; ++m) std::fill(g.C + m * g.ldc, g.C + m * g.ldc + g.N, 0.f);
+    if (epi)
+      for (int64_t m = 0; m < g.M; ++m)
+        apply_epilogue(g.C + m * g.ldc, g.ldc, 1, g.N, epi->bias ? epi->bias + g.row0 + m : nullptr,
+                       epi->residual ? epi->residual + (g.row0 + m) * epi->ldr + g.col0 : nullptr, epi->ldr, epi->relu);
     return;
   }
   // Panels in the whole prepacked matrices (a thread may own a slice).
@@ -243,7 +263,20 @@ void sgemm_isa(const GemmArgs& g, Isa isa) {
               for (int64_t off = 0; off < kc * uk.mr * static_cast<int64_t>(sizeof(float)); off += 64)
                 _mm_prefetch(an + off, _MM_HINT_T1);
             }
-            uk.fn(kc, ap, bp, g.C + (ic + ir) * g.ldc + jc + jr, g.ldc, mr, nr, acc);
+            float* ct = g.C + (ic + ir) * g.ldc + jc + jr;
+            if (epi && pc + kc >= g.K) {
+              const int64_t r0 = g.row0 + ic + ir, c0 = g.col0 + jc + jr;
+              const float* bias = epi->bias ? epi->bias + r0 : nullptr;
+              const float* res = epi->residual ? epi->residual + r0 * epi->ldr + c0 : nullptr;
+              if (uk.fn_epi) {
+                uk.fn_epi(kc, ap, bp, ct, g.ldc, mr, nr, acc, bias, res, epi->ldr, epi->relu);
+              } else {
+                uk.fn(kc, ap, bp, ct, g.ldc, mr, nr, acc);
+                apply_epilogue(ct, g.ldc, mr, nr, bias, res, epi->ldr, epi->relu);
+              }
+            } else {
+              uk.fn(kc, ap, bp, ct, g.ldc, mr, nr, acc);
+            }
           }
         }
       }

@@ -18,6 +18,18 @@ namespace anvil::kernels {
 
 struct GemmUkernelInfo;
 
+// Applied to each element of C once it is final (all of K added), in this
+// order: + bias[row], + residual[row * ldr + col], max(., 0) when relu.
+// Rows and columns are the whole problem's (row0/col0 included). A
+// microkernel with fn_epi applies it in registers before its one store;
+// others get it from the driver right after the tile, while it is in L1.
+struct GemmEpilogue {
+  const float* bias = nullptr;
+  const float* residual = nullptr;
+  int64_t ldr = 0;
+  bool relu = false;
+};
+
 struct GemmArgs {
   int64_t M = 0, N = 0, K = 0;
   const float* A = nullptr;
@@ -64,6 +76,8 @@ struct GemmArgs {
   // default, gemm_ukernel_for(isa). Prepacked operands must have been
   // packed for the same one.
   const GemmUkernelInfo* ukernel = nullptr;
+  // Optional fused epilogue (see GemmEpilogue).
+  const GemmEpilogue* epilogue = nullptr;
 };
 
 // Packed weights. prepack_a packs A (M x K) once: per KC block of K, the
@@ -90,12 +104,19 @@ Tensor prepack_b(const float* B, int64_t ldb, int64_t K, int64_t N, bool trans_b
 // [0, mr) and columns [0, nr) with mr <= MR, nr <= NR.
 using GemmUkernel = void (*)(int64_t kc, const float* a_packed, const float* b_packed, float* c, int64_t ldc,
                              int64_t mr, int64_t nr, bool accumulate);
+// The same, then the epilogue on the tile before its store: `bias` points
+// at the tile's first row's bias (or null), `residual` at its first
+// element (or null, row stride ldr).
+using GemmUkernelEpi = void (*)(int64_t kc, const float* a_packed, const float* b_packed, float* c, int64_t ldc,
+                                int64_t mr, int64_t nr, bool accumulate, const float* bias, const float* residual,
+                                int64_t ldr, bool relu);
 
 struct GemmUkernelInfo {
   GemmUkernel fn;
   int mr, nr;
   const char* name;
   Isa isa;
+  GemmUkernelEpi fn_epi = nullptr;
 };
 
 // The microkernel the driver uses at ISA level `isa` (or the best <= isa).
@@ -129,6 +150,9 @@ void sgemm_parallel(const GemmArgs& args, Isa isa, ThreadPool* pool);
 // Microkernels, one per ISA folder.
 void f32_gemm_ukernel_16x16__avx512(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, int64_t mr,
                                     int64_t nr, bool accumulate);
+void f32_gemm_relu_ukernel_16x16__avx512(int64_t kc, const float* a, const float* b, float* c, int64_t ldc,
+                                         int64_t mr, int64_t nr, bool accumulate, const float* bias,
+                                         const float* residual, int64_t ldr, bool relu);
 void f32_gemm_ukernel_6x64__avx512(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, int64_t mr,
                                    int64_t nr, bool accumulate);
 void f32_gemm_ukernel_6x16__avx2(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, int64_t mr,

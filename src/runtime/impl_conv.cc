@@ -28,7 +28,7 @@ class ConvImplicitGemm final : public OpKernel {
   ConvImplicitGemm(const KernelConfig& cfg, int64_t group, ops::WindowGeometry geo, Tensor weights, Tensor bias,
                    std::vector<ops::PostOp> post)
       : isa_(cfg.isa), pool_(cfg.pool), group_(group), geo_(std::move(geo)), w_(std::move(weights)),
-        b_(std::move(bias)), post_(std::move(post)) {}
+        b_(std::move(bias)), post_(std::move(post)), register_epilogue_(fits_register_epilogue(post_)) {}
 
   std::vector<Tensor> packed() const override { return wp_; }
 
@@ -142,6 +142,7 @@ class ConvImplicitGemm final : public OpKernel {
     a.K = G.K;
     a.pack_ctx = &j;
     a.block_ctx = &j;
+    kernels::GemmEpilogue epi;
     if (!transposed_) {
       a.M = j.OCg;
       a.N = G.P;
@@ -149,7 +150,17 @@ class ConvImplicitGemm final : public OpKernel {
       a.pack_b_fn = &pack_b_panels;
       a.C = j.y + j.oc0 * G.P;
       a.ldc = G.P;
-      a.block_done = &finish_block;
+      if (register_epilogue_) {
+        if (b_.defined() && b_.numel()) epi.bias = b_.data<float>() + j.oc0;
+        for (const ops::PostOp& op : post_) {
+          if (op.kind == ops::PostOpKind::kRelu) epi.relu = true;
+          else epi.residual = k.in(static_cast<size_t>(op.input)).data<float>() + (n * j.OC + j.oc0) * G.P;
+        }
+        epi.ldr = G.P;
+        a.epilogue = &epi;
+      } else {
+        a.block_done = &finish_block;
+      }
     } else {
       std::vector<float>& t = tmp_[static_cast<size_t>(tid)];
       t.resize(static_cast<size_t>(G.P * j.OCg));
@@ -383,6 +394,15 @@ class ConvImplicitGemm final : public OpKernel {
       ops::apply_post_ops_block(self.post_, *j.k, j.y, j.n, j.OC, P, j.oc0 + n0, j.oc0 + n1, m0, m1);
   }
 
+  // Post-ops the GEMM applies to each tile in registers (bias, then a
+  // residual add, then ReLU: ResNet's whole epilogue); others run on each
+  // finished block from finish_block.
+  static bool fits_register_epilogue(const std::vector<ops::PostOp>& post) {
+    if (post.empty()) return true;
+    if (post.size() == 1) return post[0].kind == ops::PostOpKind::kRelu || post[0].kind == ops::PostOpKind::kSum;
+    return post.size() == 2 && post[0].kind == ops::PostOpKind::kSum && post[1].kind == ops::PostOpKind::kRelu;
+  }
+
   bool is_pointwise() const {
     if (pre_s_.defined() && pre_s_.numel()) return false;  // the input must be transformed first
     return geo_.kernel[0] == 1 && geo_.kernel[1] == 1 && geo_.strides[0] == 1 && geo_.strides[1] == 1 &&
@@ -395,6 +415,7 @@ class ConvImplicitGemm final : public OpKernel {
   ops::WindowGeometry geo_;
   Tensor w_, b_;
   std::vector<ops::PostOp> post_;
+  bool register_epilogue_;
   std::vector<std::vector<float>> tmp_;  // transposed product per thread
   bool transposed_ = false;
   const kernels::GemmUkernelInfo* uk_ = &kernels::gemm_ukernel_for(Isa::kScalar);  // set by choose_orientation

@@ -12,8 +12,11 @@ namespace anvil::kernels {
 // spilled to L2 and held the kernel to ~85% of peak (bench/bench_conv_layers).
 // Its 16-pixel width also wastes less of odd pixel counts (14x14 = 196 ->
 // 208) than 64 (-> 256), so 14x14 layers need no transposed product.
-void f32_gemm_ukernel_16x16__avx512(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, int64_t mr,
-                                    int64_t nr, bool accumulate) {
+namespace {
+
+template <bool kEpi>
+inline void gemm_16x16(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, int64_t mr, int64_t nr,
+                       bool accumulate, const float* bias, const float* residual, int64_t ldr, bool relu) {
   __m512 acc[16];
   for (int i = 0; i < 16; ++i) acc[i] = _mm512_setzero_ps();
   for (int64_t k = 0; k < kc; ++k) {
@@ -27,8 +30,28 @@ void f32_gemm_ukernel_16x16__avx512(int64_t kc, const float* a, const float* b, 
     float* ci = c + i * ldc;
     __m512 v = acc[i];
     if (accumulate) v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(m, ci));
+    if (kEpi) {
+      if (bias) v = _mm512_add_ps(v, _mm512_set1_ps(bias[i]));
+      if (residual) v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(m, residual + i * ldr));
+      if (relu) v = _mm512_max_ps(_mm512_setzero_ps(), v);  // this order keeps NaN, as the reference ReLU does
+    }
     _mm512_mask_storeu_ps(ci, m, v);
   }
+}
+
+}  // namespace
+
+void f32_gemm_ukernel_16x16__avx512(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, int64_t mr,
+                                    int64_t nr, bool accumulate) {
+  gemm_16x16<false>(kc, a, b, c, ldc, mr, nr, accumulate, nullptr, nullptr, 0, false);
+}
+
+// The last K block of a conv: bias, residual add and ReLU in registers, so
+// the output is written once instead of stored, reloaded and stored again.
+void f32_gemm_relu_ukernel_16x16__avx512(int64_t kc, const float* a, const float* b, float* c, int64_t ldc,
+                                         int64_t mr, int64_t nr, bool accumulate, const float* bias,
+                                         const float* residual, int64_t ldr, bool relu) {
+  gemm_16x16<true>(kc, a, b, c, ldc, mr, nr, accumulate, bias, residual, ldr, relu);
 }
 
 }  // namespace anvil::kernels
