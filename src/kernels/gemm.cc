@@ -13,6 +13,7 @@ namespace {
 
 const GemmUkernelInfo kAvx512{f32_gemm_ukernel_16x16__avx512, 16, 16, "f32_gemm_ukernel_16x16__avx512", Isa::kAvx512,
                              f32_gemm_relu_ukernel_16x16__avx512};
+const GemmUkernelInfo kAvx512Narrow{f32_gemm_ukernel_7x32__avx512, 7, 32, "f32_gemm_ukernel_7x32__avx512", Isa::kAvx512};
 const GemmUkernelInfo kAvx512Wide{f32_gemm_ukernel_6x64__avx512, 6, 64, "f32_gemm_ukernel_6x64__avx512", Isa::kAvx512};
 const GemmUkernelInfo kAvx2{f32_gemm_ukernel_6x16__avx2, 6, 16, "f32_gemm_ukernel_6x16__avx2", Isa::kAvx2};
 const GemmUkernelInfo kScalar{f32_gemm_ukernel_4x8__scalar, 4, 8, "f32_gemm_ukernel_4x8__scalar", Isa::kScalar};
@@ -21,7 +22,7 @@ const GemmUkernelInfo kScalar{f32_gemm_ukernel_4x8__scalar, 4, 8, "f32_gemm_uker
 // time and stays in L2 while every MC x KC block of A (L2) sweeps it; each
 // KC x NR panel of B is reused from L1 by all MR-row panels of the block.
 constexpr int64_t kKC = 256;
-constexpr int64_t kMC = 192;  // a multiple of every MR (4, 6 and 16)
+constexpr int64_t kMC = 192;  // rounded down to a multiple of the MR in use
 constexpr int64_t kNC = 384;  // a multiple of every NR (8, 16, 64); 384 KB at KC
 
 // A points at element (0, 0) of the block; with trans, (m, k) is A[k*lda + m].
@@ -77,7 +78,7 @@ const GemmUkernelInfo& gemm_ukernel_for(Isa isa) {
 
 std::vector<const GemmUkernelInfo*> gemm_ukernels(Isa isa) {
   switch (isa) {
-    case Isa::kAvx512: return {&kAvx512, &kAvx512Wide};
+    case Isa::kAvx512: return {&kAvx512, &kAvx512Narrow, &kAvx512Wide};
     case Isa::kAvx2: return {&kAvx2};
     default: return {&kScalar};
   }
@@ -89,8 +90,8 @@ namespace {
 double tile_use(int64_t n, int tile) { return double(n) / double((n + tile - 1) / tile * tile); }
 
 // Speed of a microkernel with its tile full, relative to the ISA's best
-// (bench/bench_kernels, Zen 4: 16x16 ~105 GFLOP/s, 6x64 ~95 with its 64 KB
-// B panel in L2).
+// (standalone on Zen 4: 16x16 and 7x32 ~105-110 GFLOP/s, 6x64 ~95-100 with
+// its 64 KB B panel in L2).
 double tile_speed(const GemmUkernelInfo& uk) { return &uk == &kAvx512Wide ? 0.95 : 1.0; }
 
 // The transposed product pays for packing its pixel rows and transposing
@@ -218,7 +219,8 @@ void sgemm_isa(const GemmArgs& g, Isa isa) {
   const int64_t nc_max = std::min(kNC, (g.N + uk.nr - 1) / uk.nr * uk.nr);
   if ((!g.b_prepacked || g.pack_b_fn) && static_cast<int64_t>(b_buf.size()) < kc_max * nc_max)
     b_buf.resize(static_cast<size_t>(kc_max * nc_max));
-  const int64_t mc_max = std::min<int64_t>(kMC, (g.M + uk.mr - 1) / uk.mr * uk.mr);
+  const int64_t MC = kMC / uk.mr * uk.mr;  // row blocks must hold whole MR panels
+  const int64_t mc_max = std::min<int64_t>(MC, (g.M + uk.mr - 1) / uk.mr * uk.mr);
   if ((!g.a_prepacked || g.pack_a_fn) && static_cast<int64_t>(a_buf.size()) < mc_max * kc_max) a_buf.resize(static_cast<size_t>(mc_max * kc_max));
 
   for (int64_t jc = 0; jc < g.N; jc += kNC) {
@@ -230,8 +232,8 @@ void sgemm_isa(const GemmArgs& g, Isa isa) {
       const bool acc = accumulate || pc > 0;
       const float* a_block = g.a_prepacked ? g.a_prepacked + pc * a_panels * uk.mr : nullptr;
       const float* b_block = g.b_prepacked ? g.b_prepacked + pc * b_panels * uk.nr : nullptr;
-      for (int64_t ic = 0; ic < g.M; ic += kMC) {
-        const int64_t mc = std::min(kMC, g.M - ic);
+      for (int64_t ic = 0; ic < g.M; ic += MC) {
+        const int64_t mc = std::min(MC, g.M - ic);
         if (g.pack_a_fn) {
           g.pack_a_fn(g.pack_ctx, g.row0 + ic, mc, pc, kc, uk.mr, a_buf.data());
         } else if (!g.a_prepacked) {

@@ -153,6 +153,8 @@ void f32_gemm_ukernel_16x16__avx512(int64_t kc, const float* a, const float* b, 
 void f32_gemm_relu_ukernel_16x16__avx512(int64_t kc, const float* a, const float* b, float* c, int64_t ldc,
                                          int64_t mr, int64_t nr, bool accumulate, const float* bias,
                                          const float* residual, int64_t ldr, bool relu);
+void f32_gemm_ukernel_7x32__avx512(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, int64_t mr,
+                                   int64_t nr, bool accumulate);
 void f32_gemm_ukernel_6x64__avx512(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, int64_t mr,
                                    int64_t nr, bool accumulate);
 void f32_gemm_ukernel_6x16__avx2(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, int64_t mr,

@@ -262,6 +262,7 @@ class ConvImplicitGemm final : public OpKernel {
     switch (nr) {
       case 8: return scatter_row<8>(src, count, kc, kk, dst);
       case 16: return scatter_row<16>(src, count, kc, kk, dst);
+      case 32: return scatter_row<32>(src, count, kc, kk, dst);
       case 64: return scatter_row<64>(src, count, kc, kk, dst);
       default:
         for (int64_t j0 = 0; j0 < count; j0 += nr) {

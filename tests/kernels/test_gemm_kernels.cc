@@ -2,6 +2,7 @@
 // plain-loop reference on shapes around each tile size, at every ISA.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <random>
 #include <vector>
@@ -102,10 +103,67 @@ TEST(GemmKernels, TransposedAPrepackedBColumnBiasAndThreads) {
           }
 }
 
+// The fused epilogue (bias per row, residual, ReLU) on the final K block:
+// in registers for microkernels with fn_epi, per tile by the driver for
+// the others; K > KC makes the earlier blocks accumulate first, and the
+// threaded split checks the row0/col0 offsets into bias and residual.
+TEST(GemmKernels, FusedEpilogueMatchesReference) {
+  ThreadPool pool(2);
+  for (Isa isa : host_isas())
+    for (const GemmUkernelInfo* uk : gemm_ukernels(isa))
+      for (int64_t M : {int64_t{1}, int64_t{17}, int64_t{70}})
+        for (int64_t N : {int64_t{5}, int64_t{49}, int64_t{130}})
+          for (int64_t K : {int64_t{0}, int64_t{3}, int64_t{300}})
+            for (int variant = 0; variant < 4; ++variant) {
+              const bool use_bias = variant & 1, use_res = variant & 2, relu = variant != 1;
+              std::mt19937 rng(static_cast<unsigned>(M * 7 + N * 3 + K + variant));
+              std::uniform_real_distribution<float> u(-1.f, 1.f);
+              const int64_t ldc = N + 3, ldr = N + 9;
+              std::vector<float> A(M * K), B(K * N), C(M * ldc, 7.f), bias(M), res(M * ldr);
+              for (float& x : A) x = u(rng);
+              for (float& x : B) x = u(rng);
+              for (float& x : bias) x = u(rng);
+              for (float& x : res) x = u(rng);
+              Tensor pa = prepack_a(A.data(), K, M, K, *uk);
+              GemmEpilogue e;
+              e.bias = use_bias ? bias.data() : nullptr;
+              e.residual = use_res ? res.data() : nullptr;
+              e.ldr = ldr;
+              e.relu = relu;
+              GemmArgs g;
+              g.M = M;
+              g.N = N;
+              g.K = K;
+              g.a_prepacked = pa.data<float>();
+              g.B = B.data();
+              g.ldb = N;
+              g.C = C.data();
+              g.ldc = ldc;
+              g.ukernel = uk;
+              g.epilogue = &e;
+              sgemm_parallel(g, isa, &pool);
+              for (int64_t m = 0; m < M; ++m)
+                for (int64_t n = 0; n < ldc; ++n) {
+                  if (n >= N) {
+                    ASSERT_EQ(C[m * ldc + n], 7.f) << uk->name << " wrote past column N";
+                    continue;
+                  }
+                  double ref = 0;
+                  for (int64_t k = 0; k < K; ++k) ref += double(A[m * K + k]) * B[k * N + n];
+                  if (use_bias) ref += bias[m];
+                  if (use_res) ref += res[m * ldr + n];
+                  if (relu) ref = std::max(ref, 0.0);
+                  ASSERT_NEAR(C[m * ldc + n], ref, 1e-5 * (K + 2))
+                      << uk->name << " M=" << M << " N=" << N << " K=" << K << " variant=" << variant << " at " << m
+                      << "," << n;
+                }
+            }
+}
+
 // The plan for the ResNet shapes this choice was measured on: 14x14
 // (196 pixels) fills 16-wide tiles (208) well enough to stay direct, 7x7
-// (49) does not and turns to the transposed 6x64 product, and batch-1 FC
-// rows take the 6-row tile.
+// (49) does not and turns to the transposed 7x32 product (49 = 7 row
+// panels), and batch-1 FC rows take the 6-row tile.
 TEST(GemmKernels, PlanPicksTheTileThatFitsTheShape) {
   if (host_isa() < Isa::kAvx512) GTEST_SKIP() << "needs AVX-512 (the only ISA with a choice of tiles)";
   const GemmPlan p14 = gemm_plan(196, 1024, Isa::kAvx512);
@@ -113,7 +171,7 @@ TEST(GemmKernels, PlanPicksTheTileThatFitsTheShape) {
   EXPECT_EQ(p14.uk->mr, 16);
   const GemmPlan p7 = gemm_plan(49, 512, Isa::kAvx512);
   EXPECT_TRUE(p7.transposed);
-  EXPECT_EQ(p7.uk->nr, 64);
+  EXPECT_EQ(p7.uk->mr, 7);
   const GemmPlan p56 = gemm_plan(3136, 64, Isa::kAvx512);
   EXPECT_FALSE(p56.transposed);
   EXPECT_EQ(gemm_ukernel_best(1, 1000, Isa::kAvx512).mr, 6);
