@@ -14,6 +14,7 @@
 #include "ops/op_util.h"
 #include "ops/post_ops.h"
 #include "runtime/kernel_registry.h"
+#include "runtime/padded_plane.h"
 
 namespace anvil {
 
@@ -21,6 +22,7 @@ namespace {
 
 struct ConvGeo {
   int64_t Cg, H, W, OH, OW, KH, KW, sh, sw, dh, dw, ph, pw, P, K;
+  int64_t PH, PW;  // the zero-padded planes the transposed product gathers from
 };
 
 class ConvImplicitGemm final : public OpKernel {
@@ -71,6 +73,7 @@ class ConvImplicitGemm final : public OpKernel {
     if (transposed_ && !is_pointwise()) build_gather_table(x.dim(2), x.dim(3), k.out(0).dim(2), k.out(0).dim(3));
     const int T = pool_ ? pool_->threads() : 1;
     tmp_.resize(static_cast<size_t>(T));
+    xpad_.resize(static_cast<size_t>(T));
     // Many groups (depthwise, grouped): one group per task. Few groups: the
     // GEMM itself is split between the threads.
     if (group_ >= T && T > 1) {
@@ -95,6 +98,7 @@ class ConvImplicitGemm final : public OpKernel {
     float* y;            // image n of the output, all channels
     int64_t oc0, OC;     // the group's first output channel; all of them
     const float* ct;     // transposed product [P x OCg], or null
+    const float* xp;     // the group's channels zero-padded (geo.PH x geo.PW), or null
     int64_t OCg;
     const KernelContext* k;
     int64_t n;
@@ -136,6 +140,20 @@ class ConvImplicitGemm final : public OpKernel {
     j.pointwise = is_pointwise();
     j.pre = pre_s_.defined() && pre_s_.numel() > 0;
     j.ct = nullptr;
+    j.xp = nullptr;
+    G.PH = (G.OH - 1) * G.sh + (G.KH - 1) * G.dh + 1;
+    G.PW = (G.OW - 1) * G.sw + (G.KW - 1) * G.dw + 1;
+    if (transposed_ && !j.pointwise) {
+      // Each channel once into a zero-padded plane (with the pre-op), so
+      // packing the pixel rows is a branch-free gather through the table.
+      std::vector<float>& xp = xpad_[static_cast<size_t>(tid)];
+      xp.resize(static_cast<size_t>(G.Cg * G.PH * G.PW));
+      for (int64_t c = 0; c < G.Cg; ++c)
+        copy_padded_plane(j.x + c * G.H * G.W, G.H, G.W, G.ph, G.pw, G.PH, G.PW, xp.data() + c * G.PH * G.PW,
+                          j.pre ? pre_s_.data<float>() + j.c0 + c : nullptr,
+                          j.pre ? pre_t_.data<float>() + j.c0 + c : nullptr);
+      j.xp = xp.data();
+    }
 
     kernels::GemmArgs a;
     a.ukernel = uk_;
@@ -299,19 +317,19 @@ class ConvImplicitGemm final : public OpKernel {
   }
 
   // For the transposed product's A panels: where each window tap (kh, kw)
-  // of each output pixel reads in its input channel (ih * W + iw), or -1 in
-  // the padding. Same for every channel, so packing is a table lookup.
+  // of each output pixel reads in its channel's zero-padded plane (see
+  // ConvGeo::PH, PW). Same for every channel, so packing is a table lookup.
   void build_gather_table(int64_t H, int64_t W, int64_t OH, int64_t OW) {
     if (tbl_h_ == H && tbl_w_ == W) return;
     const int64_t KH = geo_.kernel[0], KW = geo_.kernel[1], P = OH * OW;
-    gather_.assign(static_cast<size_t>(KH * KW * P), -1);
+    const int64_t PW = (OW - 1) * geo_.strides[1] + (KW - 1) * geo_.dilations[1] + 1;
+    gather_.assign(static_cast<size_t>(KH * KW * P), 0);
     for (int64_t kh = 0; kh < KH; ++kh)
       for (int64_t kw = 0; kw < KW; ++kw)
         for (int64_t p = 0; p < P; ++p) {
-          const int64_t ih = p / OW * geo_.strides[0] - geo_.pad_begin[0] + kh * geo_.dilations[0];
-          const int64_t iw = p % OW * geo_.strides[1] - geo_.pad_begin[1] + kw * geo_.dilations[1];
-          if (ih >= 0 && ih < H && iw >= 0 && iw < W)
-            gather_[static_cast<size_t>((kh * KW + kw) * P + p)] = static_cast<int32_t>(ih * W + iw);
+          const int64_t r = p / OW * geo_.strides[0] + kh * geo_.dilations[0];
+          const int64_t q = p % OW * geo_.strides[1] + kw * geo_.dilations[1];
+          gather_[static_cast<size_t>((kh * KW + kw) * P + p)] = static_cast<int32_t>(r * PW + q);
         }
     tbl_h_ = H;
     tbl_w_ = W;
@@ -335,14 +353,9 @@ class ConvImplicitGemm final : public OpKernel {
       const int32_t* tbl = j.self->gather_.data();
       int64_t c = k0 / (G.KH * G.KW), tap = k0 % (G.KH * G.KW);
       for (int64_t kk = 0; kk < kc; ++kk, d += mr) {
-        const float* xc = j.x + c * G.H * G.W;
+        const float* xc = j.xp + c * G.PH * G.PW;
         const int32_t* idx = tbl + tap * G.P + p;
-        if (j.pre) {
-          const float s = j.self->pre_s_.data<float>()[j.c0 + c], t = j.self->pre_t_.data<float>()[j.c0 + c];
-          for (int64_t i = 0; i < rows; ++i) d[i] = idx[i] >= 0 ? xc[idx[i]] * s + t : 0.f;
-        } else {
-          for (int64_t i = 0; i < rows; ++i) d[i] = idx[i] >= 0 ? xc[idx[i]] : 0.f;
-        }
+        for (int64_t i = 0; i < rows; ++i) d[i] = xc[idx[i]];
         for (int64_t i = rows; i < mr; ++i) d[i] = 0.f;
         if (++tap == G.KH * G.KW) {
           tap = 0;
@@ -381,17 +394,38 @@ class ConvImplicitGemm final : public OpKernel {
     // channel, the reads stride by OCg floats, 4 KB for 1024 channels, and
     // thrash L1's sets.)
     constexpr int64_t kStrip = 16;
+    // ResNet's epilogue (residual add, ReLU) rides along in the same pass.
+    const bool fused = self.register_epilogue_;
+    const float* res = nullptr;
+    bool relu = false;
+    if (fused)
+      for (const ops::PostOp& op : self.post_) {
+        if (op.kind == ops::PostOpKind::kRelu) relu = true;
+        else res = j.k->in(static_cast<size_t>(op.input)).data<float>() + (j.n * j.OC + j.oc0) * P;
+      }
     for (int64_t c0 = n0; c0 < n1; c0 += kStrip) {
       const int64_t c1 = std::min(n1, c0 + kStrip);
       float bs[kStrip];
       for (int64_t c = c0; c < c1; ++c) bs[c - c0] = bias ? bias[c] : 0.f;
       float* out = j.y + (j.oc0 + c0) * P;
+      if (!res && !relu) {
+        for (int64_t m = m0; m < m1; ++m) {
+          const float* src = j.ct + m * j.OCg + c0;
+          for (int64_t c = 0; c < c1 - c0; ++c) out[c * P + m] = src[c] + bs[c];
+        }
+        continue;
+      }
+      const float* r = res ? res + c0 * P : nullptr;
       for (int64_t m = m0; m < m1; ++m) {
         const float* src = j.ct + m * j.OCg + c0;
-        for (int64_t c = 0; c < c1 - c0; ++c) out[c * P + m] = src[c] + bs[c];
+        for (int64_t c = 0; c < c1 - c0; ++c) {
+          float v = src[c] + bs[c];
+          if (r) v += r[c * P + m];
+          out[c * P + m] = relu ? (v < 0.f ? 0.f : v) : v;
+        }
       }
     }
-    if (!self.post_.empty())
+    if (!fused && !self.post_.empty())
       ops::apply_post_ops_block(self.post_, *j.k, j.y, j.n, j.OC, P, j.oc0 + n0, j.oc0 + n1, m0, m1);
   }
 
@@ -424,6 +458,7 @@ class ConvImplicitGemm final : public OpKernel {
   Tensor pre_s_, pre_t_;
   std::vector<int32_t> gather_;  // see build_gather_table
   std::vector<float> apack_;     // A of the transposed product, packed once for all threads
+  std::vector<std::vector<float>> xpad_;  // per thread: zero-padded input planes (transposed product)
   int64_t tbl_h_ = -1, tbl_w_ = -1;
 };
 
