@@ -4,6 +4,7 @@
 // MB do not fit any cache). Reports GFLOP/s per conv and % of this host's
 // measured FMA peak; medians of repeated chains.
 //   build/bench/bench_conv_layers [--threads N] [--reps R] [--filter STR] [--depth D] [--exact]
+//                                 [--winograd-min-channels C]  (where Winograd starts; default 128)
 // (--depth 40 puts the chain's weights beyond the 32 MB L3, as in the model)
 // The host is shared: compare variants by the best-run column, run alternately.
 #include <algorithm>
@@ -19,6 +20,7 @@
 #include "ir/graph.h"
 #include "ir/op_registry.h"
 #include "runtime/executor.h"
+#include "runtime/kernel_registry.h"
 
 using namespace anvil;
 
@@ -95,6 +97,8 @@ int main(int argc, char** argv) {
     else if (!std::strcmp(argv[i], "--filter") && i + 1 < argc) filter = argv[++i];
     else if (!std::strcmp(argv[i], "--depth") && i + 1 < argc) depth = std::atoi(argv[++i]);
     else if (!std::strcmp(argv[i], "--exact")) exact = true;
+    else if (!std::strcmp(argv[i], "--winograd-min-channels") && i + 1 < argc)
+      set_winograd_limits(std::atoi(argv[++i]), KernelConfig{}.winograd_min_tiles);
   }
   const double peak = measure_fp_gflops(active_isa(), FpOp::kFma, FpData::kNormal, true, threads, 0.1);
   std::printf("ISA %s, %d thread(s), measured FMA peak %.1f GFLOP/s; chains of %d convs, median of %d\n",
