@@ -12,7 +12,7 @@ namespace anvil::kernels {
 namespace {
 
 const GemmUkernelInfo kAvx512{f32_gemm_ukernel_16x16__avx512, 16, 16, "f32_gemm_ukernel_16x16__avx512", Isa::kAvx512,
-                             f32_gemm_relu_ukernel_16x16__avx512};
+                             f32_gemm_minmax_ukernel_16x16__avx512};
 const GemmUkernelInfo kAvx512Narrow{f32_gemm_ukernel_7x32__avx512, 7, 32, "f32_gemm_ukernel_7x32__avx512", Isa::kAvx512};
 const GemmUkernelInfo kAvx512Wide{f32_gemm_ukernel_6x64__avx512, 6, 64, "f32_gemm_ukernel_6x64__avx512", Isa::kAvx512};
 const GemmUkernelInfo kAvx2{f32_gemm_ukernel_6x16__avx2, 6, 16, "f32_gemm_ukernel_6x16__avx2", Isa::kAvx2};
@@ -55,7 +55,7 @@ void pack_b(const float* B, int64_t ldb, int64_t kc, int64_t nc, int nr_tile, fl
 }
 
 void apply_epilogue(float* c, int64_t ldc, int64_t mr, int64_t nr, const float* bias, const float* res, int64_t ldr,
-                    bool relu) {
+                    const float* clamp) {
   for (int64_t i = 0; i < mr; ++i) {
     float* ci = c + i * ldc;
     const float b = bias ? bias[i] : 0.f;
@@ -63,7 +63,7 @@ void apply_epilogue(float* c, int64_t ldc, int64_t mr, int64_t nr, const float* 
     for (int64_t j = 0; j < nr; ++j) {
       float v = ci[j] + b;
       if (ri) v += ri[j];
-      ci[j] = relu ? std::max(v, 0.f) : v;
+      ci[j] = clamp ? std::min(std::max(v, clamp[0]), clamp[1]) : v;
     }
   }
 }
@@ -200,13 +200,15 @@ void sgemm_isa(const GemmArgs& g, Isa isa) {
     accumulate = true;
   }
   const GemmEpilogue* epi = g.epilogue;
+  const float clamp_lh[2] = {epi ? epi->lo : 0.f, epi ? epi->hi : 0.f};
+  const float* clamp = epi && epi->clamp ? clamp_lh : nullptr;
   if (g.K <= 0) {
     if (!accumulate)
       for (int64_t m = 0; m < g.M; ++m) std::fill(g.C + m * g.ldc, g.C + m * g.ldc + g.N, 0.f);
     if (epi)
       for (int64_t m = 0; m < g.M; ++m)
         apply_epilogue(g.C + m * g.ldc, g.ldc, 1, g.N, epi->bias ? epi->bias + g.row0 + m : nullptr,
-                       epi->residual ? epi->residual + (g.row0 + m) * epi->ldr + g.col0 : nullptr, epi->ldr, epi->relu);
+                       epi->residual ? epi->residual + (g.row0 + m) * epi->ldr + g.col0 : nullptr, epi->ldr, clamp);
     return;
   }
   // Panels in the whole prepacked matrices (a thread may own a slice).
@@ -271,10 +273,10 @@ void sgemm_isa(const GemmArgs& g, Isa isa) {
               const float* bias = epi->bias ? epi->bias + r0 : nullptr;
               const float* res = epi->residual ? epi->residual + r0 * epi->ldr + c0 : nullptr;
               if (uk.fn_epi) {
-                uk.fn_epi(kc, ap, bp, ct, g.ldc, mr, nr, acc, bias, res, epi->ldr, epi->relu);
+                uk.fn_epi(kc, ap, bp, ct, g.ldc, mr, nr, acc, bias, res, epi->ldr, clamp);
               } else {
                 uk.fn(kc, ap, bp, ct, g.ldc, mr, nr, acc);
-                apply_epilogue(ct, g.ldc, mr, nr, bias, res, epi->ldr, epi->relu);
+                apply_epilogue(ct, g.ldc, mr, nr, bias, res, epi->ldr, clamp);
               }
             } else {
               uk.fn(kc, ap, bp, ct, g.ldc, mr, nr, acc);

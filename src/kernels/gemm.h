@@ -19,7 +19,9 @@ namespace anvil::kernels {
 struct GemmUkernelInfo;
 
 // Applied to each element of C once it is final (all of K added), in this
-// order: + bias[row], + residual[row * ldr + col], max(., 0) when relu.
+// order: + bias[row], + residual[row * ldr + col], then when clamp,
+// min(max(., lo), hi) (ReLU: lo 0, hi +inf; ReLU6: 0, 6), NaN kept as the
+// reference Relu/Clip keep it.
 // Rows and columns are the whole problem's (row0/col0 included). A
 // microkernel with fn_epi applies it in registers before its one store;
 // others get it from the driver right after the tile, while it is in L1.
@@ -27,7 +29,8 @@ struct GemmEpilogue {
   const float* bias = nullptr;
   const float* residual = nullptr;
   int64_t ldr = 0;
-  bool relu = false;
+  bool clamp = false;
+  float lo = 0.f, hi = 0.f;
 };
 
 struct GemmArgs {
@@ -109,7 +112,7 @@ using GemmUkernel = void (*)(int64_t kc, const float* a_packed, const float* b_p
 // element (or null, row stride ldr).
 using GemmUkernelEpi = void (*)(int64_t kc, const float* a_packed, const float* b_packed, float* c, int64_t ldc,
                                 int64_t mr, int64_t nr, bool accumulate, const float* bias, const float* residual,
-                                int64_t ldr, bool relu);
+                                int64_t ldr, const float* clamp /* {lo, hi} or null */);
 
 struct GemmUkernelInfo {
   GemmUkernel fn;
@@ -150,9 +153,9 @@ void sgemm_parallel(const GemmArgs& args, Isa isa, ThreadPool* pool);
 // Microkernels, one per ISA folder.
 void f32_gemm_ukernel_16x16__avx512(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, int64_t mr,
                                     int64_t nr, bool accumulate);
-void f32_gemm_relu_ukernel_16x16__avx512(int64_t kc, const float* a, const float* b, float* c, int64_t ldc,
-                                         int64_t mr, int64_t nr, bool accumulate, const float* bias,
-                                         const float* residual, int64_t ldr, bool relu);
+void f32_gemm_minmax_ukernel_16x16__avx512(int64_t kc, const float* a, const float* b, float* c, int64_t ldc,
+                                           int64_t mr, int64_t nr, bool accumulate, const float* bias,
+                                           const float* residual, int64_t ldr, const float* clamp);
 void f32_gemm_ukernel_7x32__avx512(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, int64_t mr,
                                    int64_t nr, bool accumulate);
 void f32_gemm_ukernel_6x64__avx512(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, int64_t mr,

@@ -8,6 +8,7 @@
 // transposed into the output by the same block callback.
 #include <algorithm>
 #include <cstring>
+#include <limits>
 
 #include "core/thread_pool.h"
 #include "kernels/gemm.h"
@@ -171,8 +172,8 @@ class ConvImplicitGemm final : public OpKernel {
       if (register_epilogue_) {
         if (b_.defined() && b_.numel()) epi.bias = b_.data<float>() + j.oc0;
         for (const ops::PostOp& op : post_) {
-          if (op.kind == ops::PostOpKind::kRelu) epi.relu = true;
-          else epi.residual = k.in(static_cast<size_t>(op.input)).data<float>() + (n * j.OC + j.oc0) * G.P;
+          if (op.kind == ops::PostOpKind::kSum) epi.residual = k.in(static_cast<size_t>(op.input)).data<float>() + (n * j.OC + j.oc0) * G.P;
+          else set_clamp(op, epi.clamp, epi.lo, epi.hi);
         }
         epi.ldr = G.P;
         a.epilogue = &epi;
@@ -397,18 +398,19 @@ class ConvImplicitGemm final : public OpKernel {
     // ResNet's epilogue (residual add, ReLU) rides along in the same pass.
     const bool fused = self.register_epilogue_;
     const float* res = nullptr;
-    bool relu = false;
+    bool clamp = false;
+    float lo = 0.f, hi = 0.f;
     if (fused)
       for (const ops::PostOp& op : self.post_) {
-        if (op.kind == ops::PostOpKind::kRelu) relu = true;
-        else res = j.k->in(static_cast<size_t>(op.input)).data<float>() + (j.n * j.OC + j.oc0) * P;
+        if (op.kind == ops::PostOpKind::kSum) res = j.k->in(static_cast<size_t>(op.input)).data<float>() + (j.n * j.OC + j.oc0) * P;
+        else set_clamp(op, clamp, lo, hi);
       }
     for (int64_t c0 = n0; c0 < n1; c0 += kStrip) {
       const int64_t c1 = std::min(n1, c0 + kStrip);
       float bs[kStrip];
       for (int64_t c = c0; c < c1; ++c) bs[c - c0] = bias ? bias[c] : 0.f;
       float* out = j.y + (j.oc0 + c0) * P;
-      if (!res && !relu) {
+      if (!res && !clamp) {
         for (int64_t m = m0; m < m1; ++m) {
           const float* src = j.ct + m * j.OCg + c0;
           for (int64_t c = 0; c < c1 - c0; ++c) out[c * P + m] = src[c] + bs[c];
@@ -421,7 +423,7 @@ class ConvImplicitGemm final : public OpKernel {
         for (int64_t c = 0; c < c1 - c0; ++c) {
           float v = src[c] + bs[c];
           if (r) v += r[c * P + m];
-          out[c * P + m] = relu ? (v < 0.f ? 0.f : v) : v;
+          out[c * P + m] = clamp ? std::min(std::max(v, lo), hi) : v;
         }
       }
     }
@@ -430,12 +432,20 @@ class ConvImplicitGemm final : public OpKernel {
   }
 
   // Post-ops the GEMM applies to each tile in registers (bias, then a
-  // residual add, then ReLU: ResNet's whole epilogue); others run on each
-  // finished block from finish_block.
+  // residual add, then ReLU or Clip: ResNet's and MobileNet's whole
+  // epilogues); others run on each finished block from finish_block.
+  static bool is_clamp(const ops::PostOp& op) {
+    return op.kind == ops::PostOpKind::kRelu || op.kind == ops::PostOpKind::kClip;
+  }
   static bool fits_register_epilogue(const std::vector<ops::PostOp>& post) {
     if (post.empty()) return true;
-    if (post.size() == 1) return post[0].kind == ops::PostOpKind::kRelu || post[0].kind == ops::PostOpKind::kSum;
-    return post.size() == 2 && post[0].kind == ops::PostOpKind::kSum && post[1].kind == ops::PostOpKind::kRelu;
+    if (post.size() == 1) return is_clamp(post[0]) || post[0].kind == ops::PostOpKind::kSum;
+    return post.size() == 2 && post[0].kind == ops::PostOpKind::kSum && is_clamp(post[1]);
+  }
+  static void set_clamp(const ops::PostOp& op, bool& clamp, float& lo, float& hi) {
+    clamp = true;
+    lo = op.kind == ops::PostOpKind::kClip ? op.alpha : 0.f;
+    hi = op.kind == ops::PostOpKind::kClip ? op.beta : std::numeric_limits<float>::infinity();
   }
 
   bool is_pointwise() const {

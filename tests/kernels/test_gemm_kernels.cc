@@ -115,7 +115,9 @@ TEST(GemmKernels, FusedEpilogueMatchesReference) {
         for (int64_t N : {int64_t{5}, int64_t{49}, int64_t{130}})
           for (int64_t K : {int64_t{0}, int64_t{3}, int64_t{300}})
             for (int variant = 0; variant < 4; ++variant) {
-              const bool use_bias = variant & 1, use_res = variant & 2, relu = variant != 1;
+              // variant 3 clamps to [-0.5, 0.7] (Clip), 0 and 2 to ReLU.
+              const bool use_bias = variant & 1, use_res = variant & 2, clamp = variant != 1;
+              const float lo = variant == 3 ? -0.5f : 0.f, hi = variant == 3 ? 0.7f : INFINITY;
               std::mt19937 rng(static_cast<unsigned>(M * 7 + N * 3 + K + variant));
               std::uniform_real_distribution<float> u(-1.f, 1.f);
               const int64_t ldc = N + 3, ldr = N + 9;
@@ -129,7 +131,9 @@ TEST(GemmKernels, FusedEpilogueMatchesReference) {
               e.bias = use_bias ? bias.data() : nullptr;
               e.residual = use_res ? res.data() : nullptr;
               e.ldr = ldr;
-              e.relu = relu;
+              e.clamp = clamp;
+              e.lo = lo;
+              e.hi = hi;
               GemmArgs g;
               g.M = M;
               g.N = N;
@@ -152,7 +156,7 @@ TEST(GemmKernels, FusedEpilogueMatchesReference) {
                   for (int64_t k = 0; k < K; ++k) ref += double(A[m * K + k]) * B[k * N + n];
                   if (use_bias) ref += bias[m];
                   if (use_res) ref += res[m * ldr + n];
-                  if (relu) ref = std::max(ref, 0.0);
+                  if (clamp) ref = std::min(std::max(ref, double(lo)), double(hi));
                   ASSERT_NEAR(C[m * ldc + n], ref, 1e-5 * (K + 2))
                       << uk->name << " M=" << M << " N=" << N << " K=" << K << " variant=" << variant << " at " << m
                       << "," << n;

@@ -16,7 +16,7 @@ namespace {
 
 template <bool kEpi>
 inline void gemm_16x16(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, int64_t mr, int64_t nr,
-                       bool accumulate, const float* bias, const float* residual, int64_t ldr, bool relu) {
+                       bool accumulate, const float* bias, const float* residual, int64_t ldr, const float* clamp) {
   __m512 acc[16];
   for (int i = 0; i < 16; ++i) acc[i] = _mm512_setzero_ps();
   for (int64_t k = 0; k < kc; ++k) {
@@ -25,6 +25,7 @@ inline void gemm_16x16(int64_t kc, const float* a, const float* b, float* c, int
     a += 16;
     b += 16;
   }
+  const __m512 lo = _mm512_set1_ps(clamp ? clamp[0] : 0.f), hi = _mm512_set1_ps(clamp ? clamp[1] : 0.f);
   const __mmask16 m = nr >= 16 ? static_cast<__mmask16>(0xffff) : static_cast<__mmask16>((1u << nr) - 1);
   for (int64_t i = 0; i < mr; ++i) {
     float* ci = c + i * ldc;
@@ -33,7 +34,7 @@ inline void gemm_16x16(int64_t kc, const float* a, const float* b, float* c, int
     if (kEpi) {
       if (bias) v = _mm512_add_ps(v, _mm512_set1_ps(bias[i]));
       if (residual) v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(m, residual + i * ldr));
-      if (relu) v = _mm512_max_ps(_mm512_setzero_ps(), v);  // this order keeps NaN, as the reference ReLU does
+      if (clamp) v = _mm512_min_ps(hi, _mm512_max_ps(lo, v));  // this operand order keeps NaN, as the reference does
     }
     _mm512_mask_storeu_ps(ci, m, v);
   }
@@ -43,15 +44,16 @@ inline void gemm_16x16(int64_t kc, const float* a, const float* b, float* c, int
 
 void f32_gemm_ukernel_16x16__avx512(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, int64_t mr,
                                     int64_t nr, bool accumulate) {
-  gemm_16x16<false>(kc, a, b, c, ldc, mr, nr, accumulate, nullptr, nullptr, 0, false);
+  gemm_16x16<false>(kc, a, b, c, ldc, mr, nr, accumulate, nullptr, nullptr, 0, nullptr);
 }
 
-// The last K block of a conv: bias, residual add and ReLU in registers, so
-// the output is written once instead of stored, reloaded and stored again.
-void f32_gemm_relu_ukernel_16x16__avx512(int64_t kc, const float* a, const float* b, float* c, int64_t ldc,
-                                         int64_t mr, int64_t nr, bool accumulate, const float* bias,
-                                         const float* residual, int64_t ldr, bool relu) {
-  gemm_16x16<true>(kc, a, b, c, ldc, mr, nr, accumulate, bias, residual, ldr, relu);
+// The last K block of a conv: bias, residual add and ReLU/ReLU6 in
+// registers, so the output is written once instead of stored, reloaded and
+// stored again.
+void f32_gemm_minmax_ukernel_16x16__avx512(int64_t kc, const float* a, const float* b, float* c, int64_t ldc,
+                                           int64_t mr, int64_t nr, bool accumulate, const float* bias,
+                                           const float* residual, int64_t ldr, const float* clamp) {
+  gemm_16x16<true>(kc, a, b, c, ldc, mr, nr, accumulate, bias, residual, ldr, clamp);
 }
 
 }  // namespace anvil::kernels
