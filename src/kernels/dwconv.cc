@@ -15,4 +15,11 @@ const DwconvUkernelInfo& dwconv_ukernel_for(Isa isa) {
   return kScalar;
 }
 
+const Dwconv3x3UkernelInfo& dwconv3x3_ukernel_for(Isa isa) {
+  static const Dwconv3x3UkernelInfo kAvx512{f32_dwconv3x3_minmax_ukernel_1x16__avx512,
+                                            "f32_dwconv3x3_minmax_ukernel_1x16__avx512"};
+  static const Dwconv3x3UkernelInfo kNone{nullptr, ""};
+  return isa >= Isa::kAvx512 && host_isa() >= Isa::kAvx512 ? kAvx512 : kNone;
+}
+
 }  // namespace anvil::kernels

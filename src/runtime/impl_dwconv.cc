@@ -6,6 +6,7 @@
 // leaves the register tile almost empty.
 #include <algorithm>
 #include <cstring>
+#include <limits>
 #include <vector>
 
 #include "core/thread_pool.h"
@@ -23,9 +24,24 @@ class DepthwiseConv2d final : public OpKernel {
  public:
   DepthwiseConv2d(const KernelConfig& cfg, ops::WindowGeometry geo, Tensor w, Tensor b, std::vector<ops::PostOp> post)
       : uk_(kernels::dwconv_ukernel_for(cfg.isa)), pool_(cfg.pool), geo_(std::move(geo)), w_(std::move(w)),
-        b_(std::move(b)), post_(std::move(post)) {}
+        b_(std::move(b)), post_(std::move(post)) {
+    // 3x3, stride 1 or 2, no dilation: the whole-plane kernel, with a lone
+    // ReLU/Clip epilogue (MobileNet's ReLU6) fused in.
+    const auto& k3 = kernels::dwconv3x3_ukernel_for(cfg.isa);
+    if (k3.fn && geo_.kernel[0] == 3 && geo_.kernel[1] == 3 && geo_.dilations[0] == 1 && geo_.dilations[1] == 1 &&
+        geo_.strides[0] == geo_.strides[1] && (geo_.strides[0] == 1 || geo_.strides[0] == 2)) {
+      plane_uk_ = &k3;
+      if (post_.size() == 1 && (post_[0].kind == ops::PostOpKind::kRelu || post_[0].kind == ops::PostOpKind::kClip)) {
+        clamp_[0] = post_[0].kind == ops::PostOpKind::kClip ? post_[0].alpha : 0.f;
+        clamp_[1] = post_[0].kind == ops::PostOpKind::kClip ? post_[0].beta : std::numeric_limits<float>::infinity();
+        clamp_fused_ = true;
+      }
+    }
+  }
 
-  std::string name() const override { return std::string("dwconv2d_direct:") + uk_.name; }
+  std::string name() const override {
+    return std::string("dwconv2d_direct:") + (plane_uk_ ? plane_uk_->name : uk_.name);
+  }
 
   Status run(KernelContext& k) override {
     const Tensor& x = k.in(0);
@@ -43,6 +59,20 @@ class DepthwiseConv2d final : public OpKernel {
     float* out = y.data<float>();
     const float* wts = w_.data<float>();
     const float* bias = b_.defined() && b_.numel() ? b_.data<float>() : nullptr;
+    if (plane_uk_) {
+      auto body3 = [&](int64_t b, int64_t e, int) {
+        for (int64_t nc = b; nc < e; ++nc) {
+          const int64_t n = nc / C, c = nc % C;
+          plane_uk_->fn(xin + nc * H * W, H, W, wts + c * 9, bias ? bias[c] : 0.f, sh, ph, pw, OH, OW,
+                        clamp_fused_ ? clamp_ : nullptr, out + nc * OH * OW);
+          if (!clamp_fused_ && !post_.empty())
+            ops::apply_post_ops_block(post_, k, out + n * C * OH * OW, n, C, OH * OW, c, c + 1, 0, OH * OW);
+        }
+      };
+      if (pool_ && T > 1 && N * C > 1) pool_->parallel_for(N * C, body3);
+      else body3(0, N * C, 0);
+      return Status::ok();
+    }
     auto body = [&](int64_t b, int64_t e, int tid) {
       std::vector<float>& plane = planes_[static_cast<size_t>(tid)];
       // +16: the stride-2 microkernel loads one vector past the last tap.
@@ -69,6 +99,9 @@ class DepthwiseConv2d final : public OpKernel {
 
  private:
   kernels::DwconvUkernelInfo uk_;
+  const kernels::Dwconv3x3UkernelInfo* plane_uk_ = nullptr;
+  float clamp_[2] = {0.f, 0.f};
+  bool clamp_fused_ = false;
   ThreadPool* pool_;
   ops::WindowGeometry geo_;
   Tensor w_, b_;

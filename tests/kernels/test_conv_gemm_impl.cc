@@ -167,6 +167,26 @@ TEST(ConvGemmImpl, DepthwiseDirectMatchesReference) {
                              std::to_string(pt) + std::to_string(pl) + std::to_string(pb) + std::to_string(pr) + " " + op;
     check_against_reference(op, in, a, desc);
   }
+  // 3x3 at strides 1 and 2 (the AVX-512 whole-plane kernel) with a fused
+  // Clip or ReLU, widths across two 16-lane vectors, pads 0-2 per side.
+  for (int trial = 0; trial < 16; ++trial) {
+    const int64_t C = channels[trial % 7], stride = 1 + trial % 2;
+    const int64_t H = 3 + rng() % 15, W = 3 + rng() % 70;
+    const int64_t pt = rng() % 3, pl = rng() % 3, pb = rng() % 3, pr = rng() % 3;
+    Attrs a;
+    a.set("group", C);
+    a.set("strides", std::vector<int64_t>{stride, stride});
+    a.set("pads", std::vector<int64_t>{pt, pl, pb, pr});
+    const bool clip = trial % 2 == 0;
+    a.set("post_ops", std::vector<std::string>{clip ? "clip" : "relu"});
+    a.set("post_alpha", std::vector<float>{clip ? -0.3f : 0.f});
+    a.set("post_beta", std::vector<float>{clip ? 0.4f : 0.f});
+    std::vector<Tensor> in{random_tensor({1, C, H, W}, rng), random_tensor({C, 1, 3, 3}, rng), random_tensor({C}, rng)};
+    check_against_reference("FusedConv", in, a,
+                            "dw3x3 c" + std::to_string(C) + " " + std::to_string(H) + "x" + std::to_string(W) + " s" +
+                                std::to_string(stride) + " pads " + std::to_string(pt) + std::to_string(pl) +
+                                std::to_string(pb) + std::to_string(pr) + (clip ? " clip" : " relu"));
+  }
   // The kernel the dispatcher picks for a depthwise conv.
   Graph g;
   Attrs a;
