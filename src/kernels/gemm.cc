@@ -242,6 +242,29 @@ void sgemm_isa(const GemmArgs& g, Isa isa) {
           const float* a_src = g.trans_a ? g.A + pc * g.lda + ic : g.A + ic * g.lda + pc;
           pack_a(a_src, g.lda, g.trans_a, mc, kc, uk.mr, a_buf.data());
         }
+        // Prepacked A (weights, in the direct orientation) for the block
+        // after this one is fetched into L2 a slice per microkernel call
+        // over the whole block, so its first column panel does not wait
+        // on DRAM (one panel ahead was too late for 1x1 convs at 14x14).
+        const char* next_a = nullptr;
+        int64_t next_a_bytes = 0;
+        if (a_block) {
+          int64_t rows = 0, kc2 = kc;
+          const float* blk = nullptr;
+          if (ic + MC < g.M) {
+            blk = a_block + ((g.a_prepacked_row0 + ic + MC) / uk.mr) * kc * uk.mr;
+            rows = std::min(MC, g.M - ic - MC);
+          } else if (pc + kc < g.K) {
+            kc2 = std::min(kKC, g.K - pc - kc);
+            blk = g.a_prepacked + (pc + kc) * a_panels * uk.mr + (g.a_prepacked_row0 / uk.mr) * kc2 * uk.mr;
+            rows = std::min(MC, g.M);
+          }
+          next_a = reinterpret_cast<const char*>(blk);
+          next_a_bytes = (rows + uk.mr - 1) / uk.mr * uk.mr * kc2 * static_cast<int64_t>(sizeof(float));
+        }
+        const int64_t calls = ((nc + uk.nr - 1) / uk.nr) * ((mc + uk.mr - 1) / uk.mr);
+        const int64_t a_slice = (next_a_bytes / calls + 127) / 64 * 64;
+        int64_t call = 0;
         for (int64_t jr = 0; jr < nc; jr += uk.nr) {
           const int64_t nr = std::min<int64_t>(uk.nr, nc - jr);
           const float* bp = b_block ? b_block + ((g.b_prepacked_col0 + jc + jr) / uk.nr) * kc * uk.nr
@@ -266,6 +289,11 @@ void sgemm_isa(const GemmArgs& g, Isa isa) {
               const char* an = reinterpret_cast<const char*>(ap + kc * uk.mr);
               for (int64_t off = 0; off < kc * uk.mr * static_cast<int64_t>(sizeof(float)); off += 64)
                 _mm_prefetch(an + off, _MM_HINT_T1);
+            }
+            if (next_a) {
+              for (int64_t off = call * a_slice; off < std::min(next_a_bytes, (call + 1) * a_slice); off += 64)
+                _mm_prefetch(next_a + off, _MM_HINT_T1);
+              ++call;
             }
             float* ct = g.C + (ic + ir) * g.ldc + jc + jr;
             if (epi && pc + kc >= g.K) {
