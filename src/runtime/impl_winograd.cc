@@ -89,7 +89,12 @@ class ConvWinogradF2x3 final : public OpKernel {
     // (The lambdas below run on workers too, where a thread_local name would
     // mean the worker's own buffer: they use these pointers.)
     thread_local std::vector<float> v_scratch, m_scratch;
-    v_scratch.resize(static_cast<size_t>(kPoints * C_ * T));
+    // Transposed product: V^T is written straight in the GEMM's packed-A
+    // layout (per KC block of channels, panels of MR tiles), so the GEMM
+    // packs nothing; the tiles past T in the last panel stay zero.
+    const int64_t mr = transposed_ ? uk_->mr : 1, panels = (T + mr - 1) / mr, KC = kernels::gemm_kc();
+    const int64_t vps = transposed_ ? panels * mr * C_ : C_ * T;  // floats per point
+    v_scratch.resize(static_cast<size_t>(kPoints * vps));
     m_scratch.resize(static_cast<size_t>(kPoints * OC_ * T));
     float* const vbuf = v_scratch.data();
     float* const mbuf = m_scratch.data();
@@ -98,6 +103,13 @@ class ConvWinogradF2x3 final : public OpKernel {
       if (pool_ && threads > 1 && n > 1) pool_->parallel_for(n, fn);
       else fn(0, n, 0);
     };
+    if (transposed_ && panels * mr > T)  // the last panel's rows past T
+      for (int64_t xi = 0; xi < kPoints; ++xi)
+        for (int64_t c = 0; c < C_; ++c) {
+          const int64_t kcb = std::min(KC, C_ - c / KC * KC);
+          float* last = vbuf + xi * vps + c / KC * KC * panels * mr + ((panels - 1) * kcb + c % KC) * mr;
+          for (int64_t t = T; t < panels * mr; ++t) last[t % mr] = 0.f;
+        }
     for (int64_t n = 0; n < N; ++n) {
       const float* xn = x.data<float>() + n * C_ * H * W;
       float* yn = y.data<float>() + n * OC_ * OH * OW;
@@ -114,8 +126,10 @@ class ConvWinogradF2x3 final : public OpKernel {
             const float* r1 = r0 + PW;
             const float* r2 = r1 + PW;
             const float* r3 = r2 + PW;
-            float* vrow = vbuf + c * T + th * TW;
-            const int64_t pstride = C_ * T;
+            // Where tile t of channel c lands in a point's plane.
+            const int64_t kcb = std::min(KC, C_ - c / KC * KC);
+            const int64_t cbase = transposed_ ? c / KC * KC * panels * mr + c % KC * mr : c * T;
+            const int64_t pstride = vps;
             for (int64_t tw = 0; tw < TW; ++tw) {
               const int64_t q = 2 * tw;
               float t[4][4];
@@ -125,11 +139,13 @@ class ConvWinogradF2x3 final : public OpKernel {
                 t[2][j] = r2[q + j] - r1[q + j];
                 t[3][j] = r1[q + j] - r3[q + j];
               }
+              const int64_t tt = th * TW + tw;
+              float* vrow = vbuf + cbase + (transposed_ ? tt / mr * kcb * mr + tt % mr : tt);
               for (int i = 0; i < 4; ++i) {  // (B^T d) B: columns
-                vrow[(i * 4 + 0) * pstride + tw] = t[i][0] - t[i][2];
-                vrow[(i * 4 + 1) * pstride + tw] = t[i][1] + t[i][2];
-                vrow[(i * 4 + 2) * pstride + tw] = t[i][2] - t[i][1];
-                vrow[(i * 4 + 3) * pstride + tw] = t[i][1] - t[i][3];
+                vrow[(i * 4 + 0) * pstride] = t[i][0] - t[i][2];
+                vrow[(i * 4 + 1) * pstride] = t[i][1] + t[i][2];
+                vrow[(i * 4 + 2) * pstride] = t[i][2] - t[i][1];
+                vrow[(i * 4 + 3) * pstride] = t[i][1] - t[i][3];
               }
             }
           }
@@ -142,7 +158,7 @@ class ConvWinogradF2x3 final : public OpKernel {
           kernels::GemmArgs a;
           a.ukernel = uk_;
           a.K = C_;
-          const float* vx = vbuf + xi * C_ * T;
+          const float* vx = vbuf + xi * vps;
           float* mx = mbuf + xi * OC_ * T;
           if (!transposed_) {  // M[oc][t] = U[oc][c] V[c][t]
             a.M = OC_;
@@ -155,9 +171,7 @@ class ConvWinogradF2x3 final : public OpKernel {
           } else {  // M^T[t][oc] = V^T[t][c] U^T[c][oc]
             a.M = T;
             a.N = OC_;
-            a.A = vx;
-            a.lda = T;
-            a.trans_a = true;
+            a.a_prepacked = vx;
             a.b_prepacked = up_[static_cast<size_t>(xi)].data<float>();
             a.C = mx;
             a.ldc = OC_;

@@ -6,6 +6,7 @@
 
 #include <cmath>
 #include <random>
+#include <tuple>
 
 #include "core/cpu.h"
 #include "ops/op_test_util.h"
@@ -205,6 +206,15 @@ TEST(ConvGemmImpl, DepthwiseDirectMatchesReference) {
 TEST(ConvGemmImpl, WinogradF2x3MatchesReference) {
   set_winograd_limits(32, 1);
   std::mt19937 rng(2024);
+  // More input channels than one GEMM reduction block (KC = 256): the
+  // transposed product's V^T is written straight into the packed layout,
+  // block by block, with the last tile panel's padding rows zero.
+  for (const auto& [C, OC, HW] : std::vector<std::tuple<int64_t, int64_t, int64_t>>{{300, 40, 9}, {270, 64, 20}, {257, 33, 7}}) {
+    Attrs a;
+    a.set("pads", std::vector<int64_t>{1, 1, 1, 1});
+    std::vector<Tensor> in{random_tensor({1, C, HW, HW}, rng), random_tensor({OC, C, 3, 3}, rng), random_tensor({OC}, rng)};
+    check_against_reference("Conv", in, a, "winograd c" + std::to_string(C) + " oc" + std::to_string(OC) + " " + std::to_string(HW));
+  }
   const int64_t channels[] = {32, 33, 48, 64};
   for (int trial = 0; trial < 16; ++trial) {
     const int64_t C = channels[trial % 4], OC = channels[(trial / 4) % 4];
