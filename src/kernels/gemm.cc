@@ -271,7 +271,8 @@ void sgemm_isa(const GemmArgs& g, Isa isa) {
                                     : b_buf.data() + (jr / uk.nr) * kc * uk.nr;
           // Prepacked B (weights) comes from memory: while this panel is
           // reused from L1 by every row panel, the next one is fetched into
-          // L2 a slice per microkernel call, so no call waits on DRAM.
+          // L2 a slice per microkernel call (the microkernel spreads the
+          // slice's prefetches over its k loop), so no call waits on DRAM.
           const char* next = b_block && jr + uk.nr < nc ? reinterpret_cast<const char*>(bp + kc * uk.nr) : nullptr;
           const int64_t row_panels = (mc + uk.mr - 1) / uk.mr;
           const int64_t panel_bytes = kc * uk.nr * static_cast<int64_t>(sizeof(float));
@@ -280,9 +281,9 @@ void sgemm_isa(const GemmArgs& g, Isa isa) {
             const int64_t mr = std::min<int64_t>(uk.mr, mc - ir);
             const float* ap = a_block ? a_block + ((g.a_prepacked_row0 + ic + ir) / uk.mr) * kc * uk.mr
                                       : a_buf.data() + (ir / uk.mr) * kc * uk.mr;
-            if (next)
-              for (int64_t off = ip * slice; off < std::min(panel_bytes, (ip + 1) * slice); off += 64)
-                _mm_prefetch(next + off, _MM_HINT_T1);
+            const char* pf = next ? next + ip * slice : nullptr;
+            const int64_t pf_lines =
+                next ? std::max<int64_t>(0, (std::min(panel_bytes, (ip + 1) * slice) - ip * slice + 63) / 64) : 0;
             // The first column panel reads each prepacked A (weights) panel
             // from memory for the block: fetch the next one meanwhile.
             if (a_block && jr == 0 && ir + uk.mr < mc) {
@@ -301,13 +302,13 @@ void sgemm_isa(const GemmArgs& g, Isa isa) {
               const float* bias = epi->bias ? epi->bias + r0 : nullptr;
               const float* res = epi->residual ? epi->residual + r0 * epi->ldr + c0 : nullptr;
               if (uk.fn_epi) {
-                uk.fn_epi(kc, ap, bp, ct, g.ldc, mr, nr, acc, bias, res, epi->ldr, clamp);
+                uk.fn_epi(kc, ap, bp, ct, g.ldc, mr, nr, acc, bias, res, epi->ldr, clamp, pf, pf_lines);
               } else {
-                uk.fn(kc, ap, bp, ct, g.ldc, mr, nr, acc);
+                uk.fn(kc, ap, bp, ct, g.ldc, mr, nr, acc, pf, pf_lines);
                 apply_epilogue(ct, g.ldc, mr, nr, bias, res, epi->ldr, clamp);
               }
             } else {
-              uk.fn(kc, ap, bp, ct, g.ldc, mr, nr, acc);
+              uk.fn(kc, ap, bp, ct, g.ldc, mr, nr, acc, pf, pf_lines);
             }
           }
         }

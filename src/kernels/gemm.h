@@ -104,15 +104,18 @@ Tensor prepack_b(const float* B, int64_t ldb, int64_t K, int64_t N, bool trans_b
 // Microkernel contract: computes an MR x NR tile of C from packed A (kc
 // groups of MR values, one per row) and packed B (kc groups of NR values),
 // over kc steps, and adds (accumulate) or stores the tile into C rows
-// [0, mr) and columns [0, nr) with mr <= MR, nr <= NR.
+// [0, mr) and columns [0, nr) with mr <= MR, nr <= NR. Meanwhile it fetches
+// `prefetch_lines` 64-byte lines from `prefetch` into L2 (the driver's
+// slice of the next weight panel; kernels/x86/prefetch.h).
 using GemmUkernel = void (*)(int64_t kc, const float* a_packed, const float* b_packed, float* c, int64_t ldc,
-                             int64_t mr, int64_t nr, bool accumulate);
+                             int64_t mr, int64_t nr, bool accumulate, const char* prefetch, int64_t prefetch_lines);
 // The same, then the epilogue on the tile before its store: `bias` points
 // at the tile's first row's bias (or null), `residual` at its first
 // element (or null, row stride ldr).
 using GemmUkernelEpi = void (*)(int64_t kc, const float* a_packed, const float* b_packed, float* c, int64_t ldc,
                                 int64_t mr, int64_t nr, bool accumulate, const float* bias, const float* residual,
-                                int64_t ldr, const float* clamp /* {lo, hi} or null */);
+                                int64_t ldr, const float* clamp /* {lo, hi} or null */, const char* prefetch,
+                                int64_t prefetch_lines);
 
 struct GemmUkernelInfo {
   GemmUkernel fn;
@@ -152,17 +155,23 @@ void sgemm_parallel(const GemmArgs& args, Isa isa, ThreadPool* pool);
 
 // Microkernels, one per ISA folder.
 void f32_gemm_ukernel_16x16__avx512(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, int64_t mr,
-                                    int64_t nr, bool accumulate);
+                                    int64_t nr, bool accumulate, const char* prefetch,
+    int64_t prefetch_lines);
 void f32_gemm_minmax_ukernel_16x16__avx512(int64_t kc, const float* a, const float* b, float* c, int64_t ldc,
                                            int64_t mr, int64_t nr, bool accumulate, const float* bias,
-                                           const float* residual, int64_t ldr, const float* clamp);
+                                           const float* residual, int64_t ldr, const float* clamp,
+                                           const char* prefetch, int64_t prefetch_lines);
 void f32_gemm_ukernel_7x32__avx512(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, int64_t mr,
-                                   int64_t nr, bool accumulate);
+                                   int64_t nr, bool accumulate, const char* prefetch,
+    int64_t prefetch_lines);
 void f32_gemm_ukernel_6x64__avx512(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, int64_t mr,
-                                   int64_t nr, bool accumulate);
+                                   int64_t nr, bool accumulate, const char* prefetch,
+    int64_t prefetch_lines);
 void f32_gemm_ukernel_6x16__avx2(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, int64_t mr,
-                                 int64_t nr, bool accumulate);
+                                 int64_t nr, bool accumulate, const char* prefetch,
+    int64_t prefetch_lines);
 void f32_gemm_ukernel_4x8__scalar(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, int64_t mr,
-                                  int64_t nr, bool accumulate);
+                                  int64_t nr, bool accumulate, const char* prefetch,
+    int64_t prefetch_lines);
 
 }  // namespace anvil::kernels

@@ -3,6 +3,7 @@
 #include "kernels/x86/avx2/avx2_util.h"
 
 #include "kernels/gemm.h"
+#include "kernels/x86/prefetch.h"
 
 namespace anvil::kernels {
 
@@ -37,7 +38,8 @@ inline void store_row(float* c, __m256 v0, __m256 v1, int64_t nr, bool accumulat
 // array to the stack on every iteration (12 stores per 12 FMAs), which
 // held this kernel at a quarter of peak.
 void f32_gemm_ukernel_6x16__avx2(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, int64_t mr,
-                                 int64_t nr, bool accumulate) {
+                                 int64_t nr, bool accumulate, const char* prefetch, int64_t prefetch_lines) {
+  prefetch_burst_l2(prefetch, prefetch_lines);
   __m256 c00 = _mm256_setzero_ps(), c01 = _mm256_setzero_ps();
   __m256 c10 = _mm256_setzero_ps(), c11 = _mm256_setzero_ps();
   __m256 c20 = _mm256_setzero_ps(), c21 = _mm256_setzero_ps();

@@ -1,6 +1,7 @@
 #include <immintrin.h>
 
 #include "kernels/gemm.h"
+#include "kernels/x86/prefetch.h"
 
 namespace anvil::kernels {
 
@@ -16,15 +17,19 @@ namespace {
 
 template <bool kEpi>
 inline void gemm_16x16(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, int64_t mr, int64_t nr,
-                       bool accumulate, const float* bias, const float* residual, int64_t ldr, const float* clamp) {
+                       bool accumulate, const float* bias, const float* residual, int64_t ldr, const float* clamp,
+                       const char* prefetch, int64_t prefetch_lines) {
+  PrefetchSpread pf{prefetch, prefetch_lines, kc};
   __m512 acc[16];
   for (int i = 0; i < 16; ++i) acc[i] = _mm512_setzero_ps();
   for (int64_t k = 0; k < kc; ++k) {
+    pf.step(k);
     const __m512 bv = _mm512_loadu_ps(b);
     for (int i = 0; i < 16; ++i) acc[i] = _mm512_fmadd_ps(_mm512_set1_ps(a[i]), bv, acc[i]);
     a += 16;
     b += 16;
   }
+  pf.finish();
   const __m512 lo = _mm512_set1_ps(clamp ? clamp[0] : 0.f), hi = _mm512_set1_ps(clamp ? clamp[1] : 0.f);
   const __mmask16 m = nr >= 16 ? static_cast<__mmask16>(0xffff) : static_cast<__mmask16>((1u << nr) - 1);
   for (int64_t i = 0; i < mr; ++i) {
@@ -43,8 +48,8 @@ inline void gemm_16x16(int64_t kc, const float* a, const float* b, float* c, int
 }  // namespace
 
 void f32_gemm_ukernel_16x16__avx512(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, int64_t mr,
-                                    int64_t nr, bool accumulate) {
-  gemm_16x16<false>(kc, a, b, c, ldc, mr, nr, accumulate, nullptr, nullptr, 0, nullptr);
+                                    int64_t nr, bool accumulate, const char* prefetch, int64_t prefetch_lines) {
+  gemm_16x16<false>(kc, a, b, c, ldc, mr, nr, accumulate, nullptr, nullptr, 0, nullptr, prefetch, prefetch_lines);
 }
 
 // The last K block of a conv: bias, residual add and ReLU/ReLU6 in
@@ -52,8 +57,9 @@ void f32_gemm_ukernel_16x16__avx512(int64_t kc, const float* a, const float* b, 
 // stored again.
 void f32_gemm_minmax_ukernel_16x16__avx512(int64_t kc, const float* a, const float* b, float* c, int64_t ldc,
                                            int64_t mr, int64_t nr, bool accumulate, const float* bias,
-                                           const float* residual, int64_t ldr, const float* clamp) {
-  gemm_16x16<true>(kc, a, b, c, ldc, mr, nr, accumulate, bias, residual, ldr, clamp);
+                                           const float* residual, int64_t ldr, const float* clamp,
+                                           const char* prefetch, int64_t prefetch_lines) {
+  gemm_16x16<true>(kc, a, b, c, ldc, mr, nr, accumulate, bias, residual, ldr, clamp, prefetch, prefetch_lines);
 }
 
 }  // namespace anvil::kernels

@@ -1,6 +1,7 @@
 #include <immintrin.h>
 
 #include "kernels/gemm.h"
+#include "kernels/x86/prefetch.h"
 
 namespace anvil::kernels {
 
@@ -8,11 +9,13 @@ namespace anvil::kernels {
 // to cover the 4-cycle latency on both pipes, with 4 loads and 6 broadcasts
 // per 24 FMAs so the load ports are not the limit.
 void f32_gemm_ukernel_6x64__avx512(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, int64_t mr,
-                                   int64_t nr, bool accumulate) {
+                                   int64_t nr, bool accumulate, const char* prefetch, int64_t prefetch_lines) {
+  PrefetchSpread pf{prefetch, prefetch_lines, kc};
   __m512 acc[6][4];
   for (int i = 0; i < 6; ++i)
     for (int j = 0; j < 4; ++j) acc[i][j] = _mm512_setzero_ps();
   for (int64_t k = 0; k < kc; ++k) {
+    pf.step(k);
     const __m512 b0 = _mm512_loadu_ps(b + 0);
     const __m512 b1 = _mm512_loadu_ps(b + 16);
     const __m512 b2 = _mm512_loadu_ps(b + 32);
@@ -30,6 +33,7 @@ void f32_gemm_ukernel_6x64__avx512(int64_t kc, const float* a, const float* b, f
     a += 6;
     b += 64;
   }
+  pf.finish();
   for (int64_t i = 0; i < mr; ++i) {
     float* ci = c + i * ldc;
     for (int j = 0; j < 4; ++j) {
