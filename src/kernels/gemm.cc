@@ -23,7 +23,7 @@ const GemmUkernelInfo kScalar{f32_gemm_ukernel_4x8__scalar, 4, 8, "f32_gemm_uker
 // KC x NR panel of B is reused from L1 by all MR-row panels of the block.
 constexpr int64_t kKC = 256;
 constexpr int64_t kMC = 192;  // rounded down to a multiple of the MR in use
-constexpr int64_t kNC = 384;  // a multiple of every NR (8, 16, 64); 384 KB at KC
+constexpr int64_t kNC = 384;  // a multiple of every NR (8, 16, 32, 64); 384 KB at KC
 
 // A points at element (0, 0) of the block; with trans, (m, k) is A[k*lda + m].
 void pack_a(const float* A, int64_t lda, bool trans, int64_t mc, int64_t kc, int mr_tile, float* dst) {
@@ -98,6 +98,12 @@ double tile_speed(const GemmUkernelInfo& uk) { return &uk == &kAvx512Wide ? 0.95
 // the result into the output (~8% of a 14x14 1x1 conv, perf).
 constexpr double kTransposeCost = 0.92;
 
+// Expected speed of `uk` on a rows x cols product, relative to a full tile
+// of the ISA's best microkernel.
+double plan_score(const GemmUkernelInfo& uk, int64_t rows, int64_t cols) {
+  return tile_use(rows, uk.mr) * tile_use(cols, uk.nr) * tile_speed(uk);
+}
+
 }  // namespace
 
 GemmPlan gemm_plan(int64_t cols, int64_t rows, Isa isa) {
@@ -106,9 +112,7 @@ GemmPlan gemm_plan(int64_t cols, int64_t rows, Isa isa) {
   double best_score = -1;
   for (const GemmUkernelInfo* uk : gemm_ukernels(def.isa))
     for (bool t : {false, true}) {
-      const double s = (t ? tile_use(cols, uk->mr) * tile_use(rows, uk->nr) * kTransposeCost
-                          : tile_use(rows, uk->mr) * tile_use(cols, uk->nr)) *
-                       tile_speed(*uk);
+      const double s = t ? plan_score(*uk, cols, rows) * kTransposeCost : plan_score(*uk, rows, cols);
       if (s > best_score + 1e-9) {
         best_score = s;
         best = {uk, t};
@@ -122,7 +126,7 @@ const GemmUkernelInfo& gemm_ukernel_best(int64_t M, int64_t N, Isa isa) {
   const GemmUkernelInfo* best = &def;
   double best_score = -1;
   for (const GemmUkernelInfo* uk : gemm_ukernels(def.isa)) {
-    const double s = tile_use(M, uk->mr) * tile_use(N, uk->nr) * tile_speed(*uk);
+    const double s = plan_score(*uk, M, N);
     if (s > best_score + 1e-9) {
       best_score = s;
       best = uk;

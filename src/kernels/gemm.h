@@ -143,6 +143,10 @@ struct GemmPlan {
   bool transposed;
 };
 GemmPlan gemm_plan(int64_t cols, int64_t rows, Isa isa);
+// Bumped whenever gemm_plan or gemm_ukernel_best can answer differently
+// for some shape: a saved artifact's packed weights (whose sizes alone may
+// match another plan's) are then packed again instead of misread.
+constexpr int kGemmPlanVersion = 1;
 // The fastest microkernel for a plain M x N product (no transposition).
 const GemmUkernelInfo& gemm_ukernel_best(int64_t M, int64_t N, Isa isa);
 

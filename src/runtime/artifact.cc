@@ -128,7 +128,7 @@ std::string packed_layout(Isa isa) {
   std::string s;
   for (const kernels::GemmUkernelInfo* uk : kernels::gemm_ukernels(kernels::gemm_ukernel_for(isa).isa))
     s += std::string(s.empty() ? "" : " + ") + uk->name + " mr=" + std::to_string(uk->mr) + " nr=" + std::to_string(uk->nr);
-  return s + " kc=" + std::to_string(kernels::gemm_kc());
+  return s + " kc=" + std::to_string(kernels::gemm_kc()) + " plan=" + std::to_string(kernels::kGemmPlanVersion);
 }
 
 Status write_artifact(const std::string& path, const Graph& g, const Precompiled& pre) {

@@ -31,7 +31,18 @@ class ConvImplicitGemm final : public OpKernel {
   ConvImplicitGemm(const KernelConfig& cfg, int64_t group, ops::WindowGeometry geo, Tensor weights, Tensor bias,
                    std::vector<ops::PostOp> post)
       : isa_(cfg.isa), pool_(cfg.pool), group_(group), geo_(std::move(geo)), w_(std::move(weights)),
-        b_(std::move(bias)), post_(std::move(post)), register_epilogue_(fits_register_epilogue(post_)) {}
+        b_(std::move(bias)), post_(std::move(post)), register_epilogue_(fits_register_epilogue(post_)) {
+    if (register_epilogue_)
+      for (const ops::PostOp& op : post_) {
+        if (op.kind == ops::PostOpKind::kSum) {
+          sum_input_ = op.input;
+        } else {
+          epi_.clamp = true;
+          epi_.lo = op.kind == ops::PostOpKind::kClip ? op.alpha : 0.f;
+          epi_.hi = op.kind == ops::PostOpKind::kClip ? op.beta : std::numeric_limits<float>::infinity();
+        }
+      }
+  }
 
   std::vector<Tensor> packed() const override { return wp_; }
 
@@ -170,12 +181,7 @@ class ConvImplicitGemm final : public OpKernel {
       a.C = j.y + j.oc0 * G.P;
       a.ldc = G.P;
       if (register_epilogue_) {
-        if (b_.defined() && b_.numel()) epi.bias = b_.data<float>() + j.oc0;
-        for (const ops::PostOp& op : post_) {
-          if (op.kind == ops::PostOpKind::kSum) epi.residual = k.in(static_cast<size_t>(op.input)).data<float>() + (n * j.OC + j.oc0) * G.P;
-          else set_clamp(op, epi.clamp, epi.lo, epi.hi);
-        }
-        epi.ldr = G.P;
+        epi = fused_epilogue(k, n, j.OC, j.oc0, G.P);
         a.epilogue = &epi;
       } else {
         a.block_done = &finish_block;
@@ -389,22 +395,19 @@ class ConvImplicitGemm final : public OpKernel {
     const Job& j = *static_cast<const Job*>(ctx);
     const ConvImplicitGemm& self = *j.self;
     const int64_t P = j.geo.P;
-    const float* bias = self.b_.defined() && self.b_.numel() ? self.b_.data<float>() + j.oc0 : nullptr;
+    // Bias always; ResNet's and MobileNet's epilogues (residual add,
+    // ReLU/Clip) ride along in the same pass.
+    const bool fused = self.register_epilogue_;
+    const kernels::GemmEpilogue e = self.fused_epilogue(*j.k, j.n, j.OC, j.oc0, P);
+    const float* bias = e.bias;
+    const float* res = fused ? e.residual : nullptr;
+    const bool clamp = fused && e.clamp;
+    const float lo = e.lo, hi = e.hi;
     // In strips of 16 channels: each pixel's 16 values are one contiguous
     // read, and the 16 output rows are written sequentially. (Channel by
     // channel, the reads stride by OCg floats, 4 KB for 1024 channels, and
     // thrash L1's sets.)
     constexpr int64_t kStrip = 16;
-    // ResNet's epilogue (residual add, ReLU) rides along in the same pass.
-    const bool fused = self.register_epilogue_;
-    const float* res = nullptr;
-    bool clamp = false;
-    float lo = 0.f, hi = 0.f;
-    if (fused)
-      for (const ops::PostOp& op : self.post_) {
-        if (op.kind == ops::PostOpKind::kSum) res = j.k->in(static_cast<size_t>(op.input)).data<float>() + (j.n * j.OC + j.oc0) * P;
-        else set_clamp(op, clamp, lo, hi);
-      }
     for (int64_t c0 = n0; c0 < n1; c0 += kStrip) {
       const int64_t c1 = std::min(n1, c0 + kStrip);
       float bs[kStrip];
@@ -442,10 +445,14 @@ class ConvImplicitGemm final : public OpKernel {
     if (post.size() == 1) return is_clamp(post[0]) || post[0].kind == ops::PostOpKind::kSum;
     return post.size() == 2 && post[0].kind == ops::PostOpKind::kSum && is_clamp(post[1]);
   }
-  static void set_clamp(const ops::PostOp& op, bool& clamp, float& lo, float& hi) {
-    clamp = true;
-    lo = op.kind == ops::PostOpKind::kClip ? op.alpha : 0.f;
-    hi = op.kind == ops::PostOpKind::kClip ? op.beta : std::numeric_limits<float>::infinity();
+  // The register epilogue of image n's group starting at channel oc0:
+  // bias, the residual (a post-op input), the clamp parsed at construction.
+  kernels::GemmEpilogue fused_epilogue(const KernelContext& k, int64_t n, int64_t OC, int64_t oc0, int64_t P) const {
+    kernels::GemmEpilogue e = epi_;
+    if (b_.defined() && b_.numel()) e.bias = b_.data<float>() + oc0;
+    if (sum_input_ >= 0) e.residual = k.in(static_cast<size_t>(sum_input_)).data<float>() + (n * OC + oc0) * P;
+    e.ldr = P;
+    return e;
   }
 
   bool is_pointwise() const {
@@ -461,6 +468,8 @@ class ConvImplicitGemm final : public OpKernel {
   Tensor w_, b_;
   std::vector<ops::PostOp> post_;
   bool register_epilogue_;
+  kernels::GemmEpilogue epi_;  // clamp part of the register epilogue
+  int sum_input_ = -1;         // node input of its residual, or -1
   std::vector<std::vector<float>> tmp_;  // transposed product per thread
   bool transposed_ = false;
   const kernels::GemmUkernelInfo* uk_ = &kernels::gemm_ukernel_for(Isa::kScalar);  // set by choose_orientation
