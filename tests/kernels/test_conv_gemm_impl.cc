@@ -200,6 +200,51 @@ TEST(ConvGemmImpl, DepthwiseDirectMatchesReference) {
   EXPECT_EQ((*ex)->step_kernel_name(0).rfind("dwconv2d_direct:", 0), 0u) << (*ex)->step_kernel_name(0);
 }
 
+// The transposed product (few pixels: ResNet's 7x7 and 4x4 stages) packs
+// its pixel panels as runs along output rows: a panel that is exactly one
+// output row of 7 pixels (fixed-size copies), panels spanning two or
+// three output rows (5- and 3-wide maps), a partial last panel, dilation,
+// an input pre-op and a residual epilogue. The orientation is checked.
+TEST(ConvGemmImpl, TransposedPanelsAlongOutputRowsMatchReference) {
+  std::mt19937 rng(77);
+  struct Case { int64_t C, OC, H, W, k, pad, dil; };
+  for (const Case& c : std::vector<Case>{{40, 64, 7, 7, 3, 1, 1}, {24, 64, 5, 5, 3, 1, 1}, {33, 96, 3, 3, 3, 1, 1},
+                                         {17, 64, 9, 7, 3, 1, 2}, {64, 64, 7, 7, 1, 0, 1}, {19, 64, 5, 5, 1, 0, 1},
+                                         {16, 64, 4, 14, 3, 1, 1}, {20, 64, 6, 9, 3, 1, 1}})
+    for (bool fused : {false, true}) {
+      Attrs a;
+      a.set("pads", std::vector<int64_t>(4, c.pad));
+      a.set("dilations", std::vector<int64_t>{c.dil, c.dil});
+      const int64_t OH = c.H + 2 * c.pad - c.dil * (c.k - 1), OW = c.W + 2 * c.pad - c.dil * (c.k - 1);
+      std::vector<Tensor> in{random_tensor({1, c.C, c.H, c.W}, rng), random_tensor({c.OC, c.C, c.k, c.k}, rng),
+                             random_tensor({c.OC}, rng)};
+      std::string op = "Conv";
+      if (fused) {
+        op = "FusedConv";
+        a.set("post_ops", std::vector<std::string>{"sum", "relu"});
+        a.set("post_alpha", std::vector<float>{0, 0});
+        a.set("post_beta", std::vector<float>{0, 0});
+        a.set("pre_scale_shift", int64_t{1});
+        in.push_back(random_tensor({c.C}, rng));
+        in.push_back(random_tensor({c.C}, rng));
+        in.push_back(random_tensor({1, c.OC, OH, OW}, rng));
+      }
+      const std::string desc = op + " ic" + std::to_string(c.C) + " oc" + std::to_string(c.OC) + " " +
+                               std::to_string(c.H) + "x" + std::to_string(c.W) + " k" + std::to_string(c.k) + " d" +
+                               std::to_string(c.dil);
+      check_against_reference(op, in, a, desc);
+      if (host_isa() >= Isa::kAvx512) {
+        Graph g;
+        std::vector<bool> as_input(in.size(), false);
+        as_input[0] = true;
+        ASSERT_TRUE(testing::build_single_op_graph(g, op, in, a, 1, as_input).is_ok());
+        auto ex = Executor::create(std::move(g), 1);
+        ASSERT_TRUE(ex.is_ok());
+        EXPECT_NE((*ex)->step_kernel_name(0).find("_t:"), std::string::npos) << desc << ": " << (*ex)->step_kernel_name(0);
+      }
+    }
+}
+
 // Winograd F(2x2, 3x3): odd and even output sizes (partial last tiles),
 // asymmetric pads, batch 2, both GEMM orientations (few tiles: transposed),
 // bias and a residual + ReLU epilogue. Same 1e-4 relative bound as direct.
