@@ -13,7 +13,7 @@ namespace anvil::kernels {
 namespace {
 
 const GemmUkernelInfo kAvx512{f32_gemm_ukernel_16x16__avx512, 16, 16, "f32_gemm_ukernel_16x16__avx512", Isa::kAvx512,
-                             f32_gemm_minmax_ukernel_16x16__avx512};
+                             f32_gemm_minmax_ukernel_16x16__avx512, f32_gemm_minmax_ukernel_16x16__avx512_ldb};
 const GemmUkernelInfo kAvx512Narrow{f32_gemm_ukernel_7x32__avx512, 7, 32, "f32_gemm_ukernel_7x32__avx512", Isa::kAvx512};
 const GemmUkernelInfo kAvx512Wide{f32_gemm_ukernel_6x64__avx512, 6, 64, "f32_gemm_ukernel_6x64__avx512", Isa::kAvx512};
 const GemmUkernelInfo kAvx2{f32_gemm_ukernel_6x16__avx2, 6, 16, "f32_gemm_ukernel_6x16__avx2", Isa::kAvx2};
@@ -224,7 +224,10 @@ void sgemm_isa(const GemmArgs& g, Isa isa) {
   thread_local std::vector<float> a_buf, b_buf;
   const int64_t kc_max = std::min(kKC, g.K);
   const int64_t nc_max = std::min(kNC, (g.N + uk.nr - 1) / uk.nr * uk.nr);
-  if ((!g.b_prepacked || g.pack_b_fn) && static_cast<int64_t>(b_buf.size()) < kc_max * nc_max)
+  // (A single column panel is packed: cheap, and its calls' prefetches
+  // stream A instead.)
+  const bool b_in_place = g.b_in_place && uk.fn_ldb && !g.b_prepacked && !g.pack_b_fn && g.N > uk.nr;
+  if ((!g.b_prepacked || g.pack_b_fn) && !b_in_place && static_cast<int64_t>(b_buf.size()) < kc_max * nc_max)
     b_buf.resize(static_cast<size_t>(kc_max * nc_max));
   const int64_t MC = kMC / uk.mr * uk.mr;  // row blocks must hold whole MR panels
   const int64_t mc_max = std::min<int64_t>(MC, (g.M + uk.mr - 1) / uk.mr * uk.mr);
@@ -240,7 +243,7 @@ void sgemm_isa(const GemmArgs& g, Isa isa) {
     for (int64_t pc = 0; pc < g.K; pc += kKC) {
       const int64_t kc = std::min(kKC, g.K - pc);
       if (g.pack_b_fn) g.pack_b_fn(g.pack_ctx, g.col0 + jc, nc, pc, kc, uk.nr, b_buf.data());
-      else if (!g.b_prepacked) pack_b(g.B + pc * g.ldb + jc, g.ldb, kc, nc, uk.nr, b_buf.data());
+      else if (!g.b_prepacked && !b_in_place) pack_b(g.B + pc * g.ldb + jc, g.ldb, kc, nc, uk.nr, b_buf.data());
       const bool acc = accumulate || pc > 0;
       const float* a_block = g.a_prepacked ? g.a_prepacked + pc * a_panels * uk.mr : nullptr;
       const float* b_block = g.b_prepacked ? g.b_prepacked + pc * b_panels * uk.nr : nullptr;
@@ -277,8 +280,9 @@ void sgemm_isa(const GemmArgs& g, Isa isa) {
         int64_t call = 0;
         for (int64_t jr = 0; jr < nc; jr += uk.nr) {
           const int64_t nr = std::min<int64_t>(uk.nr, nc - jr);
-          const float* bp = b_block ? b_block + ((g.b_prepacked_col0 + jc + jr) / uk.nr) * kc * uk.nr
-                                    : b_buf.data() + (jr / uk.nr) * kc * uk.nr;
+          const float* bp = b_in_place ? g.B + pc * g.ldb + jc + jr
+                            : b_block  ? b_block + ((g.b_prepacked_col0 + jc + jr) / uk.nr) * kc * uk.nr
+                                       : b_buf.data() + (jr / uk.nr) * kc * uk.nr;
           // Prepacked B (weights) comes from memory: while this panel is
           // reused from L1 by every row panel, the next one is fetched into
           // L2 a slice per microkernel call (the microkernel spreads the
@@ -294,6 +298,14 @@ void sgemm_isa(const GemmArgs& g, Isa isa) {
             const char* pf = next ? next + ip * slice : nullptr;
             int64_t pf_lines =
                 next ? std::max<int64_t>(0, (std::min(panel_bytes, (ip + 1) * slice) - ip * slice + 63) / 64) : 0;
+            if (b_in_place && jr + uk.nr < nc) {
+              // B in place: the next column panel's rows (one line each),
+              // a share per row panel, so its first call finds them in L2.
+              const int64_t share = (kc + row_panels - 1) / row_panels;
+              const int64_t k_lo = std::min(kc, ip * share), k_hi = std::min(kc, k_lo + share);
+              pf = reinterpret_cast<const char*>(bp + uk.nr + k_lo * g.ldb);
+              pf_lines = k_hi - k_lo;
+            }
             // The first column panel reads each prepacked A (weights) panel
             // from memory for the block: fetch the next one meanwhile. With
             // a single column panel (4x4 maps: 16 pixels) every call streams
@@ -331,12 +343,16 @@ void sgemm_isa(const GemmArgs& g, Isa isa) {
               const int64_t r0 = g.row0 + ic + ir, c0 = g.col0 + jc + jr;
               const float* bias = epi->bias ? epi->bias + r0 : nullptr;
               const float* res = epi->residual ? epi->residual + r0 * epi->ldr + c0 : nullptr;
-              if (uk.fn_epi) {
+              if (b_in_place) {
+                uk.fn_ldb(kc, ap, bp, g.ldb, ct, g.ldc, mr, nr, acc, bias, res, epi->ldr, clamp, pf, pf_lines);
+              } else if (uk.fn_epi) {
                 uk.fn_epi(kc, ap, bp, ct, g.ldc, mr, nr, acc, bias, res, epi->ldr, clamp, pf, pf_lines);
               } else {
                 uk.fn(kc, ap, bp, ct, g.ldc, mr, nr, acc, pf, pf_lines);
                 apply_epilogue(ct, g.ldc, mr, nr, bias, res, epi->ldr, clamp);
               }
+            } else if (b_in_place) {
+              uk.fn_ldb(kc, ap, bp, g.ldb, ct, g.ldc, mr, nr, acc, nullptr, nullptr, 0, nullptr, pf, pf_lines);
             } else {
               uk.fn(kc, ap, bp, ct, g.ldc, mr, nr, acc, pf, pf_lines);
             }

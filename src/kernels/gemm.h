@@ -49,6 +49,11 @@ struct GemmArgs {
   const float* a_prepacked = nullptr;
   // B already packed by prepack_b() for this ISA (B and ldb are ignored).
   const float* b_prepacked = nullptr;
+  // B (row-major, ldb) is read where it is, not packed, when the
+  // microkernel has fn_ldb (else packed as usual). For products that use
+  // each B value for few rows: a 1x1 conv with 64 output channels reads the
+  // image's channel rows, and packing them cost ~1/4 of its time.
+  bool b_in_place = false;
   // bias is per column (length N) instead of per row.
   bool bias_per_column = false;
   // When a call covers part of a prepacked matrix (a thread's share): the
@@ -117,12 +122,22 @@ using GemmUkernelEpi = void (*)(int64_t kc, const float* a_packed, const float* 
                                 int64_t ldr, const float* clamp /* {lo, hi} or null */, const char* prefetch,
                                 int64_t prefetch_lines);
 
+// B read in place instead of packed: step k's NR values at b + k * ldb
+// (masked to nr, nothing read past them), epilogue as GemmUkernelEpi (all
+// null before the last K block). The prefetch lines are one per step, at
+// prefetch + i * ldb: rows of the next column panel.
+using GemmUkernelLdb = void (*)(int64_t kc, const float* a_packed, const float* b, int64_t ldb, float* c,
+                                int64_t ldc, int64_t mr, int64_t nr, bool accumulate, const float* bias,
+                                const float* residual, int64_t ldr, const float* clamp, const char* prefetch,
+                                int64_t prefetch_lines);
+
 struct GemmUkernelInfo {
   GemmUkernel fn;
   int mr, nr;
   const char* name;
   Isa isa;
   GemmUkernelEpi fn_epi = nullptr;
+  GemmUkernelLdb fn_ldb = nullptr;  // see GemmArgs::b_in_place
 };
 
 // The microkernel the driver uses at ISA level `isa` (or the best <= isa).
@@ -165,6 +180,10 @@ void f32_gemm_minmax_ukernel_16x16__avx512(int64_t kc, const float* a, const flo
                                            int64_t mr, int64_t nr, bool accumulate, const float* bias,
                                            const float* residual, int64_t ldr, const float* clamp,
                                            const char* prefetch, int64_t prefetch_lines);
+void f32_gemm_minmax_ukernel_16x16__avx512_ldb(int64_t kc, const float* a, const float* b, int64_t ldb, float* c,
+                                               int64_t ldc, int64_t mr, int64_t nr, bool accumulate, const float* bias,
+                                               const float* residual, int64_t ldr, const float* clamp,
+                                               const char* prefetch, int64_t prefetch_lines);
 void f32_gemm_ukernel_7x32__avx512(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, int64_t mr,
                                    int64_t nr, bool accumulate, const char* prefetch,
     int64_t prefetch_lines);

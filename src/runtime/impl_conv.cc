@@ -177,7 +177,13 @@ class ConvImplicitGemm final : public OpKernel {
       a.M = j.OCg;
       a.N = G.P;
       a.a_prepacked = wp_[static_cast<size_t>(g)].data<float>();
-      a.pack_b_fn = &pack_b_panels;
+      if (j.pointwise && uk_->fn_ldb) {
+        a.B = j.x;  // the image's channel rows, read in place
+        a.ldb = G.P;
+        a.b_in_place = true;
+      } else {
+        a.pack_b_fn = &pack_b_panels;
+      }
       a.C = j.y + j.oc0 * G.P;
       a.ldc = G.P;
       if (register_epilogue_) {

@@ -16,17 +16,19 @@ inline void prefetch_burst_l2(const char* p, int64_t lines) {
 
 // One prefetch every kc / lines steps of a kc-step loop: call step(k) at
 // each step, finish() after the loop (for lines > kc).
+// `stride`: bytes between the lines (64: contiguous; a row stride for B
+// read in place).
 struct PrefetchSpread {
   const char* p;
-  int64_t lines, kc, i = 0;
+  int64_t lines, kc, stride = 64, i = 0;
   inline void step(int64_t k) {
     if (i < lines && k * lines >= i * kc) {
-      _mm_prefetch(p + 64 * i, _MM_HINT_T1);
+      _mm_prefetch(p + stride * i, _MM_HINT_T1);
       ++i;
     }
   }
   inline void finish() {
-    for (; i < lines; ++i) _mm_prefetch(p + 64 * i, _MM_HINT_T1);
+    for (; i < lines; ++i) _mm_prefetch(p + stride * i, _MM_HINT_T1);
   }
 };
 

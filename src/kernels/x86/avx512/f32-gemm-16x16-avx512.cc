@@ -15,34 +15,51 @@ namespace anvil::kernels {
 // 208) than 64 (-> 256), so 14x14 layers need no transposed product.
 namespace {
 
+// One output row of the tile: the epilogue, then the masked store.
 template <bool kEpi>
+inline void store_row(__m512 v, int i, float* c, int64_t ldc, __mmask16 m, bool accumulate, const float* bias,
+                      const float* residual, int64_t ldr, const float* clamp, __m512 lo, __m512 hi) {
+  float* ci = c + i * ldc;
+  if (accumulate) v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(m, ci));
+  if (kEpi) {
+    if (bias) v = _mm512_add_ps(v, _mm512_set1_ps(bias[i]));
+    if (residual) v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(m, residual + i * ldr));
+    if (clamp) v = _mm512_min_ps(hi, _mm512_max_ps(lo, v));  // this operand order keeps NaN, as the reference does
+  }
+  _mm512_mask_storeu_ps(ci, m, v);
+}
+
+// kLdb: B read in place, row k at b + k * ldb, masked to nr columns; the
+// prefetch lines are one per row of the next panel (stride ldb).
+// The 16 accumulators are named variables, not an array: with an array
+// (indexed at run time by the mr-row store loop) GCC kept it in memory and
+// stored all 16 every k step in some builds.
+template <bool kEpi, bool kLdb = false>
 inline void gemm_16x16(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, int64_t mr, int64_t nr,
                        bool accumulate, const float* bias, const float* residual, int64_t ldr, const float* clamp,
-                       const char* prefetch, int64_t prefetch_lines) {
-  PrefetchSpread pf{prefetch, prefetch_lines, kc};
-  __m512 acc[16];
-  for (int i = 0; i < 16; ++i) acc[i] = _mm512_setzero_ps();
+                       const char* prefetch, int64_t prefetch_lines, int64_t ldb = 16) {
+  const __mmask16 m = nr >= 16 ? static_cast<__mmask16>(0xffff) : static_cast<__mmask16>((1u << nr) - 1);
+#define ANVIL_ROWS(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9) X(10) X(11) X(12) X(13) X(14) X(15)
+#define ANVIL_ZERO(i) __m512 acc##i = _mm512_setzero_ps();
+#define ANVIL_FMA(i) acc##i = _mm512_fmadd_ps(_mm512_set1_ps(a[i]), bv, acc##i);
+#define ANVIL_STORE(i) \
+  if (i < mr) store_row<kEpi>(acc##i, i, c, ldc, m, accumulate, bias, residual, ldr, clamp, lo, hi);
+  ANVIL_ROWS(ANVIL_ZERO)
+  PrefetchSpread pf{prefetch, prefetch_lines, kc, kLdb ? ldb * static_cast<int64_t>(sizeof(float)) : 64};
   for (int64_t k = 0; k < kc; ++k) {
     pf.step(k);
-    const __m512 bv = _mm512_loadu_ps(b);
-    for (int i = 0; i < 16; ++i) acc[i] = _mm512_fmadd_ps(_mm512_set1_ps(a[i]), bv, acc[i]);
+    const __m512 bv = kLdb ? _mm512_maskz_loadu_ps(m, b) : _mm512_loadu_ps(b);
+    ANVIL_ROWS(ANVIL_FMA)
     a += 16;
-    b += 16;
+    b += kLdb ? ldb : 16;
   }
   pf.finish();
   const __m512 lo = _mm512_set1_ps(clamp ? clamp[0] : 0.f), hi = _mm512_set1_ps(clamp ? clamp[1] : 0.f);
-  const __mmask16 m = nr >= 16 ? static_cast<__mmask16>(0xffff) : static_cast<__mmask16>((1u << nr) - 1);
-  for (int64_t i = 0; i < mr; ++i) {
-    float* ci = c + i * ldc;
-    __m512 v = acc[i];
-    if (accumulate) v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(m, ci));
-    if (kEpi) {
-      if (bias) v = _mm512_add_ps(v, _mm512_set1_ps(bias[i]));
-      if (residual) v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(m, residual + i * ldr));
-      if (clamp) v = _mm512_min_ps(hi, _mm512_max_ps(lo, v));  // this operand order keeps NaN, as the reference does
-    }
-    _mm512_mask_storeu_ps(ci, m, v);
-  }
+  ANVIL_ROWS(ANVIL_STORE)
+#undef ANVIL_STORE
+#undef ANVIL_FMA
+#undef ANVIL_ZERO
+#undef ANVIL_ROWS
 }
 
 }  // namespace
@@ -60,6 +77,16 @@ void f32_gemm_minmax_ukernel_16x16__avx512(int64_t kc, const float* a, const flo
                                            const float* residual, int64_t ldr, const float* clamp,
                                            const char* prefetch, int64_t prefetch_lines) {
   gemm_16x16<true>(kc, a, b, c, ldc, mr, nr, accumulate, bias, residual, ldr, clamp, prefetch, prefetch_lines);
+}
+
+// B in place (GemmArgs::b_in_place): 1x1 convs read the image's channel
+// rows instead of packing them.
+void f32_gemm_minmax_ukernel_16x16__avx512_ldb(int64_t kc, const float* a, const float* b, int64_t ldb, float* c,
+                                               int64_t ldc, int64_t mr, int64_t nr, bool accumulate, const float* bias,
+                                               const float* residual, int64_t ldr, const float* clamp,
+                                               const char* prefetch, int64_t prefetch_lines) {
+  gemm_16x16<true, true>(kc, a, b, c, ldc, mr, nr, accumulate, bias, residual, ldr, clamp, prefetch, prefetch_lines,
+                         ldb);
 }
 
 }  // namespace anvil::kernels
