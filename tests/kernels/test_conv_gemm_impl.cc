@@ -200,6 +200,32 @@ TEST(ConvGemmImpl, DepthwiseDirectMatchesReference) {
   EXPECT_EQ((*ex)->step_kernel_name(0).rfind("dwconv2d_direct:", 0), 0u) << (*ex)->step_kernel_name(0);
 }
 
+// 1x1 convs read the image's channel rows in place (no B packing): pixel
+// counts with a partial last 16-column panel, output channels with a
+// partial row panel, reductions crossing the KC = 256 block, with and
+// without the fused residual + ReLU, threads splitting columns or rows.
+TEST(ConvGemmImpl, PointwiseReadsImageRowsInPlace) {
+  std::mt19937 rng(99);
+  struct Case { int64_t C, OC, H, W; };
+  for (const Case& c : std::vector<Case>{{300, 48, 7, 9}, {64, 256, 12, 12}, {257, 33, 5, 13}, {16, 64, 17, 3}})
+    for (bool fused : {false, true}) {
+      Attrs a;
+      std::vector<Tensor> in{random_tensor({1, c.C, c.H, c.W}, rng), random_tensor({c.OC, c.C, 1, 1}, rng),
+                             random_tensor({c.OC}, rng)};
+      std::string op = "Conv";
+      if (fused) {
+        op = "FusedConv";
+        a.set("post_ops", std::vector<std::string>{"sum", "relu"});
+        a.set("post_alpha", std::vector<float>{0, 0});
+        a.set("post_beta", std::vector<float>{0, 0});
+        in.push_back(random_tensor({1, c.OC, c.H, c.W}, rng));
+      }
+      check_against_reference(op, in, a,
+                              op + " 1x1 ic" + std::to_string(c.C) + " oc" + std::to_string(c.OC) + " " +
+                                  std::to_string(c.H) + "x" + std::to_string(c.W));
+    }
+}
+
 // The transposed product (few pixels: ResNet's 7x7 and 4x4 stages) packs
 // its pixel panels as runs along output rows: a panel that is exactly one
 // output row of 7 pixels (fixed-size copies), panels spanning two or
