@@ -31,34 +31,83 @@ struct ChunkMasks {
   }
 };
 
+// Output rows per block: each input row is loaded once for all the block's
+// rows that read it, (R + 2) / R row loads per output row at stride 1
+// instead of 3 (the kernel was load-bound: 9 loads per 9 FMAs).
+constexpr int kR = 4;
+
 struct Plane {
   const float* x;
-  int64_t H, W, stride, ph, pw, OH, OW;
+  int64_t H, W, ph, pw, OH, OW;
   __m512 w[9];
   __m512 bias, lo, hi;
   bool clamp;
-  __m512i even;  // even lanes of a register pair: the stride-2 columns
 
-  // Output row oh, columns [ow0, ow0 + 16): bias + the three taps of each
-  // input row in range, clamped, stored under the row's tail mask.
-  inline void chunk(int64_t oh, int64_t ow0, const ChunkMasks& cm, float* y) const {
-    const int64_t ih0 = oh * stride - ph, s0 = stride * ow0 - pw;
-    __m512 acc = bias;
-    // kh with constant bounds: unrolled, all nine weights stay in registers.
-    for (int kh = 0; kh < 3; ++kh) {
-      if (ih0 + kh < 0 || ih0 + kh >= H) continue;
-      const float* row = x + (ih0 + kh) * W + s0;
-      for (int kw = 0; kw < 3; ++kw) {
-        __m512 v = _mm512_maskz_loadu_ps(cm.m[kw], row + kw);
-        if (stride == 2)
-          v = _mm512_permutex2var_ps(v, even, _mm512_maskz_loadu_ps(cm.m[3 + kw], row + kw + 16));
-        acc = _mm512_fmadd_ps(v, w[kh * 3 + kw], acc);
+  // Output rows [oh0, oh0 + kR) (those below OH stored), columns
+  // [ow0, ow0 + 16): bias + every tap, clamped, stored under the row's
+  // tail mask.
+  template <int S>
+  inline void block(int64_t oh0, int64_t ow0, const ChunkMasks& cm, float* y) const {
+    const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    const __m512i odd = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
+    const int64_t ih0 = oh0 * S - ph, s0 = S * ow0 - pw;
+    __m512 acc[kR];
+    for (int j = 0; j < kR; ++j) acc[j] = bias;
+    // Input row i of the block feeds output row j through tap kh = i - S*j.
+    constexpr int kRows = S * (kR - 1) + 3;
+#pragma GCC unroll 16
+    for (int i = 0; i < kRows; ++i) {
+      const int64_t ih = ih0 + i;
+      if (ih < 0 || ih >= H) continue;
+      const float* row = x + ih * W + s0;
+      __m512 v[3];
+      if (S == 1) {
+        for (int kw = 0; kw < 3; ++kw) v[kw] = _mm512_maskz_loadu_ps(cm.m[kw], row + kw);
+      } else {
+        const __m512 l0 = _mm512_maskz_loadu_ps(cm.m[0], row), l1 = _mm512_maskz_loadu_ps(cm.m[3], row + 16);
+        const __m512 l2 = _mm512_maskz_loadu_ps(cm.m[2], row + 2), l3 = _mm512_maskz_loadu_ps(cm.m[5], row + 18);
+        v[0] = _mm512_permutex2var_ps(l0, even, l1);
+        v[1] = _mm512_permutex2var_ps(l0, odd, l1);
+        v[2] = _mm512_permutex2var_ps(l2, even, l3);
+      }
+#pragma GCC unroll 4
+      for (int j = 0; j < kR; ++j) {
+        const int kh = i - S * j;
+        if (kh < 0 || kh > 2) continue;
+        for (int kw = 0; kw < 3; ++kw) acc[j] = _mm512_fmadd_ps(v[kw], w[kh * 3 + kw], acc[j]);
       }
     }
-    if (clamp) acc = _mm512_min_ps(hi, _mm512_max_ps(lo, acc));  // this operand order keeps NaN, as the reference does
     const __mmask16 out = OW - ow0 >= 16 ? static_cast<__mmask16>(0xffff)
                                          : static_cast<__mmask16>((1u << (OW - ow0)) - 1u);
-    _mm512_mask_storeu_ps(y + oh * OW + ow0, out, acc);
+    for (int j = 0; j < kR; ++j) {
+      if (oh0 + j >= OH) break;
+      __m512 a = acc[j];
+      if (clamp) a = _mm512_min_ps(hi, _mm512_max_ps(lo, a));  // this operand order keeps NaN, as the reference does
+      _mm512_mask_storeu_ps(y + (oh0 + j) * OW + ow0, out, a);
+    }
+  }
+
+  template <int S>
+  void run(float* y) const {
+    // Planes that fit L1 (MobileNet's 28x28 and smaller): column chunks
+    // outside, row blocks inside, one chunk's masks held for all of them.
+    // Larger planes: row blocks outside, so the plane streams in order
+    // from L3 and the hardware prefetcher keeps up (56x56 and 112x112 ran
+    // ~1.4x slower chunk by chunk), with every chunk's masks from a table.
+    if (H * W <= 4096) {
+      for (int64_t ow0 = 0; ow0 < OW; ow0 += 16) {
+        const ChunkMasks cm(S * ow0 - pw, W);
+        for (int64_t oh0 = 0; oh0 < OH; oh0 += kR) block<S>(oh0, ow0, cm, y);
+      }
+      return;
+    }
+    constexpr int64_t kMaxChunks = 64;
+    const int64_t chunks = (OW + 15) / 16;
+    ChunkMasks table[kMaxChunks];
+    for (int64_t ch = 0; ch < std::min(chunks, kMaxChunks); ++ch) table[ch] = ChunkMasks(S * ch * 16 - pw, W);
+    for (int64_t oh0 = 0; oh0 < OH; oh0 += kR)
+      for (int64_t ch = 0; ch < chunks; ++ch)
+        block<S>(oh0, ch * 16, ch < kMaxChunks ? table[ch] : ChunkMasks(S * ch * 16 - pw, W), y);
   }
 };
 
@@ -67,12 +116,10 @@ struct Plane {
 // A whole channel of a 3x3 depthwise conv, stride 1 or 2, any padding,
 // straight from the unpadded input: masked loads read zero where the
 // window hangs over the border (AVX-512 masked lanes are never accessed),
-// so the padded copy of the plane, its memset and the per-row calls of
-// the generic row kernel go away; MobileNetV2's 14x14 and 7x7 channels
-// spent more time in that setup than in the FMAs. A chunk's border masks
-// are the same for every row, so they are worked out once (per tap they
-// were more scalar work than the FMAs). Bias and clamp are applied before
-// the one store.
+// so there is no padded copy of the plane. A chunk's border masks are the
+// same for every row, so they are worked out once. Output rows go in
+// blocks of kR sharing their input rows' loads; bias and clamp are applied
+// before the one store.
 void f32_dwconv3x3_minmax_ukernel_1x16__avx512(const float* x, int64_t H, int64_t W, const float* w, float bias,
                                               int64_t stride, int64_t ph, int64_t pw, int64_t OH, int64_t OW,
                                               const float* clamp, float* y) {
@@ -80,7 +127,6 @@ void f32_dwconv3x3_minmax_ukernel_1x16__avx512(const float* x, int64_t H, int64_
   p.x = x;
   p.H = H;
   p.W = W;
-  p.stride = stride;
   p.ph = ph;
   p.pw = pw;
   p.OH = OH;
@@ -90,26 +136,8 @@ void f32_dwconv3x3_minmax_ukernel_1x16__avx512(const float* x, int64_t H, int64_
   p.clamp = clamp != nullptr;
   p.lo = _mm512_set1_ps(clamp ? clamp[0] : 0.f);
   p.hi = _mm512_set1_ps(clamp ? clamp[1] : 0.f);
-  p.even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
-  // Planes that fit L1 (MobileNet's 28x28 and smaller): column chunks
-  // outside, rows inside, one chunk's masks held for all its rows. Larger
-  // planes: rows outside, so the plane streams in order from L3 and the
-  // hardware prefetcher keeps up (56x56 and 112x112 ran ~1.4x slower
-  // chunk by chunk), with every chunk's masks from a table.
-  if (H * W <= 4096) {
-    for (int64_t ow0 = 0; ow0 < OW; ow0 += 16) {
-      const ChunkMasks cm(stride * ow0 - pw, W);
-      for (int64_t oh = 0; oh < OH; ++oh) p.chunk(oh, ow0, cm, y);
-    }
-    return;
-  }
-  constexpr int64_t kMaxChunks = 64;
-  const int64_t chunks = (OW + 15) / 16;
-  ChunkMasks table[kMaxChunks];
-  for (int64_t ch = 0; ch < std::min(chunks, kMaxChunks); ++ch) table[ch] = ChunkMasks(stride * ch * 16 - pw, W);
-  for (int64_t oh = 0; oh < OH; ++oh)
-    for (int64_t ch = 0; ch < chunks; ++ch)
-      p.chunk(oh, ch * 16, ch < kMaxChunks ? table[ch] : ChunkMasks(stride * ch * 16 - pw, W), y);
+  if (stride == 2) p.run<2>(y);
+  else p.run<1>(y);
 }
 
 }  // namespace anvil::kernels
