@@ -105,9 +105,18 @@ struct Plane {
     const int64_t chunks = (OW + 15) / 16;
     ChunkMasks table[kMaxChunks];
     for (int64_t ch = 0; ch < std::min(chunks, kMaxChunks); ++ch) table[ch] = ChunkMasks(S * ch * 16 - pw, W);
-    for (int64_t oh0 = 0; oh0 < OH; oh0 += kR)
+    // The rows the next block adds, fetched while this one runs: the
+    // plane comes from L3 or DRAM (MobileNet's 112x112 stride-2 layer read
+    // its 4.8 MB input at ~10 GB/s on the hardware prefetcher alone).
+    const int64_t row_bytes = W * static_cast<int64_t>(sizeof(float));
+    for (int64_t oh0 = 0; oh0 < OH; oh0 += kR) {
+      const int64_t r0 = std::max<int64_t>(0, (oh0 + kR - 1) * S - ph + 3);
+      const int64_t r1 = std::min(H, (oh0 + 2 * kR - 1) * S - ph + 3);
+      for (int64_t r = r0; r < r1; ++r)
+        for (int64_t off = 0; off < row_bytes; off += 64) _mm_prefetch(reinterpret_cast<const char*>(x + r * W) + off, _MM_HINT_T0);
       for (int64_t ch = 0; ch < chunks; ++ch)
         block<S>(oh0, ch * 16, ch < kMaxChunks ? table[ch] : ChunkMasks(S * ch * 16 - pw, W), y);
+    }
   }
 };
 
