@@ -226,6 +226,40 @@ TEST(ConvGemmImpl, PointwiseReadsImageRowsInPlace) {
     }
 }
 
+// Stride-2 convs (non-transposed) read their taps from the input's 2 x 2
+// phase planes: the stem (7x7/2, 3 channels), 3x3/2, 1x1/2 (pointwise on
+// the even-even phase, read in place), odd and even sizes, asymmetric pads,
+// an input pre-op (the padding stays zero) and a residual + ReLU epilogue.
+TEST(ConvGemmImpl, StrideTwoPhasePlanesMatchReference) {
+  std::mt19937 rng(123);
+  struct Case { int64_t C, OC, H, W, k, pt, pl, pb, pr; };
+  for (const Case& c : std::vector<Case>{{3, 64, 45, 38, 7, 3, 3, 3, 3}, {24, 48, 29, 30, 3, 1, 1, 1, 1},
+                                         {40, 64, 28, 28, 1, 0, 0, 0, 0}, {17, 32, 33, 27, 1, 0, 0, 0, 0},
+                                         {16, 48, 20, 23, 3, 0, 1, 1, 0}, {8, 32, 26, 19, 5, 2, 1, 2, 2}})
+    for (bool fused : {false, true}) {
+      Attrs a;
+      a.set("pads", std::vector<int64_t>{c.pt, c.pl, c.pb, c.pr});
+      a.set("strides", std::vector<int64_t>{2, 2});
+      const int64_t OH = (c.H + c.pt + c.pb - c.k) / 2 + 1, OW = (c.W + c.pl + c.pr - c.k) / 2 + 1;
+      std::vector<Tensor> in{random_tensor({1, c.C, c.H, c.W}, rng), random_tensor({c.OC, c.C, c.k, c.k}, rng),
+                             random_tensor({c.OC}, rng)};
+      std::string op = "Conv";
+      if (fused) {
+        op = "FusedConv";
+        a.set("post_ops", std::vector<std::string>{"sum", "relu"});
+        a.set("post_alpha", std::vector<float>{0, 0});
+        a.set("post_beta", std::vector<float>{0, 0});
+        a.set("pre_scale_shift", int64_t{1});
+        in.push_back(random_tensor({c.C}, rng));
+        in.push_back(random_tensor({c.C}, rng));
+        in.push_back(random_tensor({1, c.OC, OH, OW}, rng));
+      }
+      check_against_reference(op, in, a,
+                              op + " stride 2 ic" + std::to_string(c.C) + " oc" + std::to_string(c.OC) + " " +
+                                  std::to_string(c.H) + "x" + std::to_string(c.W) + " k" + std::to_string(c.k));
+    }
+}
+
 // The transposed product (few pixels: ResNet's 7x7 and 4x4 stages) packs
 // its pixel panels as runs along output rows: a panel that is exactly one
 // output row of 7 pixels (fixed-size copies), panels spanning two or
