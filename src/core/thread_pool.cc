@@ -33,6 +33,14 @@ ThreadPool::~ThreadPool() {
   for (std::thread& t : workers_) t.join();
 }
 
+// Thread i's share starts at ceil(n * i / T): the caller (thread 0), which
+// starts at once, takes the larger share when n does not divide evenly.
+// Shares stay static (not claimed dynamically): a thread then keeps the
+// same channels or pixels from layer to layer, and reads its inputs from
+// its own L2; chunks claimed from a counter lost that and ran MobileNetV2
+// and ResNet-101 ~15% slower on 2 threads.
+int64_t ThreadPool::share_begin(int64_t n, int index) const { return (n * index + threads_ - 1) / threads_; }
+
 void ThreadPool::worker(int index) {
   uint64_t seen = 0;
   for (;;) {
@@ -51,7 +59,7 @@ void ThreadPool::worker(int index) {
       std::lock_guard<std::mutex> lk(mu_);
       if (stop_) return;
     }
-    const int64_t b = n_ * index / threads_, e = n_ * (index + 1) / threads_;
+    const int64_t b = share_begin(n_, index), e = share_begin(n_, index + 1);
     if (b < e) {
       const uint32_t saved = read_mxcsr();
       write_mxcsr(mxcsr_);
@@ -80,7 +88,7 @@ void ThreadPool::parallel_for(int64_t n, const std::function<void(int64_t, int64
     generation_.fetch_add(1, std::memory_order_acq_rel);
   }
   wake_.notify_all();
-  fn(0, n / threads_, 0);
+  fn(0, share_begin(n, 1), 0);
   for (int spin = 0; pending_.load(std::memory_order_acquire) != 0 && spin < kSpinIterations; ++spin) ANVIL_PAUSE();
   if (pending_.load(std::memory_order_acquire) != 0) {
     std::unique_lock<std::mutex> lk(mu_);

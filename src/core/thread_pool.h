@@ -30,6 +30,7 @@ class ThreadPool {
 
  private:
   void worker(int index);
+  int64_t share_begin(int64_t n, int index) const;
 
   int threads_;
   std::vector<std::thread> workers_;
