@@ -13,7 +13,8 @@ namespace anvil::kernels {
 namespace {
 
 const GemmUkernelInfo kAvx512{f32_gemm_ukernel_16x16__avx512, 16, 16, "f32_gemm_ukernel_16x16__avx512", Isa::kAvx512,
-                             f32_gemm_minmax_ukernel_16x16__avx512, f32_gemm_minmax_ukernel_16x16__avx512_ldb};
+                             f32_gemm_minmax_ukernel_16x16__avx512, f32_gemm_minmax_bstride_ukernel_16x16__avx512,
+                             f32_igemm_minmax_ukernel_16x16__avx512};
 const GemmUkernelInfo kAvx512Narrow{f32_gemm_ukernel_7x32__avx512, 7, 32, "f32_gemm_ukernel_7x32__avx512", Isa::kAvx512};
 const GemmUkernelInfo kAvx512Wide{f32_gemm_ukernel_6x64__avx512, 6, 64, "f32_gemm_ukernel_6x64__avx512", Isa::kAvx512};
 const GemmUkernelInfo kAvx2{f32_gemm_ukernel_6x16__avx2, 6, 16, "f32_gemm_ukernel_6x16__avx2", Isa::kAvx2};

@@ -131,6 +131,14 @@ using GemmUkernelLdb = void (*)(int64_t kc, const float* a_packed, const float* 
                                 const float* residual, int64_t ldr, const float* clamp, const char* prefetch,
                                 int64_t prefetch_lines);
 
+// Indirect B for stride-1 convs (see f32_igemm_minmax_ukernel_16x16__avx512):
+// step k reads NR values at b + off[k]; the tile's lanes are stored at c
+// (mask0) and c - cshift (mask1). Epilogue arguments as GemmUkernelEpi.
+using GemmUkernelInd = void (*)(int64_t kc, const float* a_packed, const float* b, const int32_t* off, float* c,
+                                int64_t ldc, int64_t mr, uint32_t mask0, uint32_t mask1, int64_t cshift,
+                                bool accumulate, const float* bias, const float* residual, int64_t ldr,
+                                const float* clamp);
+
 struct GemmUkernelInfo {
   GemmUkernel fn;
   int mr, nr;
@@ -138,6 +146,7 @@ struct GemmUkernelInfo {
   Isa isa;
   GemmUkernelEpi fn_epi = nullptr;
   GemmUkernelLdb fn_ldb = nullptr;  // see GemmArgs::b_in_place
+  GemmUkernelInd fn_ind = nullptr;  // NR = 16 only
 };
 
 // The microkernel the driver uses at ISA level `isa` (or the best <= isa).
@@ -180,7 +189,11 @@ void f32_gemm_minmax_ukernel_16x16__avx512(int64_t kc, const float* a, const flo
                                            int64_t mr, int64_t nr, bool accumulate, const float* bias,
                                            const float* residual, int64_t ldr, const float* clamp,
                                            const char* prefetch, int64_t prefetch_lines);
-void f32_gemm_minmax_ukernel_16x16__avx512_ldb(int64_t kc, const float* a, const float* b, int64_t ldb, float* c,
+void f32_igemm_minmax_ukernel_16x16__avx512(int64_t kc, const float* a, const float* b, const int32_t* off,
+                                               float* c, int64_t ldc, int64_t mr, uint32_t mask0, uint32_t mask1,
+                                               int64_t cshift, bool accumulate, const float* bias,
+                                               const float* residual, int64_t ldr, const float* clamp);
+void f32_gemm_minmax_bstride_ukernel_16x16__avx512(int64_t kc, const float* a, const float* b, int64_t ldb, float* c,
                                                int64_t ldc, int64_t mr, int64_t nr, bool accumulate, const float* bias,
                                                const float* residual, int64_t ldr, const float* clamp,
                                                const char* prefetch, int64_t prefetch_lines);

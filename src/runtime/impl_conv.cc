@@ -47,8 +47,17 @@ class ConvImplicitGemm final : public OpKernel {
   std::vector<Tensor> packed() const override { return wp_; }
 
   std::string name() const override {
+    if (indirect_) return "conv2d_indirect_gemm:f32_igemm_minmax_ukernel_16x16__avx512";
     return std::string(is_pointwise() ? "conv2d_1x1_gemm" : "conv2d_implicit_gemm") + (transposed_ ? "_t:" : ":") +
            uk_->name;
+  }
+
+  // Stride-1 convs whose output rows are at least one tile wide and whose
+  // epilogue fits the registers read the padded image in place
+  // (run_indirect) instead of packing im2col panels.
+  void plan_indirect(int64_t out_w) {
+    indirect_ = !transposed_ && !is_pointwise() && geo_.strides[0] == 1 && geo_.strides[1] == 1 &&
+                register_epilogue_ && uk_->fn_ind && uk_->nr == 16 && out_w >= 14;
   }
 
   // Per-input-channel x*s + t applied while packing, so padded positions
@@ -87,6 +96,7 @@ class ConvImplicitGemm final : public OpKernel {
     tmp_.resize(static_cast<size_t>(T));
     xpad_.resize(static_cast<size_t>(T));
     phases_.resize(static_cast<size_t>(T));
+    ind_off_.resize(static_cast<size_t>(T));
     // Many groups (depthwise, grouped): one group per task. Few groups: the
     // GEMM itself is split between the threads.
     if (group_ >= T && T > 1) {
@@ -175,6 +185,10 @@ class ConvImplicitGemm final : public OpKernel {
     }
 
     if (!transposed_ && !j.pointwise && G.sh == 2 && G.sw == 2 && G.dh == 1 && G.dw == 1) build_phases(j, tid, pool);
+    if (indirect_ && G.OW >= 14) {
+      run_indirect(k, j, tid, pool);
+      return;
+    }
 
     kernels::GemmArgs a;
     a.ukernel = uk_;
@@ -233,6 +247,81 @@ class ConvImplicitGemm final : public OpKernel {
       a.block_done = &finish_block_transposed;
     }
     kernels::sgemm_parallel(a, isa_, pool);
+  }
+
+  // Stride-1 convs without packing: each channel once into a zero-padded
+  // plane (with the pre-op), then the microkernel reads reduction row
+  // k = (c, kh, kw) for 16 consecutive pixels at xpad + q + off[k]. The 16
+  // pixels run along a virtual image as wide as the padded one (PW), so a
+  // tile spans at most two output rows and the junk columns between them
+  // are masked at the store; 2 of every PW lanes are wasted (3% at 56x56)
+  // where tiles cut at row ends would waste 1/8 at 56 and 28. Packing the
+  // im2col panels cost ~1/4 of a 3x3 conv with 64 output channels.
+  // Blocked as the GEMM driver: 24-tile column groups, KC reduction rows,
+  // MC output channels, then tiles, each tile's rows reused from L1 by
+  // every 16-channel row panel.
+  void run_indirect(KernelContext& k, Job& j, int tid, ThreadPool* pool) {
+    const ConvGeo& G = j.geo;
+    const int64_t plane = G.PH * G.PW;
+    std::vector<float>& xp = xpad_[static_cast<size_t>(tid)];
+    constexpr int64_t kSlack = 64;  // lanes of the last tiles read past the last plane
+    xp.resize(static_cast<size_t>(G.Cg * plane + kSlack));
+    std::fill(xp.end() - kSlack, xp.end(), 0.f);
+    auto pad = [&](int64_t c0, int64_t c1, int) {
+      for (int64_t c = c0; c < c1; ++c)
+        copy_padded_plane(j.x + c * G.H * G.W, G.H, G.W, G.ph, G.pw, G.PH, G.PW, xp.data() + c * plane,
+                          j.pre ? pre_s_.data<float>() + j.c0 + c : nullptr,
+                          j.pre ? pre_t_.data<float>() + j.c0 + c : nullptr);
+    };
+    if (pool && pool->threads() > 1 && G.Cg > 1) pool->parallel_for(G.Cg, pad);
+    else pad(0, G.Cg, 0);
+    std::vector<int32_t>& off = ind_off_[static_cast<size_t>(tid)];
+    off.resize(static_cast<size_t>(G.K));
+    for (int64_t c = 0, kk = 0; c < G.Cg; ++c)
+      for (int64_t kh = 0; kh < G.KH; ++kh)
+        for (int64_t kw = 0; kw < G.KW; ++kw, ++kk)
+          off[static_cast<size_t>(kk)] = static_cast<int32_t>(c * plane + kh * G.dh * G.PW + kw * G.dw);
+
+    const kernels::GemmEpilogue e = fused_epilogue(k, j.n, j.OC, j.oc0, G.P);
+    const float clampv[2] = {e.lo, e.hi};
+    const int64_t Q = (G.OH - 1) * G.PW + G.OW, tiles = (Q + 15) / 16, shift = G.PW - G.OW;
+    const int64_t KC = kernels::gemm_kc(), a_panels = (j.OCg + 15) / 16;
+    constexpr int64_t kGroup = 24, kMC = 192;
+    const float* wpg = wp_[static_cast<size_t>(j.oc0 / j.OCg)].data<float>();
+    float* yg = j.y + j.oc0 * G.P;
+    const float* xpd = xp.data();
+    const int32_t* offp = off.data();
+    const kernels::GemmUkernelInd fn = uk_->fn_ind;
+    auto body = [&](int64_t t0, int64_t t1, int) {
+      for (int64_t g0 = t0; g0 < t1; g0 += kGroup) {
+        const int64_t g1 = std::min(t1, g0 + kGroup);
+        for (int64_t pc = 0; pc < G.K; pc += KC) {
+          const int64_t kc = std::min(KC, G.K - pc);
+          const bool last = pc + kc >= G.K;
+          const float* a_block = wpg + pc * a_panels * 16;
+          for (int64_t ic = 0; ic < j.OCg; ic += kMC) {
+            const int64_t ic1 = std::min(j.OCg, ic + kMC);
+            for (int64_t t = g0; t < g1; ++t) {
+              const int64_t q0 = t * 16, oh = q0 / G.PW, ow = q0 % G.PW;
+              const int64_t n0 = std::clamp<int64_t>(std::min(G.OW - ow, Q - q0), 0, 16);
+              const int64_t l1 = G.PW - ow;
+              const int64_t n1 = l1 < 16 ? std::clamp<int64_t>(std::min({16 - l1, G.OW, Q - q0 - l1}), 0, 16) : 0;
+              const uint32_t m0 = (1u << n0) - 1u, m1 = n1 > 0 ? ((1u << n1) - 1u) << l1 : 0u;
+              const int64_t cofs = oh * G.OW + ow;
+              for (int64_t ir = ic; ir < ic1; ir += 16) {
+                const int64_t mr = std::min<int64_t>(16, j.OCg - ir);
+                fn(kc, a_block + (ir / 16) * kc * 16, xpd + q0, offp + pc, yg + ir * G.P + cofs, G.P, mr, m0, m1,
+                   shift, pc > 0, last && e.bias ? e.bias + ir : nullptr,
+                   last && e.residual ? e.residual + ir * G.P + cofs : nullptr, G.P,
+                   last && e.clamp ? clampv : nullptr);
+              }
+            }
+          }
+        }
+      }
+    };
+    if (pool && pool->threads() > 1 && tiles > 1) pool->parallel_for(tiles, body);
+    else body(0, tiles, 0);
   }
 
   // One reduction row k = (c, kh, kw) of the implicit im2col matrix, for
@@ -645,6 +734,7 @@ class ConvImplicitGemm final : public OpKernel {
   int sum_input_ = -1;         // node input of its residual, or -1
   std::vector<std::vector<float>> tmp_;  // transposed product per thread
   bool transposed_ = false;
+  bool indirect_ = false;  // see plan_indirect
   const kernels::GemmUkernelInfo* uk_ = &kernels::gemm_ukernel_for(Isa::kScalar);  // set by choose_orientation
   std::vector<Tensor> wp_;   // per group: W packed for the chosen orientation
   Tensor pre_s_, pre_t_;
@@ -652,6 +742,7 @@ class ConvImplicitGemm final : public OpKernel {
   std::vector<float> apack_;     // A of the transposed product, packed once for all threads
   std::vector<std::vector<float>> xpad_;  // per thread: zero-padded input planes (transposed product)
   std::vector<std::vector<float>> phases_;  // per thread: stride-2 phase planes (see build_phases)
+  std::vector<std::vector<int32_t>> ind_off_;  // per thread: run_indirect's reduction-row offsets
   int64_t tbl_h_ = -1, tbl_w_ = -1;
 };
 
@@ -684,6 +775,7 @@ Result<std::unique_ptr<OpKernel>> create_conv(const Graph& g, const Node& n, con
   k->set_pre_scale_shift(std::move(pre_s), std::move(pre_t));
   const Shape& ys = g.value(n.outputs[0]).shape;
   k->choose_orientation(ys[2] * ys[3], cfg);
+  k->plan_indirect(ys[3]);
   return std::unique_ptr<OpKernel>(std::move(k));
 }
 

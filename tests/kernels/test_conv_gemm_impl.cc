@@ -226,6 +226,52 @@ TEST(ConvGemmImpl, PointwiseReadsImageRowsInPlace) {
     }
 }
 
+// Stride-1 convs with rows of 14+ output pixels read the zero-padded image
+// in place (conv2d_indirect_gemm): tiles that span two output rows with
+// the junk columns masked, a partial last tile, more reduction rows than
+// one KC block, output channels not a multiple of 16 (200) and above one MC
+// block (192), dilation, asymmetric pads, the pre-op and a residual + ReLU.
+TEST(ConvGemmImpl, IndirectStrideOneMatchesReference) {
+  std::mt19937 rng(321);
+  struct Case { int64_t C, OC, H, W, k, dil, pt, pl, pb, pr; };
+  for (const Case& c : std::vector<Case>{{40, 64, 14, 14, 3, 1, 1, 1, 1, 1}, {16, 48, 9, 17, 3, 1, 1, 1, 1, 1},
+                                         {30, 200, 8, 30, 3, 1, 0, 1, 2, 1}, {7, 32, 12, 20, 5, 1, 2, 2, 2, 2},
+                                         {12, 16, 11, 19, 3, 2, 2, 2, 2, 2}, {64, 64, 6, 56, 3, 1, 1, 1, 1, 1}})
+    for (bool fused : {false, true}) {
+      Attrs a;
+      a.set("pads", std::vector<int64_t>{c.pt, c.pl, c.pb, c.pr});
+      a.set("dilations", std::vector<int64_t>{c.dil, c.dil});
+      const int64_t OH = c.H + c.pt + c.pb - c.dil * (c.k - 1), OW = c.W + c.pl + c.pr - c.dil * (c.k - 1);
+      std::vector<Tensor> in{random_tensor({1, c.C, c.H, c.W}, rng), random_tensor({c.OC, c.C, c.k, c.k}, rng),
+                             random_tensor({c.OC}, rng)};
+      std::string op = "Conv";
+      if (fused) {
+        op = "FusedConv";
+        a.set("post_ops", std::vector<std::string>{"sum", "relu"});
+        a.set("post_alpha", std::vector<float>{0, 0});
+        a.set("post_beta", std::vector<float>{0, 0});
+        a.set("pre_scale_shift", int64_t{1});
+        in.push_back(random_tensor({c.C}, rng));
+        in.push_back(random_tensor({c.C}, rng));
+        in.push_back(random_tensor({1, c.OC, OH, OW}, rng));
+      }
+      const std::string desc = op + " ic" + std::to_string(c.C) + " oc" + std::to_string(c.OC) + " " +
+                               std::to_string(c.H) + "x" + std::to_string(c.W) + " k" + std::to_string(c.k) + " d" +
+                               std::to_string(c.dil);
+      check_against_reference(op, in, a, desc);
+      if (host_isa() >= Isa::kAvx512) {
+        Graph g;
+        std::vector<bool> as_input(in.size(), false);
+        as_input[0] = true;
+        ASSERT_TRUE(testing::build_single_op_graph(g, op, in, a, 1, as_input).is_ok());
+        auto ex = Executor::create(std::move(g), 1);
+        ASSERT_TRUE(ex.is_ok());
+        EXPECT_EQ((*ex)->step_kernel_name(0).rfind("conv2d_indirect_gemm:", 0), 0u) << desc << ": "
+                                                                                   << (*ex)->step_kernel_name(0);
+      }
+    }
+}
+
 // Stride-2 convs (non-transposed) read their taps from the input's 2 x 2
 // phase planes: the stem (7x7/2, 3 channels), 3x3/2, 1x1/2 (pointwise on
 // the even-even phase, read in place), odd and even sizes, asymmetric pads,
@@ -379,7 +425,7 @@ TEST(ConvGemmImpl, WinogradHeuristicPicksWideLayersWithManyTiles) {
     return (*ex)->step_kernel_name(0);
   };
   EXPECT_EQ(kernel_for(256, 14).rfind("conv2d_winograd_f2x3", 0), 0u) << kernel_for(256, 14);
-  EXPECT_EQ(kernel_for(64, 56).rfind("conv2d_implicit_gemm", 0), 0u) << kernel_for(64, 56);
+  EXPECT_EQ(kernel_for(64, 56).rfind("conv2d_indirect_gemm", 0), 0u) << kernel_for(64, 56);
   EXPECT_EQ(kernel_for(256, 7).rfind("conv2d_implicit_gemm", 0), 0u) << kernel_for(256, 7);
 }
 
