@@ -5,6 +5,7 @@
 #include <limits>
 
 #include "core/thread_pool.h"
+#include "kernels/pool.h"
 #include "ops/op_util.h"
 #include "runtime/kernel_registry.h"
 
@@ -14,8 +15,14 @@ namespace {
 
 class MaxPool2d final : public OpKernel {
  public:
-  MaxPool2d(const KernelConfig& cfg, ops::WindowGeometry geo) : pool_(cfg.pool), geo_(std::move(geo)) {}
-  std::string name() const override { return "maxpool2d_nchw:direct"; }
+  MaxPool2d(const KernelConfig& cfg, ops::WindowGeometry geo) : pool_(cfg.pool), geo_(std::move(geo)) {
+    if (geo_.kernel[0] == 3 && geo_.kernel[1] == 3 && geo_.strides[0] == 2 && geo_.strides[1] == 2 &&
+        geo_.dilations[0] == 1 && geo_.dilations[1] == 1)
+      k3s2_ = kernels::maxpool3x3s2_ukernel_for(cfg.isa);
+  }
+  std::string name() const override {
+    return k3s2_ ? "maxpool2d_nchw:f32_pool_max_3x3s2_ukernel_1x16__avx512" : "maxpool2d_nchw:direct";
+  }
 
   Status run(KernelContext& k) override {
     const Tensor& x = k.in(0);
@@ -32,6 +39,7 @@ class MaxPool2d final : public OpKernel {
 
  private:
   void plane(const float* in, int64_t H, int64_t W, float* out, int64_t OH, int64_t OW) const {
+    if (k3s2_) return k3s2_(in, H, W, geo_.pad_begin[0], geo_.pad_begin[1], OH, OW, out);
     const int64_t KH = geo_.kernel[0], KW = geo_.kernel[1], sh = geo_.strides[0], sw = geo_.strides[1];
     const int64_t dh = geo_.dilations[0], dw = geo_.dilations[1], ph = geo_.pad_begin[0], pw = geo_.pad_begin[1];
     for (int64_t oh = 0; oh < OH; ++oh) {
@@ -61,6 +69,7 @@ class MaxPool2d final : public OpKernel {
 
   ThreadPool* pool_;
   ops::WindowGeometry geo_;
+  kernels::MaxPool3x3s2PlaneUkernel k3s2_ = nullptr;  // 3x3/2 at this ISA, or the loop below
 };
 
 Result<std::unique_ptr<OpKernel>> create_maxpool(const Graph& g, const Node& n, const KernelConfig& cfg) {

@@ -451,6 +451,27 @@ TEST(ConvGemmImpl, MaxPoolMatchesReference) {
   big.set("strides", std::vector<int64_t>{2, 2});
   big.set("pads", std::vector<int64_t>{1, 1, 1, 1});
   check_against_reference("MaxPool", {random_tensor({1, 64, 56, 56}, rng)}, big, "maxpool resnet stem");
+  // 3x3/2 has its own AVX-512 plane kernel: widths around its 16-output
+  // chunks, ceil mode, asymmetric and no padding, a window all in padding.
+  for (const auto& [H, W, ceil, pads] : std::vector<std::tuple<int64_t, int64_t, int64_t, std::vector<int64_t>>>{
+           {9, 17, 0, {1, 1, 1, 1}}, {12, 33, 1, {1, 1, 1, 1}}, {112, 112, 0, {1, 1, 1, 1}},
+           {7, 113, 1, {0, 0, 0, 0}}, {10, 31, 0, {1, 0, 0, 1}}, {5, 64, 1, {1, 1, 1, 1}}, {3, 3, 1, {1, 1, 1, 1}}}) {
+    Attrs a;
+    a.set("kernel_shape", std::vector<int64_t>{3, 3});
+    a.set("strides", std::vector<int64_t>{2, 2});
+    a.set("pads", pads);
+    a.set("ceil_mode", ceil);
+    const std::string desc = "maxpool 3x3/2 " + std::to_string(H) + "x" + std::to_string(W) + " ceil" +
+                             std::to_string(ceil) + " pad" + std::to_string(pads[0]) + std::to_string(pads[1]);
+    check_against_reference("MaxPool", {random_tensor({1, 5, H, W}, rng)}, a, desc);
+    if (host_isa() >= Isa::kAvx512) {
+      Graph g;
+      ASSERT_TRUE(testing::build_single_op_graph(g, "MaxPool", {random_tensor({1, 5, H, W}, rng)}, a, 1, {true}).is_ok());
+      auto ex = Executor::create(std::move(g), 1);
+      ASSERT_TRUE(ex.is_ok());
+      EXPECT_NE((*ex)->step_kernel_name(0).find("3x3s2"), std::string::npos) << desc;
+    }
+  }
 }
 
 TEST(ConvGemmImpl, GemmAndMatMulMatchReference) {

@@ -1,0 +1,22 @@
+// Max pooling microkernels: a whole channel plane at a time. The driver
+// (runtime/impl_pool.cc) threads over planes; its plain loop is the
+// reference every kernel here is tested against (tests/kernels/).
+#pragma once
+#include <cstdint>
+
+#include "core/cpu.h"
+
+namespace anvil::kernels {
+
+// 3x3 window, stride 2, dilation 1, any padding (ResNet's stem pool): the
+// H x W plane x into OH x OW y, taps in the padding ignored (a window all in
+// padding yields lowest(), as the reference's).
+using MaxPool3x3s2PlaneUkernel = void (*)(const float* x, int64_t H, int64_t W, int64_t ph, int64_t pw, int64_t OH,
+                                          int64_t OW, float* y);
+// Null when this ISA has none.
+MaxPool3x3s2PlaneUkernel maxpool3x3s2_ukernel_for(Isa isa);
+
+void f32_pool_max_3x3s2_ukernel_1x16__avx512(const float* x, int64_t H, int64_t W, int64_t ph, int64_t pw,
+                                             int64_t OH, int64_t OW, float* y);
+
+}  // namespace anvil::kernels
