@@ -14,15 +14,17 @@ inline void prefetch_burst_l2(const char* p, int64_t lines) {
   for (int64_t i = 0; i < lines; ++i) _mm_prefetch(p + 64 * i, _MM_HINT_T1);
 }
 
-// One prefetch every kc / lines steps of a kc-step loop: call step(k) at
-// each step, finish() after the loop (for lines > kc).
+// Prefetches spread evenly over a kc-step loop: call step(k) at each step,
+// finish() after the loop for any left.
 // `stride`: bytes between the lines (64: contiguous; a row stride for B
 // read in place).
 struct PrefetchSpread {
   const char* p;
   int64_t lines, kc, stride = 64, i = 0;
+  // More lines than steps (a 64-wide panel streamed by one row: 4 lines a
+  // step) issue several a step, not the rest in one burst at finish().
   inline void step(int64_t k) {
-    if (i < lines && k * lines >= i * kc) {
+    while (i < lines && k * lines >= i * kc) {
       _mm_prefetch(p + stride * i, _MM_HINT_T1);
       ++i;
     }

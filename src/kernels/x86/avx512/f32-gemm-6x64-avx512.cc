@@ -8,8 +8,56 @@ namespace anvil::kernels {
 // 6 rows x 4 zmm columns = 24 accumulators: enough independent FMA chains
 // to cover the 4-cycle latency on both pipes, with 4 loads and 6 broadcasts
 // per 24 FMAs so the load ports are not the limit.
+namespace {
+
+// One row (a fully-connected layer at batch 1): the full tile would run 6x
+// the FMAs of the real row. Eight accumulators (even and odd k apart) keep
+// FMA chains off the critical path; the weights stream from memory, so the
+// loop is load-bound by design.
+void gemv_1x64(int64_t kc, const float* a, const float* b, float* c, int64_t nr, bool accumulate, const char* prefetch,
+               int64_t prefetch_lines) {
+  PrefetchSpread pf{prefetch, prefetch_lines, kc};
+  __m512 e0 = _mm512_setzero_ps(), e1 = e0, e2 = e0, e3 = e0, o0 = e0, o1 = e0, o2 = e0, o3 = e0;
+  int64_t k = 0;
+  for (; k + 2 <= kc; k += 2) {
+    pf.step(k);
+    pf.step(k + 1);
+    const __m512 x0 = _mm512_set1_ps(a[6 * k]), x1 = _mm512_set1_ps(a[6 * k + 6]);
+    const float* b0 = b + 64 * k;
+    e0 = _mm512_fmadd_ps(x0, _mm512_loadu_ps(b0), e0);
+    e1 = _mm512_fmadd_ps(x0, _mm512_loadu_ps(b0 + 16), e1);
+    e2 = _mm512_fmadd_ps(x0, _mm512_loadu_ps(b0 + 32), e2);
+    e3 = _mm512_fmadd_ps(x0, _mm512_loadu_ps(b0 + 48), e3);
+    o0 = _mm512_fmadd_ps(x1, _mm512_loadu_ps(b0 + 64), o0);
+    o1 = _mm512_fmadd_ps(x1, _mm512_loadu_ps(b0 + 80), o1);
+    o2 = _mm512_fmadd_ps(x1, _mm512_loadu_ps(b0 + 96), o2);
+    o3 = _mm512_fmadd_ps(x1, _mm512_loadu_ps(b0 + 112), o3);
+  }
+  if (k < kc) {
+    const __m512 x0 = _mm512_set1_ps(a[6 * k]);
+    const float* b0 = b + 64 * k;
+    e0 = _mm512_fmadd_ps(x0, _mm512_loadu_ps(b0), e0);
+    e1 = _mm512_fmadd_ps(x0, _mm512_loadu_ps(b0 + 16), e1);
+    e2 = _mm512_fmadd_ps(x0, _mm512_loadu_ps(b0 + 32), e2);
+    e3 = _mm512_fmadd_ps(x0, _mm512_loadu_ps(b0 + 48), e3);
+  }
+  pf.finish();
+  const __m512 v[4] = {_mm512_add_ps(e0, o0), _mm512_add_ps(e1, o1), _mm512_add_ps(e2, o2), _mm512_add_ps(e3, o3)};
+  for (int j = 0; j < 4; ++j) {
+    const int64_t left = nr - 16 * j;
+    if (left <= 0) break;
+    const __mmask16 m = left >= 16 ? static_cast<__mmask16>(0xffff) : static_cast<__mmask16>((1u << left) - 1);
+    __m512 r = v[j];
+    if (accumulate) r = _mm512_add_ps(r, _mm512_maskz_loadu_ps(m, c + 16 * j));
+    _mm512_mask_storeu_ps(c + 16 * j, m, r);
+  }
+}
+
+}  // namespace
+
 void f32_gemm_ukernel_6x64__avx512(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, int64_t mr,
                                    int64_t nr, bool accumulate, const char* prefetch, int64_t prefetch_lines) {
+  if (mr == 1) return gemv_1x64(kc, a, b, c, nr, accumulate, prefetch, prefetch_lines);
   PrefetchSpread pf{prefetch, prefetch_lines, kc};
   __m512 acc[6][4];
   for (int i = 0; i < 6; ++i)
