@@ -12,6 +12,7 @@
 
 #include "core/thread_pool.h"
 #include "kernels/gemm.h"
+#include "kernels/transpose.h"
 #include "ops/op_util.h"
 #include "ops/post_ops.h"
 #include "runtime/kernel_registry.h"
@@ -34,7 +35,8 @@ class ConvImplicitGemm final : public OpKernel {
  public:
   ConvImplicitGemm(const KernelConfig& cfg, int64_t group, ops::WindowGeometry geo, Tensor weights, Tensor bias,
                    std::vector<ops::PostOp> post)
-      : isa_(cfg.isa), pool_(cfg.pool), group_(group), geo_(std::move(geo)), w_(std::move(weights)),
+      : isa_(cfg.isa), tr_uk_(kernels::transpose_epilogue_ukernel_for(cfg.isa)), pool_(cfg.pool), group_(group),
+        geo_(std::move(geo)), w_(std::move(weights)),
         b_(std::move(bias)), post_(std::move(post)), register_epilogue_(fits_register_epilogue(post_)) {
     if (register_epilogue_)
       for (const ops::PostOp& op : post_) {
@@ -700,6 +702,21 @@ class ConvImplicitGemm final : public OpKernel {
     // channel, the reads stride by OCg floats, 4 KB for 1024 channels, and
     // thrash L1's sets.)
     constexpr int64_t kStrip = 16;
+    if (self.tr_uk_) {
+      // 16 pixels x 16 channels at a time, transposed in registers.
+      const float lh[2] = {lo, hi};
+      for (int64_t c0 = n0; c0 < n1; c0 += kStrip) {
+        const int64_t cols = std::min(n1, c0 + kStrip) - c0;
+        float* out = j.y + (j.oc0 + c0) * P;
+        const float* r = res ? res + c0 * P : nullptr;
+        for (int64_t m = m0; m < m1; m += 16)
+          self.tr_uk_(j.ct + m * j.OCg + c0, j.OCg, std::min<int64_t>(16, m1 - m), cols, out + m, P,
+                      bias ? bias + c0 : nullptr, r ? r + m : nullptr, P, clamp ? lh : nullptr);
+      }
+      if (!fused && !self.post_.empty())
+        ops::apply_post_ops_block(self.post_, *j.k, j.y, j.n, j.OC, P, j.oc0 + n0, j.oc0 + n1, m0, m1);
+      return;
+    }
     for (int64_t c0 = n0; c0 < n1; c0 += kStrip) {
       const int64_t c1 = std::min(n1, c0 + kStrip);
       float bs[kStrip];
@@ -754,6 +771,7 @@ class ConvImplicitGemm final : public OpKernel {
   }
 
   Isa isa_;
+  kernels::TransposeEpilogueUkernel tr_uk_;  // the transposed product's output pass at this ISA, or null
   ThreadPool* pool_;
   int64_t group_;
   ops::WindowGeometry geo_;

@@ -310,13 +310,14 @@ TEST(ConvGemmImpl, StrideTwoPhasePlanesMatchReference) {
 // its pixel panels as runs along output rows: a panel that is exactly one
 // output row of 7 pixels (fixed-size copies), panels spanning two or
 // three output rows (5- and 3-wide maps), a partial last panel, dilation,
-// an input pre-op and a residual epilogue. The orientation is checked.
+// an input pre-op and a residual epilogue, 120 channels (a partial strip
+// of the transposing output pass). The orientation is checked.
 TEST(ConvGemmImpl, TransposedPanelsAlongOutputRowsMatchReference) {
   std::mt19937 rng(77);
   struct Case { int64_t C, OC, H, W, k, pad, dil; };
   for (const Case& c : std::vector<Case>{{40, 64, 7, 7, 3, 1, 1}, {24, 64, 5, 5, 3, 1, 1}, {33, 96, 3, 3, 3, 1, 1},
                                          {17, 64, 9, 7, 3, 1, 2}, {64, 64, 7, 7, 1, 0, 1}, {19, 64, 5, 5, 1, 0, 1},
-                                         {16, 64, 4, 14, 3, 1, 1}, {20, 64, 6, 9, 3, 1, 1}})
+                                         {16, 64, 4, 14, 3, 1, 1}, {20, 64, 6, 9, 3, 1, 1}, {24, 120, 7, 7, 3, 1, 1}})
     for (bool fused : {false, true}) {
       Attrs a;
       a.set("pads", std::vector<int64_t>(4, c.pad));

@@ -14,9 +14,15 @@ namespace anvil::testing {
 inline double host_subnormal_penalty() {
   static const double penalty = [] {
     double p = 0;
+    // Best of three each way: a time slice lost to another process on a
+    // shared host once made a 20 ms run look 2x slower, and the trap tests
+    // then asserted a slowdown this CPU does not have.
     for (FpData d : {FpData::kSubnormalInput, FpData::kSubnormalOutput}) {
-      const double off = measure_fp_gflops(active_isa(), FpOp::kFma, d, false, 1, 0.02);
-      const double on = measure_fp_gflops(active_isa(), FpOp::kFma, d, true, 1, 0.02);
+      double off = 0, on = 0;
+      for (int rep = 0; rep < 3; ++rep) {
+        off = std::max(off, measure_fp_gflops(active_isa(), FpOp::kFma, d, false, 1, 0.02));
+        on = std::max(on, measure_fp_gflops(active_isa(), FpOp::kFma, d, true, 1, 0.02));
+      }
       if (off > 0) p = std::max(p, on / off);
     }
     return p;
