@@ -22,10 +22,6 @@ namespace anvil {
 
 namespace {
 
-// Floats past the last plane that run_indirect's last tiles may read (their
-// junk lanes): the buffers it reads carry this much zeroed slack.
-constexpr int64_t kIndirectSlack = 64;
-
 struct ConvGeo {
   int64_t Cg, H, W, OH, OW, KH, KW, sh, sw, dh, dw, ph, pw, P, K;
   int64_t PH, PW;  // the zero-padded planes the transposed product gathers from
@@ -62,13 +58,8 @@ class ConvImplicitGemm final : public OpKernel {
   // epilogue fits the registers read the padded image in place
   // (run_indirect) instead of packing im2col panels.
   void plan_indirect(int64_t out_w) {
-    const bool s1 = geo_.strides[0] == 1 && geo_.strides[1] == 1;
-    // Stride 2 through the phase planes; a 1x1/2 conv reads its one phase
-    // as a plain strided B instead.
-    const bool s2 = geo_.strides[0] == 2 && geo_.strides[1] == 2 && geo_.dilations[0] == 1 &&
-                    geo_.dilations[1] == 1 && (geo_.kernel[0] > 1 || geo_.kernel[1] > 1);
-    indirect_ = !transposed_ && !is_pointwise() && (s1 || s2) && register_epilogue_ &&
-                uk_->fn_ind && uk_->nr == 16 && out_w >= 14;
+    indirect_ = !transposed_ && !is_pointwise() && geo_.strides[0] == 1 && geo_.strides[1] == 1 &&
+                register_epilogue_ && uk_->fn_ind && uk_->nr == 16 && out_w >= 14;
   }
 
   // Per-input-channel x*s + t applied while packing, so padded positions
@@ -196,7 +187,7 @@ class ConvImplicitGemm final : public OpKernel {
     }
 
     if (!transposed_ && !j.pointwise && G.sh == 2 && G.sw == 2 && G.dh == 1 && G.dw == 1) build_phases(j, tid, pool);
-    if (indirect_ && G.OW >= 14 && (G.sh == 1 || j.phases)) {
+    if (indirect_ && G.OW >= 14) {
       run_indirect(k, j, tid, pool);
       return;
     }
@@ -268,59 +259,39 @@ class ConvImplicitGemm final : public OpKernel {
   // are masked at the store; 2 of every PW lanes are wasted (3% at 56x56)
   // where tiles cut at row ends would waste 1/8 at 56 and 28. Packing the
   // im2col panels cost ~1/4 of a 3x3 conv with 64 output channels.
-  // Stride 2 reads the phase planes the same way (tap (kh, kw) is a
-  // stride-1 read of phase (kh%2, kw%2)); on the stem and 3x3/2 at 56x56
-  // it measured level with packing from them, or a few % ahead.
   // Blocked as the GEMM driver: 24-tile column groups, KC reduction rows,
   // MC output channels, then tiles, each tile's rows reused from L1 by
   // every 16-channel row panel.
   void run_indirect(KernelContext& k, Job& j, int tid, ThreadPool* pool) {
     const ConvGeo& G = j.geo;
+    const int64_t plane = G.PH * G.PW;
+    std::vector<float>& xp = xpad_[static_cast<size_t>(tid)];
+    constexpr int64_t kSlack = 64;  // lanes of the last tiles read past the last plane
+    xp.resize(static_cast<size_t>(G.Cg * plane + kSlack));
+    std::fill(xp.end() - kSlack, xp.end(), 0.f);
+    auto pad = [&](int64_t c0, int64_t c1, int) {
+      for (int64_t c = c0; c < c1; ++c)
+        copy_padded_plane(j.x + c * G.H * G.W, G.H, G.W, G.ph, G.pw, G.PH, G.PW, xp.data() + c * plane,
+                          j.pre ? pre_s_.data<float>() + j.c0 + c : nullptr,
+                          j.pre ? pre_t_.data<float>() + j.c0 + c : nullptr);
+    };
+    if (pool && pool->threads() > 1 && G.Cg > 1) pool->parallel_for(G.Cg, pad);
+    else pad(0, G.Cg, 0);
     std::vector<int32_t>& off = ind_off_[static_cast<size_t>(tid)];
     off.resize(static_cast<size_t>(G.K));
-    const float* img = nullptr;
-    int64_t VW = 0;  // width of the virtual image the tiles run along
-    if (j.phases) {
-      // Stride 2: tap (kh, kw) is a stride-1 read of phase (kh%2, kw%2),
-      // shifted by (kh/2, kw/2) (see build_phases).
-      img = j.phases;
-      VW = j.QW;
-      const int64_t plane = j.QH * j.QW;
-      for (int64_t c = 0, kk = 0; c < G.Cg; ++c)
-        for (int64_t kh = 0; kh < G.KH; ++kh)
-          for (int64_t kw = 0; kw < G.KW; ++kw, ++kk) {
-            const int64_t ph_i = (kh % 2) * (j.nph > 2 ? 2 : 1) + (j.nph > 1 ? kw % 2 : 0);
-            off[static_cast<size_t>(kk)] = static_cast<int32_t>((c * j.nph + ph_i) * plane + (kh / 2) * j.QW + kw / 2);
-          }
-    } else {
-      const int64_t plane = G.PH * G.PW;
-      std::vector<float>& xp = xpad_[static_cast<size_t>(tid)];
-      xp.resize(static_cast<size_t>(G.Cg * plane + kIndirectSlack));
-      std::fill(xp.end() - kIndirectSlack, xp.end(), 0.f);
-      auto pad = [&](int64_t c0, int64_t c1, int) {
-        for (int64_t c = c0; c < c1; ++c)
-          copy_padded_plane(j.x + c * G.H * G.W, G.H, G.W, G.ph, G.pw, G.PH, G.PW, xp.data() + c * plane,
-                            j.pre ? pre_s_.data<float>() + j.c0 + c : nullptr,
-                            j.pre ? pre_t_.data<float>() + j.c0 + c : nullptr);
-      };
-      if (pool && pool->threads() > 1 && G.Cg > 1) pool->parallel_for(G.Cg, pad);
-      else pad(0, G.Cg, 0);
-      img = xp.data();
-      VW = G.PW;
-      for (int64_t c = 0, kk = 0; c < G.Cg; ++c)
-        for (int64_t kh = 0; kh < G.KH; ++kh)
-          for (int64_t kw = 0; kw < G.KW; ++kw, ++kk)
-            off[static_cast<size_t>(kk)] = static_cast<int32_t>(c * plane + kh * G.dh * G.PW + kw * G.dw);
-    }
+    for (int64_t c = 0, kk = 0; c < G.Cg; ++c)
+      for (int64_t kh = 0; kh < G.KH; ++kh)
+        for (int64_t kw = 0; kw < G.KW; ++kw, ++kk)
+          off[static_cast<size_t>(kk)] = static_cast<int32_t>(c * plane + kh * G.dh * G.PW + kw * G.dw);
 
     const kernels::GemmEpilogue e = fused_epilogue(k, j.n, j.OC, j.oc0, G.P);
     const float clampv[2] = {e.lo, e.hi};
-    const int64_t Q = (G.OH - 1) * VW + G.OW, tiles = (Q + 15) / 16, shift = VW - G.OW;
+    const int64_t Q = (G.OH - 1) * G.PW + G.OW, tiles = (Q + 15) / 16, shift = G.PW - G.OW;
     const int64_t KC = kernels::gemm_kc(), a_panels = (j.OCg + 15) / 16;
     constexpr int64_t kGroup = 24, kMC = 192;
     const float* wpg = wp_[static_cast<size_t>(j.oc0 / j.OCg)].data<float>();
     float* yg = j.y + j.oc0 * G.P;
-    const float* xpd = img;
+    const float* xpd = xp.data();
     const int32_t* offp = off.data();
     const kernels::GemmUkernelInd fn = uk_->fn_ind;
     auto body = [&](int64_t t0, int64_t t1, int) {
@@ -333,9 +304,9 @@ class ConvImplicitGemm final : public OpKernel {
           for (int64_t ic = 0; ic < j.OCg; ic += kMC) {
             const int64_t ic1 = std::min(j.OCg, ic + kMC);
             for (int64_t t = g0; t < g1; ++t) {
-              const int64_t q0 = t * 16, oh = q0 / VW, ow = q0 % VW;
+              const int64_t q0 = t * 16, oh = q0 / G.PW, ow = q0 % G.PW;
               const int64_t n0 = std::clamp<int64_t>(std::min(G.OW - ow, Q - q0), 0, 16);
-              const int64_t l1 = VW - ow;
+              const int64_t l1 = G.PW - ow;
               const int64_t n1 = l1 < 16 ? std::clamp<int64_t>(std::min({16 - l1, G.OW, Q - q0 - l1}), 0, 16) : 0;
               const uint32_t m0 = (1u << n0) - 1u, m1 = n1 > 0 ? ((1u << n1) - 1u) << l1 : 0u;
               const int64_t cofs = oh * G.OW + ow;
@@ -511,8 +482,7 @@ class ConvImplicitGemm final : public OpKernel {
     j.QW = (G.PW + 1) / 2;
     const int64_t plane = j.QH * j.QW;
     std::vector<float>& buf = phases_[static_cast<size_t>(tid)];
-    buf.resize(static_cast<size_t>(G.Cg * j.nph * plane + kIndirectSlack));
-    std::fill(buf.end() - kIndirectSlack, buf.end(), 0.f);
+    buf.resize(static_cast<size_t>(G.Cg * j.nph * plane));
     float* out = buf.data();
     const float* pre_s = j.pre ? pre_s_.data<float>() + j.c0 : nullptr;
     const float* pre_t = j.pre ? pre_t_.data<float>() + j.c0 : nullptr;
