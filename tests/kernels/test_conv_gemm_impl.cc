@@ -62,6 +62,47 @@ void check_against_reference(const std::string& op, const std::vector<Tensor>& i
   set_isa_cap(std::nullopt);
 }
 
+// The fused variant of a conv test case: input pre-op (BatchNorm as
+// scale-shift, padding stays zero), then residual add and ReLU. Appends
+// the extra inputs and returns the op name.
+std::string add_pre_op_residual_relu(Attrs& a, std::vector<Tensor>& in, int64_t C, int64_t OC, int64_t OH, int64_t OW,
+                                     std::mt19937& rng) {
+  a.set("post_ops", std::vector<std::string>{"sum", "relu"});
+  a.set("post_alpha", std::vector<float>{0, 0});
+  a.set("post_beta", std::vector<float>{0, 0});
+  a.set("pre_scale_shift", int64_t{1});
+  in.push_back(random_tensor({C}, rng));
+  in.push_back(random_tensor({C}, rng));
+  in.push_back(random_tensor({1, OC, OH, OW}, rng));
+  return "FusedConv";
+}
+
+// The same without the pre-op (a 1x1 conv with one reads the image
+// through packing, not in place).
+std::string add_residual_relu(Attrs& a, std::vector<Tensor>& in, int64_t OC, int64_t OH, int64_t OW,
+                              std::mt19937& rng) {
+  a.set("post_ops", std::vector<std::string>{"sum", "relu"});
+  a.set("post_alpha", std::vector<float>{0, 0});
+  a.set("post_beta", std::vector<float>{0, 0});
+  in.push_back(random_tensor({1, OC, OH, OW}, rng));
+  return "FusedConv";
+}
+
+// The kernel the optimized executor picks for `op` (1 thread, host ISA)
+// starts with (prefix) or contains `want`.
+void expect_kernel(const std::string& op, const std::vector<Tensor>& in, const Attrs& a, const std::string& want,
+                   bool prefix, const std::string& desc) {
+  Graph g;
+  std::vector<bool> as_input(in.size(), false);
+  as_input[0] = true;
+  ASSERT_TRUE(testing::build_single_op_graph(g, op, in, a, 1, as_input).is_ok());
+  auto ex = Executor::create(std::move(g), 1);
+  ASSERT_TRUE(ex.is_ok());
+  const std::string name = (*ex)->step_kernel_name(0);
+  if (prefix) EXPECT_EQ(name.rfind(want, 0), 0u) << desc << ": " << name;
+  else EXPECT_NE(name.find(want), std::string::npos) << desc << ": " << name;
+}
+
 TEST(ConvGemmImpl, RandomizedConvShapesMatchReference) {
   std::mt19937 rng(1234);
   const int64_t channels[] = {1, 3, 15, 16, 17, 33, 64};
@@ -212,14 +253,7 @@ TEST(ConvGemmImpl, PointwiseReadsImageRowsInPlace) {
       Attrs a;
       std::vector<Tensor> in{random_tensor({1, c.C, c.H, c.W}, rng), random_tensor({c.OC, c.C, 1, 1}, rng),
                              random_tensor({c.OC}, rng)};
-      std::string op = "Conv";
-      if (fused) {
-        op = "FusedConv";
-        a.set("post_ops", std::vector<std::string>{"sum", "relu"});
-        a.set("post_alpha", std::vector<float>{0, 0});
-        a.set("post_beta", std::vector<float>{0, 0});
-        in.push_back(random_tensor({1, c.OC, c.H, c.W}, rng));
-      }
+      const std::string op = fused ? add_residual_relu(a, in, c.OC, c.H, c.W, rng) : "Conv";
       check_against_reference(op, in, a,
                               op + " 1x1 ic" + std::to_string(c.C) + " oc" + std::to_string(c.OC) + " " +
                                   std::to_string(c.H) + "x" + std::to_string(c.W));
@@ -244,31 +278,12 @@ TEST(ConvGemmImpl, IndirectStrideOneMatchesReference) {
       const int64_t OH = c.H + c.pt + c.pb - c.dil * (c.k - 1), OW = c.W + c.pl + c.pr - c.dil * (c.k - 1);
       std::vector<Tensor> in{random_tensor({1, c.C, c.H, c.W}, rng), random_tensor({c.OC, c.C, c.k, c.k}, rng),
                              random_tensor({c.OC}, rng)};
-      std::string op = "Conv";
-      if (fused) {
-        op = "FusedConv";
-        a.set("post_ops", std::vector<std::string>{"sum", "relu"});
-        a.set("post_alpha", std::vector<float>{0, 0});
-        a.set("post_beta", std::vector<float>{0, 0});
-        a.set("pre_scale_shift", int64_t{1});
-        in.push_back(random_tensor({c.C}, rng));
-        in.push_back(random_tensor({c.C}, rng));
-        in.push_back(random_tensor({1, c.OC, OH, OW}, rng));
-      }
+      const std::string op = fused ? add_pre_op_residual_relu(a, in, c.C, c.OC, OH, OW, rng) : "Conv";
       const std::string desc = op + " ic" + std::to_string(c.C) + " oc" + std::to_string(c.OC) + " " +
                                std::to_string(c.H) + "x" + std::to_string(c.W) + " k" + std::to_string(c.k) + " d" +
                                std::to_string(c.dil);
       check_against_reference(op, in, a, desc);
-      if (host_isa() >= Isa::kAvx512) {
-        Graph g;
-        std::vector<bool> as_input(in.size(), false);
-        as_input[0] = true;
-        ASSERT_TRUE(testing::build_single_op_graph(g, op, in, a, 1, as_input).is_ok());
-        auto ex = Executor::create(std::move(g), 1);
-        ASSERT_TRUE(ex.is_ok());
-        EXPECT_EQ((*ex)->step_kernel_name(0).rfind("conv2d_indirect_gemm:", 0), 0u) << desc << ": "
-                                                                                   << (*ex)->step_kernel_name(0);
-      }
+      if (host_isa() >= Isa::kAvx512) expect_kernel(op, in, a, "conv2d_indirect_gemm:", true, desc);
     }
 }
 
@@ -289,17 +304,7 @@ TEST(ConvGemmImpl, StrideTwoPhasePlanesMatchReference) {
       const int64_t OH = (c.H + c.pt + c.pb - c.k) / 2 + 1, OW = (c.W + c.pl + c.pr - c.k) / 2 + 1;
       std::vector<Tensor> in{random_tensor({1, c.C, c.H, c.W}, rng), random_tensor({c.OC, c.C, c.k, c.k}, rng),
                              random_tensor({c.OC}, rng)};
-      std::string op = "Conv";
-      if (fused) {
-        op = "FusedConv";
-        a.set("post_ops", std::vector<std::string>{"sum", "relu"});
-        a.set("post_alpha", std::vector<float>{0, 0});
-        a.set("post_beta", std::vector<float>{0, 0});
-        a.set("pre_scale_shift", int64_t{1});
-        in.push_back(random_tensor({c.C}, rng));
-        in.push_back(random_tensor({c.C}, rng));
-        in.push_back(random_tensor({1, c.OC, OH, OW}, rng));
-      }
+      const std::string op = fused ? add_pre_op_residual_relu(a, in, c.C, c.OC, OH, OW, rng) : "Conv";
       check_against_reference(op, in, a,
                               op + " stride 2 ic" + std::to_string(c.C) + " oc" + std::to_string(c.OC) + " " +
                                   std::to_string(c.H) + "x" + std::to_string(c.W) + " k" + std::to_string(c.k));
@@ -325,30 +330,12 @@ TEST(ConvGemmImpl, TransposedPanelsAlongOutputRowsMatchReference) {
       const int64_t OH = c.H + 2 * c.pad - c.dil * (c.k - 1), OW = c.W + 2 * c.pad - c.dil * (c.k - 1);
       std::vector<Tensor> in{random_tensor({1, c.C, c.H, c.W}, rng), random_tensor({c.OC, c.C, c.k, c.k}, rng),
                              random_tensor({c.OC}, rng)};
-      std::string op = "Conv";
-      if (fused) {
-        op = "FusedConv";
-        a.set("post_ops", std::vector<std::string>{"sum", "relu"});
-        a.set("post_alpha", std::vector<float>{0, 0});
-        a.set("post_beta", std::vector<float>{0, 0});
-        a.set("pre_scale_shift", int64_t{1});
-        in.push_back(random_tensor({c.C}, rng));
-        in.push_back(random_tensor({c.C}, rng));
-        in.push_back(random_tensor({1, c.OC, OH, OW}, rng));
-      }
+      const std::string op = fused ? add_pre_op_residual_relu(a, in, c.C, c.OC, OH, OW, rng) : "Conv";
       const std::string desc = op + " ic" + std::to_string(c.C) + " oc" + std::to_string(c.OC) + " " +
                                std::to_string(c.H) + "x" + std::to_string(c.W) + " k" + std::to_string(c.k) + " d" +
                                std::to_string(c.dil);
       check_against_reference(op, in, a, desc);
-      if (host_isa() >= Isa::kAvx512) {
-        Graph g;
-        std::vector<bool> as_input(in.size(), false);
-        as_input[0] = true;
-        ASSERT_TRUE(testing::build_single_op_graph(g, op, in, a, 1, as_input).is_ok());
-        auto ex = Executor::create(std::move(g), 1);
-        ASSERT_TRUE(ex.is_ok());
-        EXPECT_NE((*ex)->step_kernel_name(0).find("_t:"), std::string::npos) << desc << ": " << (*ex)->step_kernel_name(0);
-      }
+      if (host_isa() >= Isa::kAvx512) expect_kernel(op, in, a, "_t:", false, desc);
     }
 }
 

@@ -5,6 +5,12 @@
 
 namespace anvil::kernels {
 
+// The 16 accumulators acc0..acc15 as named variables (see gemm_16x16):
+// ANVIL_ROWS(X) applies X to every row index.
+#define ANVIL_ROWS(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9) X(10) X(11) X(12) X(13) X(14) X(15)
+#define ANVIL_ZERO(i) __m512 acc##i = _mm512_setzero_ps();
+#define ANVIL_FMA(i) acc##i = _mm512_fmadd_ps(_mm512_set1_ps(a[i]), bv, acc##i);
+
 // 16 rows x one zmm column = 16 accumulators, one B load and 16 embedded
 // broadcasts of A per 16 FMAs. On Zen 4 a zmm FMA takes both 256-bit pipes
 // (one a cycle), so 16 chains cover the 4-cycle latency four times over,
@@ -39,9 +45,6 @@ inline void gemm_16x16(int64_t kc, const float* a, const float* b, float* c, int
                        bool accumulate, const float* bias, const float* residual, int64_t ldr, const float* clamp,
                        const char* prefetch, int64_t prefetch_lines, int64_t ldb = 16) {
   const __mmask16 m = nr >= 16 ? static_cast<__mmask16>(0xffff) : static_cast<__mmask16>((1u << nr) - 1);
-#define ANVIL_ROWS(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9) X(10) X(11) X(12) X(13) X(14) X(15)
-#define ANVIL_ZERO(i) __m512 acc##i = _mm512_setzero_ps();
-#define ANVIL_FMA(i) acc##i = _mm512_fmadd_ps(_mm512_set1_ps(a[i]), bv, acc##i);
 #define ANVIL_STORE(i) \
   if (i < mr) store_row<kEpi>(acc##i, i, c, ldc, m, accumulate, bias, residual, ldr, clamp, lo, hi);
   ANVIL_ROWS(ANVIL_ZERO)
@@ -57,9 +60,6 @@ inline void gemm_16x16(int64_t kc, const float* a, const float* b, float* c, int
   const __m512 lo = _mm512_set1_ps(clamp ? clamp[0] : 0.f), hi = _mm512_set1_ps(clamp ? clamp[1] : 0.f);
   ANVIL_ROWS(ANVIL_STORE)
 #undef ANVIL_STORE
-#undef ANVIL_FMA
-#undef ANVIL_ZERO
-#undef ANVIL_ROWS
 }
 
 }  // namespace
@@ -121,9 +121,6 @@ void f32_igemm_minmax_ukernel_16x16__avx512(int64_t kc, const float* a, const fl
                                                float* c, int64_t ldc, int64_t mr, uint32_t mask0, uint32_t mask1,
                                                int64_t cshift, bool accumulate, const float* bias,
                                                const float* residual, int64_t ldr, const float* clamp) {
-#define ANVIL_ROWS(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9) X(10) X(11) X(12) X(13) X(14) X(15)
-#define ANVIL_ZERO(i) __m512 acc##i = _mm512_setzero_ps();
-#define ANVIL_FMA(i) acc##i = _mm512_fmadd_ps(_mm512_set1_ps(a[i]), bv, acc##i);
 #define ANVIL_STORE(i)                                                                                          \
   if (i < mr)                                                                                                   \
     store_row_split(acc##i, i, c, ldc, m0, m1, cshift, accumulate, bias, residual, ldr, clamp, lo, hi);
@@ -137,9 +134,10 @@ void f32_igemm_minmax_ukernel_16x16__avx512(int64_t kc, const float* a, const fl
   const __m512 lo = _mm512_set1_ps(clamp ? clamp[0] : 0.f), hi = _mm512_set1_ps(clamp ? clamp[1] : 0.f);
   ANVIL_ROWS(ANVIL_STORE)
 #undef ANVIL_STORE
+}
+
 #undef ANVIL_FMA
 #undef ANVIL_ZERO
 #undef ANVIL_ROWS
-}
 
 }  // namespace anvil::kernels
