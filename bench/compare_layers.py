@@ -31,13 +31,20 @@ def main():
     ap.add_argument("--build", default="build")
     ap.add_argument("--min-ratio", type=float, default=0.0, help="print only layers at least this much slower")
     a = ap.parse_args()
+    if not os.path.isfile(a.model):
+        sys.exit(f"compare_layers: no model file '{a.model}'")
+    anvil_bin = os.path.join(a.build, "anvil")
+    if not os.path.isfile(anvil_bin):
+        sys.exit(f"compare_layers: no {anvil_bin}; build first (make build) or pass --build DIR")
 
     here = os.path.dirname(os.path.abspath(__file__))
     env = dict(os.environ, NODE_PATH=os.path.join(a.build, "ort", "node_modules"))
     with tempfile.TemporaryDirectory() as tmp:
         prefix = os.path.join(tmp, "ort")
-        subprocess.run(["node", os.path.join(here, "ort_profile.js"), a.model, str(a.threads), str(a.runs), prefix],
-                       check=True, env=env)
+        if subprocess.run(["node", os.path.join(here, "ort_profile.js"), a.model, str(a.threads), str(a.runs),
+                           prefix], env=env).returncode != 0:
+            sys.exit("compare_layers: ONNX Runtime failed (its message is above); is onnxruntime-node in "
+                     f"{a.build}/ort (scripts/setup-ort.sh {a.build}/ort)?")
         files = glob.glob(prefix + "*.json")
         if not files:
             sys.exit("compare_layers: ONNX Runtime wrote no profile")
@@ -49,9 +56,11 @@ def main():
     # The first runs warm up.
     ort = [(n, statistics.median(v[5:] or v)) for n, v in times.items()]
 
-    out = subprocess.run([os.path.join(a.build, "anvil"), "profile", a.model, "--threads", str(a.threads), "--iters",
-                          str(a.runs), "--warmup", "5", "--csv", "--no-peak"], check=True, capture_output=True,
-                         text=True).stdout
+    run = subprocess.run([anvil_bin, "profile", a.model, "--threads", str(a.threads), "--iters", str(a.runs),
+                          "--warmup", "5", "--csv", "--no-peak"], capture_output=True, text=True)
+    if run.returncode != 0:
+        sys.exit(f"compare_layers: anvil profile failed: {run.stderr.strip()}")
+    out = run.stdout
     anvil = [r for r in csv.DictReader(io.StringIO(out)) if r["op"] in OPS]
     if len(anvil) != len(ort):
         print(f"note: {len(anvil)} anvil nodes against {len(ort)} ORT nodes; pairs past the first "
