@@ -28,6 +28,9 @@ struct KernelConfig {
   // Winograd only for layers at least this wide, with this many 2x2 tiles
   // (see impl_winograd.cc for the measurements behind the defaults).
   int64_t winograd_min_channels = 128, winograd_min_tiles = 36;
+  // F(4x4, 3x3) (AVX-512) when the layer passes the limits above and has
+  // this many 4x4 tiles; else F(2x2, 3x3).
+  int64_t winograd_f4_min_tiles = 16;
   // Packed weights from a compiled artifact (.anvil) or from the executor
   // that was made first: a kernel adopts them instead of packing again when
   // their count and sizes are the ones it would make (adopt_prepacked).
@@ -62,7 +65,7 @@ const std::vector<KernelFactory>& kernel_factories();
 
 // Tests widen the Winograd heuristic (KernelConfig::winograd_min_*) to reach
 // small and odd shapes; executors created afterwards use these values.
-void set_winograd_limits(int64_t min_channels, int64_t min_tiles);
+void set_winograd_limits(int64_t min_channels, int64_t min_tiles, int64_t f4_min_tiles = KernelConfig{}.winograd_f4_min_tiles);
 void reset_winograd_limits();
 KernelConfig default_kernel_config();
 
