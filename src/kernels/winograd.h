@@ -1,12 +1,13 @@
-// Winograd F(4x4, 3x3) transforms for 16 tiles at a time (runtime/
+// Winograd F(4x4, 3x3) and F(2x2, 3x3) transforms for 16 tiles at a time (runtime/
 // impl_winograd.cc): lane t of every vector is tile t, so a point's 16
 // values are one contiguous 64-byte row of the GEMM's packed B panel and
 // the transforms run at full vector width whatever the image width.
-//   input:  V = B^T d B, d the 6x6 window at plane + in_off[t] (row stride pw)
-//   output: Y = A^T M A + bias, the 4x4 block stored at y + out_off[t]
+// For F(m x m, 3x3), a = m + 2 (6 or 4):
+//   input:  V = B^T d B, d the a x a window at plane + in_off[t] (row stride pw)
+//   output: Y = A^T M A + bias, the m x m block stored at y + out_off[t]
 //           (row stride ow), output (i, j) of tile t only where bit t of
-//           masks[i * 4 + j] is set (partial tiles at the right and bottom)
-// Point xi = 6 * row + column is at v + xi * vstride (m + xi * mstride).
+//           masks[i * m + j] is set (partial tiles at the right and bottom)
+// Point xi = a * row + column is at v + xi * vstride (m + xi * mstride).
 // The __scalar versions are the plain-loop references.
 #pragma once
 #include <cstdint>
@@ -15,7 +16,6 @@
 
 namespace anvil::kernels {
 
-constexpr int kWinoF4Points = 36;
 
 using WinogradInputUkernel = void (*)(const float* plane, int64_t pw, const int32_t* in_off, float* v,
                                       int64_t vstride);
@@ -31,8 +31,19 @@ void f32_winograd_f4x3_input_ukernel_36x16__avx512(const float* plane, int64_t p
 void f32_winograd_f4x3_output_ukernel_36x16__avx512(const float* m, int64_t mstride, float bias, float* y,
                                                     int64_t ow, const int32_t* out_off, const uint16_t* masks);
 
-// F(4x4, 3x3)'s matrices (Lavin & Gray, points 0, +-1, +-2, inf), in double
-// for the weight transform done once at compile time.
+void f32_winograd_f2x3_input_ukernel_16x16__scalar(const float* plane, int64_t pw, const int32_t* in_off, float* v,
+                                                   int64_t vstride);
+void f32_winograd_f2x3_output_ukernel_16x16__scalar(const float* m, int64_t mstride, float bias, float* y,
+                                                    int64_t ow, const int32_t* out_off, const uint16_t* masks);
+void f32_winograd_f2x3_input_ukernel_16x16__avx512(const float* plane, int64_t pw, const int32_t* in_off, float* v,
+                                                   int64_t vstride);
+void f32_winograd_f2x3_output_ukernel_16x16__avx512(const float* m, int64_t mstride, float bias, float* y,
+                                                    int64_t ow, const int32_t* out_off, const uint16_t* masks);
+
+// G of F(4x4, 3x3) (Lavin & Gray, points 0, +-1, +-2, inf; 6 rows) and of
+// F(2x2, 3x3) (points 0, +-1, inf; 4 rows), in double for the weight
+// transform done once at compile time.
 extern const double kWinoF4G[6][3];
+extern const double kWinoF2G[4][3];
 
 }  // namespace anvil::kernels

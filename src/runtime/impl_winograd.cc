@@ -277,27 +277,31 @@ class ConvWinogradF2x3 final : public OpKernel {
   std::vector<std::vector<float>> planes_;
 };
 
-// Conv 3x3, stride 1, as Winograd F(4x4, 3x3) (AVX-512): each 6x6 input
-// tile becomes 36 points and each gives 4x4 outputs, 36 multiplies per 16
-// outputs and channel pair where F(2x2, 3x3) needs 64 and direct 144. Its
-// transforms scale by up to 8 (A^T) and 1/24 (G), so the result is further
-// from the direct sum than F(2x2, 3x3)'s: within 1e-3 of the output scale
-// (tests; measured ~1e-5 on ResNet-101's layers).
+// Conv 3x3, stride 1, as Winograd F(kM x kM, 3x3) with 16 tiles as the
+// vector lanes (AVX-512), kM = 4 or 2:
+// - F(4x4, 3x3): each 6x6 input tile becomes 36 points and gives 4x4
+//   outputs, 36 multiplies per 16 outputs and channel pair where F(2x2, 3x3)
+//   needs 64 and direct 144. Its transforms scale by up to 8 (A^T) and 1/24
+//   (G), so the result is further from the direct sum than F(2x2, 3x3)'s:
+//   within 1e-3 of the output scale (tests hold it to 1e-4).
+// - F(2x2, 3x3) here for maps with too few 4x4 tiles: at 7x7, 16 2x2 tiles
+//   fill the 16-wide GEMM tile exactly (the F(2x2, 3x3) kernel above runs
+//   tiles as rows of the 7x32 tile there and filled 16 of 21).
 // The product runs tiles as GEMM columns, 16 at a time, one 16x16 tile per
-// (16 output channels, 16 tiles): at 14x14 (16 tiles) that fills the tile
-// where rows of tiles would fill 16 of 21. The transforms work on the same
+// (16 output channels, 16 tiles). The transforms work on the same
 // 16 tiles as vector lanes (kernels/winograd.h), so V is written straight
 // into the packed B panels and M is read a contiguous row per point.
 // Output channels go in blocks of kOcBlock: a block's 36 point products
 // land in a per-thread M of 36 x 32 x 16 floats (74 KB at 14x14, in L2),
 // and its output transform follows at once, while V (36 x C x 16 floats,
 // 590 KB at 256 channels) stays in L2 for every block.
-class ConvWinogradF4x3 final : public OpKernel {
+template <int kM>
+class ConvWinogradLanes final : public OpKernel {
  public:
-  static constexpr int kPts = kernels::kWinoF4Points;
+  static constexpr int kA = kM + 2, kPts = kA * kA;
   static constexpr int64_t kOcBlock = 32;
 
-  ConvWinogradF4x3(const KernelConfig& cfg, const kernels::GemmUkernelInfo& uk, ops::WindowGeometry geo,
+  ConvWinogradLanes(const KernelConfig& cfg, const kernels::GemmUkernelInfo& uk, ops::WindowGeometry geo,
                    const Tensor& w, Tensor b, std::vector<ops::PostOp> post)
       : pool_(cfg.pool), uk_(&uk), geo_(std::move(geo)), b_(std::move(b)), post_(std::move(post)) {
     OC_ = w.dim(0);
@@ -305,18 +309,18 @@ class ConvWinogradF4x3 final : public OpKernel {
     const int64_t numel = kernels::prepacked_a_numel(OC_, C_, *uk_);
     if (adopt_prepacked(cfg, std::vector<int64_t>(kPts, numel), up_)) return;
     // U = G g G^T per (oc, c), in double then rounded once.
-    const auto& G = kernels::kWinoF4G;
+    auto G = [](int i, int j) { return kM == 4 ? kernels::kWinoF4G[i][j] : kernels::kWinoF2G[i][j]; };
     std::vector<float> u(static_cast<size_t>(kPts * OC_ * C_));
     for (int64_t o = 0; o < OC_; ++o)
       for (int64_t c = 0; c < C_; ++c) {
         const float* g = w.data<float>() + (o * C_ + c) * 9;
-        double t[6][3];
-        for (int i = 0; i < 6; ++i)
-          for (int j = 0; j < 3; ++j) t[i][j] = G[i][0] * g[0 * 3 + j] + G[i][1] * g[1 * 3 + j] + G[i][2] * g[2 * 3 + j];
-        for (int i = 0; i < 6; ++i)
-          for (int j = 0; j < 6; ++j)
-            u[static_cast<size_t>(((i * 6 + j) * OC_ + o) * C_ + c)] =
-                static_cast<float>(t[i][0] * G[j][0] + t[i][1] * G[j][1] + t[i][2] * G[j][2]);
+        double t[kA][3];
+        for (int i = 0; i < kA; ++i)
+          for (int j = 0; j < 3; ++j) t[i][j] = G(i, 0) * g[0 * 3 + j] + G(i, 1) * g[1 * 3 + j] + G(i, 2) * g[2 * 3 + j];
+        for (int i = 0; i < kA; ++i)
+          for (int j = 0; j < kA; ++j)
+            u[static_cast<size_t>(((i * kA + j) * OC_ + o) * C_ + c)] =
+                static_cast<float>(t[i][0] * G(j, 0) + t[i][1] * G(j, 1) + t[i][2] * G(j, 2));
       }
     for (int xi = 0; xi < kPts; ++xi) up_.push_back(kernels::prepack_a(u.data() + xi * OC_ * C_, C_, OC_, C_, *uk_));
   }
@@ -328,14 +332,20 @@ class ConvWinogradF4x3 final : public OpKernel {
 
   std::vector<Tensor> packed() const override { return up_; }
 
-  std::string name() const override { return std::string("conv2d_winograd_f4x3:") + uk_->name; }
+  std::string name() const override {
+    return std::string(kM == 4 ? "conv2d_winograd_f4x3:" : "conv2d_winograd_f2x3_lanes:") + uk_->name;
+  }
 
   Status run(KernelContext& k) override {
     const Tensor& x = k.in(0);
     Tensor& y = k.out(0);
     const int64_t N = x.dim(0), H = x.dim(2), W = x.dim(3), OH = y.dim(2), OW = y.dim(3);
-    const int64_t TH = (OH + 3) / 4, TW = (OW + 3) / 4, T = TH * TW, G = (T + 15) / 16, Tp = G * 16;
-    const int64_t PH = 4 * TH + 2, PW = 4 * TW + 2;
+    const int64_t TH = (OH + kM - 1) / kM, TW = (OW + kM - 1) / kM, T = TH * TW, G = (T + 15) / 16, Tp = G * 16;
+    const int64_t PH = kM * TH + 2, PW = kM * TW + 2;
+    constexpr kernels::WinogradInputUkernel in_uk = kM == 4 ? kernels::f32_winograd_f4x3_input_ukernel_36x16__avx512
+                                                            : kernels::f32_winograd_f2x3_input_ukernel_16x16__avx512;
+    constexpr kernels::WinogradOutputUkernel out_uk = kM == 4 ? kernels::f32_winograd_f4x3_output_ukernel_36x16__avx512
+                                                              : kernels::f32_winograd_f2x3_output_ukernel_16x16__avx512;
     const int64_t ph = geo_.pad_begin[0], pw = geo_.pad_begin[1];
     const int threads = pool_ ? pool_->threads() : 1;
     const bool pre = pre_s_.defined() && pre_s_.numel() > 0;
@@ -345,16 +355,17 @@ class ConvWinogradF4x3 final : public OpKernel {
     // plane's corner and store nothing.
     in_off_.assign(static_cast<size_t>(Tp), 0);
     out_off_.assign(static_cast<size_t>(Tp), 0);
-    masks_.assign(static_cast<size_t>(G * 16), 0);
+    masks_.assign(static_cast<size_t>(G * 16), 0);  // kM * kM <= 16 per group
     for (int64_t t = 0; t < T; ++t) {
       const int64_t th = t / TW, tw = t % TW;
-      in_off_[static_cast<size_t>(t)] = static_cast<int32_t>(4 * th * PW + 4 * tw);
-      out_off_[static_cast<size_t>(t)] = static_cast<int32_t>(4 * th * OW + 4 * tw);
-      for (int i = 0; i < 4; ++i)
-        for (int j = 0; j < 4; ++j)
-          if (4 * th + i < OH && 4 * tw + j < OW) masks_[static_cast<size_t>(t / 16 * 16 + i * 4 + j)] |= uint16_t(1u << (t % 16));
+      in_off_[static_cast<size_t>(t)] = static_cast<int32_t>(kM * th * PW + kM * tw);
+      out_off_[static_cast<size_t>(t)] = static_cast<int32_t>(kM * th * OW + kM * tw);
+      for (int i = 0; i < kM; ++i)
+        for (int j = 0; j < kM; ++j)
+          if (kM * th + i < OH && kM * tw + j < OW)
+            masks_[static_cast<size_t>(t / 16 * 16 + i * kM + j)] |= uint16_t(1u << (t % 16));
     }
-    // Scratch shared by every F(4x4, 3x3) layer of the calling thread (see
+    // Scratch shared by every such layer of the calling thread (see
     // ConvWinogradF2x3::run); M is per pool thread.
     thread_local std::vector<float> v_scratch;
     const int64_t vps = C_ * Tp;  // floats per point: C x Tp, packed B layout
@@ -382,8 +393,7 @@ class ConvWinogradF4x3 final : public OpKernel {
                             pre ? pre_t_.data<float>() + c : nullptr);
           const int64_t kb0 = c / KC * KC, kcb = std::min(KC, C_ - kb0);
           for (int64_t g = 0; g < G; ++g)
-            kernels::f32_winograd_f4x3_input_ukernel_36x16__avx512(
-                plane.data(), PW, in_off_.data() + g * 16, vbuf + kb0 * Tp + g * kcb * 16 + (c - kb0) * 16, vps);
+            in_uk(plane.data(), PW, in_off_.data() + g * 16, vbuf + kb0 * Tp + g * kcb * 16 + (c - kb0) * 16, vps);
         }
       });
       // 2. Per block of output channels: the 36 point products, then the
@@ -422,7 +432,7 @@ class ConvWinogradF4x3 final : public OpKernel {
           }
           for (int64_t o = o0; o < o1; ++o)
             for (int64_t g = 0; g < G; ++g)
-              kernels::f32_winograd_f4x3_output_ukernel_36x16__avx512(mbuf + (o - o0) * Tp + g * 16, mstride,
+              out_uk(mbuf + (o - o0) * Tp + g * 16, mstride,
                                                                       bias ? bias[o] : 0.f, yn + o * OH * OW, OW,
                                                                       out_off_.data() + g * 16, masks_.data() + g * 16);
           if (!post_.empty()) ops::apply_post_ops_block(post_, k, yn, n, OC_, OH * OW, o0, o1, 0, OH * OW);
@@ -445,7 +455,7 @@ class ConvWinogradF4x3 final : public OpKernel {
   std::vector<std::vector<float>> planes_, mbufs_;
 };
 
-template <bool kF4>
+template <int kM>  // 4 or 2: ConvWinogradLanes; 0: ConvWinogradF2x3
 Result<std::unique_ptr<OpKernel>> create_winograd(const Graph& g, const Node& n, const KernelConfig& cfg) {
   if (!cfg.winograd) return unsupported("Winograd is off (exact mode)");
   const Value& x = g.value(n.inputs[0]);
@@ -482,26 +492,29 @@ Result<std::unique_ptr<OpKernel>> create_winograd(const Graph& g, const Node& n,
   const int64_t tiles = ((ys[2] + 1) / 2) * ((ys[3] + 1) / 2);
   if (C < cfg.winograd_min_channels || OC < cfg.winograd_min_channels)
     return unsupported("fewer than " + std::to_string(cfg.winograd_min_channels) + " input or output channels");
-  if (tiles < cfg.winograd_min_tiles)
-    return unsupported(std::to_string(tiles) + " output tiles, fewer than " + std::to_string(cfg.winograd_min_tiles));
   const kernels::GemmUkernelInfo* uk16 = nullptr;
-  if (kF4) {
-    // F(4x4, 3x3) where its tiles still fill a 16-wide GEMM tile (14x14 and
-    // up): at 7x7 (4 tiles) its 36 weight points per channel pair (2.25x
-    // F(2x2, 3x3)'s bytes) would stream for a quarter-full tile.
+  if (kM) {
+    // Tiles as vector lanes: where the layer has at least a group of 16
+    // tiles of this size (F(4x4): 14x14 and up; F(2x2): 7x7 to 13x13, as
+    // F(4x4) takes the larger maps first). Fewer would leave the 16-wide
+    // GEMM tile part empty while the weights (kM + 2)^2 / 9 times direct's
+    // bytes still stream.
     if (cfg.isa < Isa::kAvx512) return unsupported("needs AVX-512 (ISA is " + std::string(isa_name(cfg.isa)) + ")");
-    const int64_t tiles4 = ((ys[2] + 3) / 4) * ((ys[3] + 3) / 4);
-    if (tiles4 < cfg.winograd_f4_min_tiles)
-      return unsupported(std::to_string(tiles4) + " 4x4 output tiles, fewer than " + std::to_string(cfg.winograd_f4_min_tiles));
+    const int64_t tiles_m = ((ys[2] + kM - 1) / kM) * ((ys[3] + kM - 1) / kM);
+    if (tiles_m < cfg.winograd_lanes_min_tiles)
+      return unsupported(std::to_string(tiles_m) + " output tiles of " + std::to_string(kM) + "x" + std::to_string(kM) +
+                         ", fewer than " + std::to_string(cfg.winograd_lanes_min_tiles));
     for (const kernels::GemmUkernelInfo* u : kernels::gemm_ukernels(Isa::kAvx512))
       if (u->mr == 16 && u->nr == 16) uk16 = u;
     if (!uk16) return unsupported("no 16x16 GEMM microkernel");
+  } else if (tiles < cfg.winograd_min_tiles) {
+    return unsupported(std::to_string(tiles) + " output tiles, fewer than " + std::to_string(cfg.winograd_min_tiles));
   }
   std::vector<ops::PostOp> post;
   if (n.op == "FusedConv") ANVIL_TRY(ops::parse_post_ops(n.attrs, ops::fused_conv_own_inputs(n.attrs), post));
   Tensor b = has_bias ? *g.value(n.inputs[2]).constant : Tensor();
-  if (kF4) {
-    auto k = std::make_unique<ConvWinogradF4x3>(cfg, *uk16, std::move(geo), *w.constant, std::move(b), std::move(post));
+  if (kM) {
+    auto k = std::make_unique<ConvWinogradLanes<kM == 4 ? 4 : 2>>(cfg, *uk16, std::move(geo), *w.constant, std::move(b), std::move(post));
     k->set_pre_scale_shift(std::move(pre_s), std::move(pre_t));
     return std::unique_ptr<OpKernel>(std::move(k));
   }
@@ -513,10 +526,12 @@ Result<std::unique_ptr<OpKernel>> create_winograd(const Graph& g, const Node& n,
 }  // namespace
 
 std::vector<KernelFactory> winograd_kernel_factories() {
-  return {{"conv2d_winograd_f4x3", "Conv", create_winograd<true>},
-          {"conv2d_winograd_f4x3", "FusedConv", create_winograd<true>},
-          {"conv2d_winograd_f2x3", "Conv", create_winograd<false>},
-          {"conv2d_winograd_f2x3", "FusedConv", create_winograd<false>}};
+  return {{"conv2d_winograd_f4x3", "Conv", create_winograd<4>},
+          {"conv2d_winograd_f4x3", "FusedConv", create_winograd<4>},
+          {"conv2d_winograd_f2x3_lanes", "Conv", create_winograd<2>},
+          {"conv2d_winograd_f2x3_lanes", "FusedConv", create_winograd<2>},
+          {"conv2d_winograd_f2x3", "Conv", create_winograd<0>},
+          {"conv2d_winograd_f2x3", "FusedConv", create_winograd<0>}};
 }
 
 }  // namespace anvil

@@ -30,13 +30,13 @@ class ReferenceKernel final : public OpKernel {
 namespace {
 std::atomic<int64_t> g_wino_channels{KernelConfig{}.winograd_min_channels};
 std::atomic<int64_t> g_wino_tiles{KernelConfig{}.winograd_min_tiles};
-std::atomic<int64_t> g_wino_f4_tiles{KernelConfig{}.winograd_f4_min_tiles};
+std::atomic<int64_t> g_wino_lanes_tiles{KernelConfig{}.winograd_lanes_min_tiles};
 }  // namespace
 
-void set_winograd_limits(int64_t min_channels, int64_t min_tiles, int64_t f4_min_tiles) {
+void set_winograd_limits(int64_t min_channels, int64_t min_tiles, int64_t lanes_min_tiles) {
   g_wino_channels = min_channels;
   g_wino_tiles = min_tiles;
-  g_wino_f4_tiles = f4_min_tiles;
+  g_wino_lanes_tiles = lanes_min_tiles;
 }
 
 void reset_winograd_limits() { set_winograd_limits(KernelConfig{}.winograd_min_channels, KernelConfig{}.winograd_min_tiles); }
@@ -45,7 +45,7 @@ KernelConfig default_kernel_config() {
   KernelConfig c;
   c.winograd_min_channels = g_wino_channels;
   c.winograd_min_tiles = g_wino_tiles;
-  c.winograd_f4_min_tiles = g_wino_f4_tiles;
+  c.winograd_lanes_min_tiles = g_wino_lanes_tiles;
   return c;
 }
 

@@ -27,10 +27,12 @@ struct KernelConfig {
   bool winograd = true;
   // Winograd only for layers at least this wide, with this many 2x2 tiles
   // (see impl_winograd.cc for the measurements behind the defaults).
+  // winograd_min_tiles counts 2x2 tiles, for conv2d_winograd_f2x3.
   int64_t winograd_min_channels = 128, winograd_min_tiles = 36;
-  // F(4x4, 3x3) (AVX-512) when the layer passes the limits above and has
-  // this many 4x4 tiles; else F(2x2, 3x3).
-  int64_t winograd_f4_min_tiles = 16;
+  // At AVX-512, F(4x4, 3x3) when the layer has this many 4x4 tiles, else
+  // F(2x2, 3x3) with 16 tiles as vector lanes when it has this many 2x2
+  // tiles (both with at least winograd_min_channels).
+  int64_t winograd_lanes_min_tiles = 16;
   // Packed weights from a compiled artifact (.anvil) or from the executor
   // that was made first: a kernel adopts them instead of packing again when
   // their count and sizes are the ones it would make (adopt_prepacked).
@@ -65,7 +67,7 @@ const std::vector<KernelFactory>& kernel_factories();
 
 // Tests widen the Winograd heuristic (KernelConfig::winograd_min_*) to reach
 // small and odd shapes; executors created afterwards use these values.
-void set_winograd_limits(int64_t min_channels, int64_t min_tiles, int64_t f4_min_tiles = KernelConfig{}.winograd_f4_min_tiles);
+void set_winograd_limits(int64_t min_channels, int64_t min_tiles, int64_t lanes_min_tiles = KernelConfig{}.winograd_lanes_min_tiles);
 void reset_winograd_limits();
 KernelConfig default_kernel_config();
 

@@ -343,7 +343,7 @@ TEST(ConvGemmImpl, TransposedPanelsAlongOutputRowsMatchReference) {
 // asymmetric pads, batch 2, both GEMM orientations (few tiles: transposed),
 // bias and a residual + ReLU epilogue. Same 1e-4 relative bound as direct.
 TEST(ConvGemmImpl, WinogradF2x3MatchesReference) {
-  set_winograd_limits(32, 1, /*f4_min_tiles=*/1 << 30);  // F(4x4, 3x3) off: its own test is below
+  set_winograd_limits(32, 1, /*lanes_min_tiles=*/1 << 30);  // F(4x4, 3x3) off: its own test is below
   std::mt19937 rng(2024);
   // More input channels than one GEMM reduction block (KC = 256): the
   // transposed product's V^T is written straight into the packed layout,
@@ -398,28 +398,10 @@ TEST(ConvGemmImpl, WinogradF2x3MatchesReference) {
   reset_winograd_limits();
 }
 
-// Winograd F(4x4, 3x3) (AVX-512): output sizes that leave partial 4x4
-// tiles at the right and bottom, tile counts around one 16-lane group (T =
-// 1, 15, 16, 17, 49...), channels past one reduction block (KC = 256) and
-// output channels past one block of 32 and not a multiple of 16, batch 2,
-// pre-op, bias and residual + ReLU. Its transforms scale by up to 8 and
-// 1/24, so it is held to 1e-3 of the output scale (F(2x2, 3x3) and direct:
-// 1e-4), and measured against that bound's tenth here.
-TEST(ConvGemmImpl, WinogradF4x3MatchesReference) {
-  if (host_isa() < Isa::kAvx512) GTEST_SKIP() << "F(4x4, 3x3) needs AVX-512";
-  set_winograd_limits(1, 1, 1);
-  std::mt19937 rng(4343);
-  struct Case { int64_t N, C, OC, H, W, pt, pl, pb, pr; bool fused, pre; };
-  const std::vector<Case> cases = {
-      {1, 64, 48, 14, 14, 1, 1, 1, 1, false, false},  // 16 tiles: one full group
-      {1, 300, 40, 9, 9, 1, 1, 1, 1, true, false},    // K past KC, 3x3 tiles with partial edges
-      {2, 33, 70, 15, 18, 1, 1, 1, 1, true, true},    // batch 2, 4x5 tiles, oc tail of 6
-      {1, 20, 17, 4, 4, 1, 1, 1, 1, false, false},    // one tile
-      {1, 24, 33, 30, 7, 0, 1, 2, 1, true, false},    // asymmetric pads, 8x2 tiles
-      {1, 16, 32, 28, 28, 1, 1, 1, 1, true, true},    // 49 tiles: four groups, the last with one
-      {1, 8, 16, 3, 3, 0, 0, 0, 0, false, false},     // 1x1 output
-  };
-  for (const Case& c : cases) {
+struct WinoCase { int64_t N, C, OC, H, W, pt, pl, pb, pr; bool fused, pre; };
+
+void check_winograd_lanes(const std::vector<WinoCase>& cases, const std::string& kernel, std::mt19937& rng) {
+  for (const WinoCase& c : cases) {
     Attrs a;
     a.set("pads", std::vector<int64_t>{c.pt, c.pl, c.pb, c.pr});
     const int64_t OH = c.H + c.pt + c.pb - 2, OW = c.W + c.pl + c.pr - 2;
@@ -438,7 +420,7 @@ TEST(ConvGemmImpl, WinogradF4x3MatchesReference) {
       }
       in.push_back(random_tensor({c.N, c.OC, OH, OW}, rng));
     }
-    const std::string desc = "f4x3 mb" + std::to_string(c.N) + " c" + std::to_string(c.C) + " oc" +
+    const std::string desc = kernel + " mb" + std::to_string(c.N) + " c" + std::to_string(c.C) + " oc" +
                              std::to_string(c.OC) + " " + std::to_string(c.H) + "x" + std::to_string(c.W) + " " + op;
     auto ref = testing::run_single_op(op, in, a);
     ASSERT_TRUE(ref.is_ok()) << desc;
@@ -452,7 +434,7 @@ TEST(ConvGemmImpl, WinogradF4x3MatchesReference) {
       ASSERT_TRUE(testing::build_single_op_graph(g, op, in, a, 1, as_input).is_ok());
       auto ex = Executor::create(std::move(g), threads);
       ASSERT_TRUE(ex.is_ok()) << desc;
-      EXPECT_EQ((*ex)->step_kernel_name(0).rfind("conv2d_winograd_f4x3", 0), 0u) << desc << ": " << (*ex)->step_kernel_name(0);
+      EXPECT_EQ((*ex)->step_kernel_name(0).rfind(kernel + ":", 0), 0u) << desc << ": " << (*ex)->step_kernel_name(0);
       std::vector<Tensor> out;
       ASSERT_TRUE((*ex)->run({in[0]}, out).is_ok());
       ASSERT_EQ(out[0].shape(), want.shape()) << desc;
@@ -462,11 +444,50 @@ TEST(ConvGemmImpl, WinogradF4x3MatchesReference) {
       EXPECT_LT(worst, 1e-4) << desc << " threads=" << threads;
     }
   }
+}
+
+// Winograd F(4x4, 3x3) (AVX-512): output sizes that leave partial 4x4
+// tiles at the right and bottom, tile counts around one 16-lane group (T =
+// 1, 15, 16, 17, 49...), channels past one reduction block (KC = 256) and
+// output channels past one block of 32 and not a multiple of 16, batch 2,
+// pre-op, bias and residual + ReLU. Its transforms scale by up to 8 and
+// 1/24, so it is held to 1e-3 of the output scale (F(2x2, 3x3) and direct:
+// 1e-4), and measured against that bound's tenth here.
+TEST(ConvGemmImpl, WinogradF4x3MatchesReference) {
+  if (host_isa() < Isa::kAvx512) GTEST_SKIP() << "needs AVX-512";
+  set_winograd_limits(1, 1, 1);
+  std::mt19937 rng(4343);
+  check_winograd_lanes({{1, 64, 48, 14, 14, 1, 1, 1, 1, false, false},  // 16 tiles: one full group
+      {1, 300, 40, 9, 9, 1, 1, 1, 1, true, false},    // K past KC, 3x3 tiles with partial edges
+      {2, 33, 70, 15, 18, 1, 1, 1, 1, true, true},    // batch 2, 4x5 tiles, oc tail of 6
+      {1, 20, 17, 4, 4, 1, 1, 1, 1, false, false},    // one tile
+      {1, 24, 33, 30, 7, 0, 1, 2, 1, true, false},    // asymmetric pads, 8x2 tiles
+      {1, 16, 32, 28, 28, 1, 1, 1, 1, true, true},    // 49 tiles: four groups, the last with one
+      {1, 8, 16, 3, 3, 0, 0, 0, 0, false, false},     // 1x1 output
+  }, "conv2d_winograd_f4x3", rng);
+  reset_winograd_limits();
+}
+
+// F(2x2, 3x3) with 16 tiles as lanes, where F(4x4, 3x3) has fewer than 16
+// tiles: ResNet's 7x7 (16 tiles), 9x9 and 12x12 (one full and a partial
+// group), 8x11 and 5x13 maps, the same epilogues and 1e-4 bound.
+TEST(ConvGemmImpl, WinogradF2x3LanesMatchesReference) {
+  if (host_isa() < Isa::kAvx512) GTEST_SKIP() << "needs AVX-512";
+  set_winograd_limits(1, 1, 16);
+  std::mt19937 rng(4344);
+  check_winograd_lanes({{1, 64, 48, 7, 7, 1, 1, 1, 1, false, false},
+                        {1, 300, 40, 9, 9, 1, 1, 1, 1, true, false},
+                        {2, 33, 70, 12, 12, 1, 1, 1, 1, true, true},
+                        {1, 24, 33, 10, 11, 0, 1, 0, 1, true, false},
+                        {1, 16, 17, 5, 13, 1, 1, 1, 1, false, false}},
+                       "conv2d_winograd_f2x3_lanes", rng);
   reset_winograd_limits();
 }
 
 // The default heuristic: ResNet's 14x14 layer with 256 channels takes
-// Winograd, a 64-channel one and a 7x7 one keep the direct kernel.
+// Winograd (F(4x4, 3x3) at AVX-512), a 64-channel one keeps the direct
+// kernel, a 7x7 one takes F(2x2, 3x3) with lanes at AVX-512 (direct below)
+// and a 4x4 one (4 tiles) the direct kernel.
 TEST(ConvGemmImpl, WinogradHeuristicPicksWideLayersWithManyTiles) {
   std::mt19937 rng(8);
   auto kernel_for = [&](int64_t C, int64_t HW) {
@@ -482,7 +503,9 @@ TEST(ConvGemmImpl, WinogradHeuristicPicksWideLayersWithManyTiles) {
   const char* wide = host_isa() >= Isa::kAvx512 ? "conv2d_winograd_f4x3" : "conv2d_winograd_f2x3";
   EXPECT_EQ(kernel_for(256, 14).rfind(wide, 0), 0u) << kernel_for(256, 14);
   EXPECT_EQ(kernel_for(64, 56).rfind("conv2d_indirect_gemm", 0), 0u) << kernel_for(64, 56);
-  EXPECT_EQ(kernel_for(256, 7).rfind("conv2d_implicit_gemm", 0), 0u) << kernel_for(256, 7);
+  const char* narrow = host_isa() >= Isa::kAvx512 ? "conv2d_winograd_f2x3_lanes" : "conv2d_implicit_gemm";
+  EXPECT_EQ(kernel_for(256, 7).rfind(narrow, 0), 0u) << kernel_for(256, 7);
+  EXPECT_EQ(kernel_for(256, 4).rfind("conv2d_implicit_gemm", 0), 0u) << kernel_for(256, 4);
 }
 
 TEST(ConvGemmImpl, MaxPoolMatchesReference) {

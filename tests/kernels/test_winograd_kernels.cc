@@ -1,4 +1,4 @@
-// The Winograd F(4x4, 3x3) transform microkernels (kernels/winograd.h)
+// The Winograd F(4x4, 3x3) and F(2x2, 3x3) transform microkernels (kernels/winograd.h)
 // against their plain-loop references: random windows at random offsets
 // (tiles overlapping and not), random masks, strides wider than 16.
 #include <gtest/gtest.h>
@@ -13,9 +13,15 @@
 namespace anvil::kernels {
 namespace {
 
-TEST(WinogradKernels, F4x3TransformsMatchScalarReference) {
-  if (host_isa() < Isa::kAvx512) GTEST_SKIP() << "no AVX-512 on this host";
-  std::mt19937 rng(99);
+struct Pair {
+  const char* name;
+  int a, m;  // window and output tile sizes
+  WinogradInputUkernel in_ref, in_opt;
+  WinogradOutputUkernel out_ref, out_opt;
+};
+
+void check_pair(const Pair& p) {
+  std::mt19937 rng(99 + p.a);
   std::uniform_real_distribution<float> u(-1.f, 1.f);
   for (int trial = 0; trial < 20; ++trial) {
     const int64_t pw = 6 + rng() % 40, ph = 6 + rng() % 20, vstride = 16 + 16 * (rng() % 3);
@@ -24,32 +30,42 @@ TEST(WinogradKernels, F4x3TransformsMatchScalarReference) {
     int32_t in_off[16];
     for (int t = 0; t < 16; ++t)
       in_off[t] = static_cast<int32_t>((rng() % (ph - 5)) * pw + rng() % (pw - 5));
-    std::vector<float> v_ref(static_cast<size_t>(36 * vstride), -7.f), v_opt = v_ref;
-    f32_winograd_f4x3_input_ukernel_36x16__scalar(plane.data(), pw, in_off, v_ref.data(), vstride);
-    f32_winograd_f4x3_input_ukernel_36x16__avx512(plane.data(), pw, in_off, v_opt.data(), vstride);
+    std::vector<float> v_ref(static_cast<size_t>(p.a * p.a * vstride), -7.f), v_opt = v_ref;
+    p.in_ref(plane.data(), pw, in_off, v_ref.data(), vstride);
+    p.in_opt(plane.data(), pw, in_off, v_opt.data(), vstride);
     for (size_t i = 0; i < v_ref.size(); ++i)
-      ASSERT_NEAR(v_opt[i], v_ref[i], 1e-5f * 64) << "input transform, trial " << trial << " at " << i;
+      ASSERT_NEAR(v_opt[i], v_ref[i], 1e-5f * 64) << p.name << " input transform, trial " << trial << " at " << i;
 
-    // Output: 16 tiles of 4x4 laid out 4 per row in an ow-wide image, some
+    // Output: 16 tiles of m x m laid out 4 per row in an ow-wide image, some
     // outputs masked off; the masked ones must stay untouched.
     const int64_t ow = 16 + rng() % 5, oh = 16;
-    std::vector<float> m(static_cast<size_t>(36 * vstride));
+    std::vector<float> m(static_cast<size_t>(p.a * p.a * vstride));
     for (float& f : m) f = u(rng);
     int32_t out_off[16];
     uint16_t masks[16];
-    for (int t = 0; t < 16; ++t) out_off[t] = static_cast<int32_t>(t / 4 * 4 * ow + t % 4 * 4);
+    for (int t = 0; t < 16; ++t) out_off[t] = static_cast<int32_t>(t / 4 * p.m * ow + t % 4 * p.m);
     for (uint16_t& mk : masks) mk = static_cast<uint16_t>(rng());
     std::vector<float> y_ref(static_cast<size_t>(oh * ow), 5.f), y_opt = y_ref;
     const float bias = u(rng);
-    f32_winograd_f4x3_output_ukernel_36x16__scalar(m.data(), vstride, bias, y_ref.data(), ow, out_off, masks);
-    f32_winograd_f4x3_output_ukernel_36x16__avx512(m.data(), vstride, bias, y_opt.data(), ow, out_off, masks);
+    p.out_ref(m.data(), vstride, bias, y_ref.data(), ow, out_off, masks);
+    p.out_opt(m.data(), vstride, bias, y_opt.data(), ow, out_off, masks);
     int stored = 0;
     for (size_t i = 0; i < y_ref.size(); ++i) {
-      ASSERT_NEAR(y_opt[i], y_ref[i], 1e-5f * 256) << "output transform, trial " << trial << " at " << i;
+      ASSERT_NEAR(y_opt[i], y_ref[i], 1e-5f * 256) << p.name << " output transform, trial " << trial << " at " << i;
       stored += y_ref[i] != 5.f;
     }
     EXPECT_GT(stored, 0);
   }
+}
+
+TEST(WinogradKernels, TransformsMatchScalarReference) {
+  if (host_isa() < Isa::kAvx512) GTEST_SKIP() << "no AVX-512 on this host";
+  check_pair({"F(4x4,3x3)", 6, 4, f32_winograd_f4x3_input_ukernel_36x16__scalar,
+              f32_winograd_f4x3_input_ukernel_36x16__avx512, f32_winograd_f4x3_output_ukernel_36x16__scalar,
+              f32_winograd_f4x3_output_ukernel_36x16__avx512});
+  check_pair({"F(2x2,3x3)", 4, 2, f32_winograd_f2x3_input_ukernel_16x16__scalar,
+              f32_winograd_f2x3_input_ukernel_16x16__avx512, f32_winograd_f2x3_output_ukernel_16x16__scalar,
+              f32_winograd_f2x3_output_ukernel_16x16__avx512});
 }
 
 }  // namespace
