@@ -416,3 +416,54 @@ TEST(Artifact, SaveErrorsNameThePath) {
 
 }  // namespace
 }  // namespace anvil
+
+namespace anvil {
+namespace {
+
+// Winograd on a whole ResNet-101 (224x224: F(4x4, 3x3) on the 23 14x14
+// layers, F(2x2, 3x3) on the 7x7 ones at AVX-512) against the same model
+// with direct convolutions only: within the documented 1e-3 of each
+// tensor's scale (docs/kernels.md), at 1 and 2 threads. The logits of the
+// synthetic model barely move, so the outputs of the last Winograd layers
+// of both kinds (errors accumulated through the 30 before) are compared too.
+TEST(Winograd, ResNet101OutputsWithinTheDocumentedBound) {
+  Model m = zoo_model("resnet101", {1, 3, 224, 224});
+  const std::vector<std::string> taps = {"layer3.22.conv2", "layer4.2.conv2"};
+  auto exact = m.compile({.threads = 1, .extra_outputs = taps, .exact = true});
+  ASSERT_TRUE(exact.is_ok()) << exact.status().to_string();
+  std::map<std::string, Tensor> in{{exact->inputs()[0].name, input_for(exact->inputs()[0], 11)}};
+  auto want = exact->run(in);
+  ASSERT_TRUE(want.is_ok());
+  ASSERT_EQ(want->size(), 3u);
+  for (int threads : {1, 2}) {
+    auto s = m.compile({.threads = threads, .extra_outputs = taps});
+    ASSERT_TRUE(s.is_ok()) << s.status().to_string();
+    std::set<std::string> algos;
+    const Executor& e = *s->impl()->executor;
+    for (size_t i = 0; i < e.num_steps(); ++i) {
+      const std::string k = e.step_kernel_name(i);
+      if (k.rfind("conv2d_winograd", 0) == 0) algos.insert(k.substr(0, k.find(':')));
+    }
+    if (host_isa() >= Isa::kAvx512)
+      EXPECT_EQ(algos, (std::set<std::string>{"conv2d_winograd_f4x3", "conv2d_winograd_f2x3_lanes"}));
+    else
+      EXPECT_EQ(algos, (std::set<std::string>{"conv2d_winograd_f2x3"}));
+    auto y = s->run(in);
+    ASSERT_TRUE(y.is_ok()) << y.status().to_string();
+    for (const auto& [name, a] : *want) {
+      const Tensor& b = y->at(name);
+      ASSERT_EQ(a.shape(), b.shape()) << name;
+      double scale = 0, worst = 0;
+      for (int64_t i = 0; i < a.numel(); ++i) scale = std::max(scale, std::fabs(double(a.data<float>()[i])));
+      ASSERT_GT(scale, 0.0) << name;
+      for (int64_t i = 0; i < a.numel(); ++i)
+        worst = std::max(worst, std::fabs(double(a.data<float>()[i]) - b.data<float>()[i]) / scale);
+      EXPECT_LT(worst, 1e-3) << name << " threads=" << threads;
+      std::printf("ResNet-101 224, %d thread(s), %s: Winograd vs direct, max |diff| / max |direct| = %.2e\n", threads,
+                  name.c_str(), worst);
+    }
+  }
+}
+
+}  // namespace
+}  // namespace anvil
