@@ -5,6 +5,7 @@
 // measured FMA peak; medians of repeated chains.
 //   build/bench/bench_conv_layers [--threads N] [--reps R] [--filter STR] [--depth D] [--exact]
 //                                 [--winograd-min-channels C]  (where Winograd starts; default 128)
+//                                 [--winograd-lanes-min-channels C]  (AVX-512 Winograd kernels; default 64)
 //                                 [--winograd-lanes-min-tiles T]  (tiles where the AVX-512 Winograd kernels start; default 16)
 // (--depth 40 puts the chain's weights beyond the 32 MB L3, as in the model)
 // The host is shared: compare variants by the best-run column, run alternately.
@@ -95,6 +96,7 @@ Graph chain(const Layer& l, int depth, std::mt19937& rng) {
 int main(int argc, char** argv) {
   int threads = 1, reps = 15, depth = 8;
   bool exact = false;  // --exact: direct convolution only (no Winograd)
+  int64_t wino_lanes_channels = KernelConfig{}.winograd_lanes_min_channels;
   int64_t wino_channels = KernelConfig{}.winograd_min_channels, wino_lanes_tiles = KernelConfig{}.winograd_lanes_min_tiles;
   std::string filter;
   for (int i = 1; i < argc; ++i) {
@@ -105,10 +107,12 @@ int main(int argc, char** argv) {
     else if (!std::strcmp(argv[i], "--exact")) exact = true;
     else if (!std::strcmp(argv[i], "--winograd-min-channels") && i + 1 < argc)
       wino_channels = std::atoi(argv[++i]);
+    else if (!std::strcmp(argv[i], "--winograd-lanes-min-channels") && i + 1 < argc)
+      wino_lanes_channels = std::atoi(argv[++i]);
     else if (!std::strcmp(argv[i], "--winograd-lanes-min-tiles") && i + 1 < argc)
       wino_lanes_tiles = std::atoi(argv[++i]);
   }
-  set_winograd_limits(wino_channels, KernelConfig{}.winograd_min_tiles, wino_lanes_tiles);
+  set_winograd_limits(wino_channels, KernelConfig{}.winograd_min_tiles, wino_lanes_tiles, wino_lanes_channels);
   const double peak = measure_fp_gflops(active_isa(), FpOp::kFma, FpData::kNormal, true, threads, 0.1);
   std::printf("ISA %s, %d thread(s), measured FMA peak %.1f GFLOP/s; chains of %d convs, median of %d\n",
               isa_name(active_isa()), threads, peak, depth, reps);

@@ -340,21 +340,16 @@ class ConvWinogradLanes final : public OpKernel {
     const Tensor& x = k.in(0);
     Tensor& y = k.out(0);
     const int64_t N = x.dim(0), H = x.dim(2), W = x.dim(3), OH = y.dim(2), OW = y.dim(3);
-    const int64_t TH = (OH + kM - 1) / kM, TW = (OW + kM - 1) / kM, T = TH * TW, G = (T + 15) / 16, Tp = G * 16;
-    const int64_t PH = kM * TH + 2, PW = kM * TW + 2;
-    constexpr kernels::WinogradInputUkernel in_uk = kM == 4 ? kernels::f32_winograd_f4x3_input_ukernel_36x16__avx512
-                                                            : kernels::f32_winograd_f2x3_input_ukernel_16x16__avx512;
-    constexpr kernels::WinogradOutputUkernel out_uk = kM == 4 ? kernels::f32_winograd_f4x3_output_ukernel_36x16__avx512
-                                                              : kernels::f32_winograd_f2x3_output_ukernel_16x16__avx512;
+    const int64_t TH = (OH + kM - 1) / kM, TW = (OW + kM - 1) / kM, T = TH * TW, G = (T + 15) / 16;
+    const int64_t PH = kM * TH + 2, PW = kM * TW + 2, plane_size = PH * PW;
     const int64_t ph = geo_.pad_begin[0], pw = geo_.pad_begin[1];
     const int threads = pool_ ? pool_->threads() : 1;
     const bool pre = pre_s_.defined() && pre_s_.numel() > 0;
-    const int64_t KC = kernels::gemm_kc();
     // Where each group's 16 tiles start in the padded plane and in the
-    // output, and which of their 4x4 outputs exist. Lanes past T read the
+    // output, and which of their outputs exist. Lanes past T read the
     // plane's corner and store nothing.
-    in_off_.assign(static_cast<size_t>(Tp), 0);
-    out_off_.assign(static_cast<size_t>(Tp), 0);
+    in_off_.assign(static_cast<size_t>(G * 16), 0);
+    out_off_.assign(static_cast<size_t>(G * 16), 0);
     masks_.assign(static_cast<size_t>(G * 16), 0);  // kM * kM <= 16 per group
     for (int64_t t = 0; t < T; ++t) {
       const int64_t th = t / TW, tw = t % TW;
@@ -365,76 +360,57 @@ class ConvWinogradLanes final : public OpKernel {
           if (kM * th + i < OH && kM * tw + j < OW)
             masks_[static_cast<size_t>(t / 16 * 16 + i * kM + j)] |= uint16_t(1u << (t % 16));
     }
-    // Scratch shared by every such layer of the calling thread (see
-    // ConvWinogradF2x3::run); M is per pool thread.
-    thread_local std::vector<float> v_scratch;
-    const int64_t vps = C_ * Tp;  // floats per point: C x Tp, packed B layout
-    v_scratch.resize(static_cast<size_t>(kPts * vps + 16));
-    float* const vbuf = v_scratch.data();
-    planes_.resize(static_cast<size_t>(threads));
+    // Large maps (many groups: 56x56 has 13 at F(4x4)) go a group of tiles
+    // at a time, each thread its own groups: the group's V (36 x C x 16) and
+    // a block's M stay in L2, where all of V (1.9 MB at 64 channels) and M
+    // (0.9 MB a block) would not. Few groups (14x14 has one): one V shared
+    // by all threads, which split the output-channel blocks.
+    const bool by_group = G >= 2 * threads;
+    // Scratch shared by every such layer the calling thread runs (see
+    // ConvWinogradF2x3::run); per-thread V and M for the pool's threads.
+    thread_local std::vector<float> padded, v_shared;
+    padded.resize(static_cast<size_t>(C_ * plane_size));
+    float* const pbuf = padded.data();
+    const int64_t vps_shared = C_ * G * 16;
+    if (!by_group) v_shared.resize(static_cast<size_t>(kPts * vps_shared));
+    float* const vsh = v_shared.data();
+    vbufs_.resize(static_cast<size_t>(threads));
     mbufs_.resize(static_cast<size_t>(threads));
     auto par = [&](int64_t n, const std::function<void(int64_t, int64_t, int)>& fn) {
       if (pool_ && threads > 1 && n > 1) pool_->parallel_for(n, fn);
       else fn(0, n, 0);
     };
     const float* bias = b_.defined() && b_.numel() ? b_.data<float>() : nullptr;
-    const int64_t oc_panels = (OC_ + 15) / 16, blocks = (OC_ + kOcBlock - 1) / kOcBlock;
+    const int64_t blocks = (OC_ + kOcBlock - 1) / kOcBlock;
     for (int64_t n = 0; n < N; ++n) {
       const float* xn = x.data<float>() + n * C_ * H * W;
       float* yn = y.data<float>() + n * OC_ * OH * OW;
-      // 1. Input transform, a channel at a time through a zero-padded plane,
-      // into the packed B layout: per KC block of channels, per group of 16
-      // tiles, kc rows of 16.
-      par(C_, [&](int64_t c0, int64_t c1, int tid) {
-        std::vector<float>& plane = planes_[static_cast<size_t>(tid)];
-        plane.resize(static_cast<size_t>(PH * PW));
-        for (int64_t c = c0; c < c1; ++c) {
-          copy_padded_plane(xn + c * H * W, H, W, ph, pw, PH, PW, plane.data(), pre ? pre_s_.data<float>() + c : nullptr,
-                            pre ? pre_t_.data<float>() + c : nullptr);
-          const int64_t kb0 = c / KC * KC, kcb = std::min(KC, C_ - kb0);
-          for (int64_t g = 0; g < G; ++g)
-            in_uk(plane.data(), PW, in_off_.data() + g * 16, vbuf + kb0 * Tp + g * kcb * 16 + (c - kb0) * 16, vps);
-        }
+      // 1. Every channel into its zero-padded plane (with the pre-op).
+      par(C_, [&](int64_t c0, int64_t c1, int) {
+        for (int64_t c = c0; c < c1; ++c)
+          copy_padded_plane(xn + c * H * W, H, W, ph, pw, PH, PW, pbuf + c * plane_size,
+                            pre ? pre_s_.data<float>() + c : nullptr, pre ? pre_t_.data<float>() + c : nullptr);
       });
-      // 2. Per block of output channels: the 36 point products, then the
-      // output transform while the block's M is in L2.
-      par(blocks, [&](int64_t b0, int64_t b1, int tid) {
-        std::vector<float>& mb = mbufs_[static_cast<size_t>(tid)];
-        mb.resize(static_cast<size_t>(kPts * kOcBlock * Tp + 16));
-        float* const mbuf = mb.data();
-        const int64_t mstride = kOcBlock * Tp;
-        for (int64_t blk = b0; blk < b1; ++blk) {
-          const int64_t o0 = blk * kOcBlock, o1 = std::min(OC_, o0 + kOcBlock);
-          const int64_t p0 = o0 / 16, p1 = (o1 + 15) / 16;
-          // Every weight panel is used by G calls and then never again in
-          // this run: each call prefetches its share of the panel two ahead
-          // in this loop's order (the panels come from memory).
-          struct Step { const float* a; int64_t kcb; };
-          auto panel = [&](int64_t s) -> Step {  // s-th (point, panel, K block) of this block
-            const int64_t kblocks = (C_ + KC - 1) / KC, per_pt = (p1 - p0) * kblocks;
-            const int64_t xi = s / per_pt, r = s % per_pt, p = p0 + r / kblocks, kb = r % kblocks;
-            const int64_t kcb = std::min(KC, C_ - kb * KC);
-            return {up_[static_cast<size_t>(xi)].data<float>() + kb * KC * oc_panels * 16 + p * kcb * 16, kcb};
-          };
-          const int64_t steps = kPts * (p1 - p0) * ((C_ + KC - 1) / KC);
-          for (int64_t s = 0; s < steps; ++s) {
-            const int64_t kblocks = (C_ + KC - 1) / KC, per_pt = (p1 - p0) * kblocks;
-            const int64_t xi = s / per_pt, r = s % per_pt, p = p0 + r / kblocks, kb = r % kblocks;
-            const Step cur = panel(s);
-            const Step ahead = s + 2 < steps ? panel(s + 2) : Step{nullptr, 0};
-            const int64_t lines = ahead.a ? (ahead.kcb * 16 * 4 / 64 + G - 1) / G : 0;
-            const float* vb = vbuf + xi * vps + kb * KC * Tp;
-            float* mrow = mbuf + xi * mstride + (p * 16 - o0) * Tp;
-            for (int64_t g = 0; g < G; ++g)
-              uk_->fn(cur.kcb, cur.a, vb + g * cur.kcb * 16, mrow + g * 16, Tp, std::min<int64_t>(16, OC_ - p * 16), 16,
-                      kb > 0, ahead.a ? reinterpret_cast<const char*>(ahead.a) + g * lines * 64 : nullptr,
-                      std::max<int64_t>(0, std::min(lines, ahead.kcb * 16 * 4 / 64 - g * lines)));
+      if (by_group) {
+        par(G, [&](int64_t g0, int64_t g1, int tid) {
+          std::vector<float>& vb = vbufs_[static_cast<size_t>(tid)];
+          vb.resize(static_cast<size_t>(kPts * C_ * 16));
+          for (int64_t g = g0; g < g1; ++g) {
+            transform_input(pbuf, plane_size, PW, 0, C_, g, 1, vb.data());
+            for (int64_t blk = 0; blk < blocks; ++blk) products_and_output(blk, g, 1, vb.data(), tid, bias, yn, OW, OH);
           }
-          for (int64_t o = o0; o < o1; ++o)
-            for (int64_t g = 0; g < G; ++g)
-              out_uk(mbuf + (o - o0) * Tp + g * 16, mstride,
-                                                                      bias ? bias[o] : 0.f, yn + o * OH * OW, OW,
-                                                                      out_off_.data() + g * 16, masks_.data() + g * 16);
+        });
+        if (!post_.empty())
+          par(OC_, [&](int64_t o0, int64_t o1, int) {
+            ops::apply_post_ops_block(post_, k, yn, n, OC_, OH * OW, o0, o1, 0, OH * OW);
+          });
+        continue;
+      }
+      par(C_, [&](int64_t c0, int64_t c1, int) { transform_input(pbuf, plane_size, PW, c0, c1, 0, G, vsh); });
+      par(blocks, [&](int64_t b0, int64_t b1, int tid) {
+        for (int64_t blk = b0; blk < b1; ++blk) {
+          products_and_output(blk, 0, G, vsh, tid, bias, yn, OW, OH);
+          const int64_t o0 = blk * kOcBlock, o1 = std::min(OC_, o0 + kOcBlock);
           if (!post_.empty()) ops::apply_post_ops_block(post_, k, yn, n, OC_, OH * OW, o0, o1, 0, OH * OW);
         }
       });
@@ -443,6 +419,67 @@ class ConvWinogradLanes final : public OpKernel {
   }
 
  private:
+  static constexpr kernels::WinogradInputUkernel kInUk =
+      kM == 4 ? kernels::f32_winograd_f4x3_input_ukernel_36x16__avx512 : kernels::f32_winograd_f2x3_input_ukernel_16x16__avx512;
+  static constexpr kernels::WinogradOutputUkernel kOutUk =
+      kM == 4 ? kernels::f32_winograd_f4x3_output_ukernel_36x16__avx512 : kernels::f32_winograd_f2x3_output_ukernel_16x16__avx512;
+
+  // Channels [c0, c1) of tile groups [g0, g0 + ng) into v, the packed B of
+  // those groups' ng * 16 columns: per KC block of channels, per group, kc
+  // rows of 16.
+  void transform_input(const float* pbuf, int64_t plane_size, int64_t PW, int64_t c0, int64_t c1, int64_t g0,
+                       int64_t ng, float* v) const {
+    const int64_t KC = kernels::gemm_kc(), Tv = ng * 16, vps = C_ * Tv;
+    for (int64_t c = c0; c < c1; ++c) {
+      const int64_t kb0 = c / KC * KC, kcb = std::min(KC, C_ - kb0);
+      for (int64_t g = 0; g < ng; ++g)
+        kInUk(pbuf + c * plane_size, PW, in_off_.data() + (g0 + g) * 16, v + kb0 * Tv + g * kcb * 16 + (c - kb0) * 16,
+              vps);
+    }
+  }
+
+  // Output-channel block blk over tile groups [g0, g0 + ng) (V from
+  // transform_input): its kPts point products into the thread's M, then
+  // the output transform with bias.
+  void products_and_output(int64_t blk, int64_t g0, int64_t ng, const float* v, int tid, const float* bias, float* yn,
+                           int64_t OW, int64_t OH) {
+    const int64_t KC = kernels::gemm_kc(), Tv = ng * 16, vps = C_ * Tv;
+    const int64_t oc_panels = (OC_ + 15) / 16, kblocks = (C_ + KC - 1) / KC;
+    std::vector<float>& mb = mbufs_[static_cast<size_t>(tid)];
+    mb.resize(std::max(mb.size(), static_cast<size_t>(kPts * kOcBlock * Tv)));
+    float* const mbuf = mb.data();
+    const int64_t mstride = kOcBlock * Tv;
+    const int64_t o0 = blk * kOcBlock, o1 = std::min(OC_, o0 + kOcBlock);
+    const int64_t p0 = o0 / 16, p1 = (o1 + 15) / 16, per_pt = (p1 - p0) * kblocks, steps = kPts * per_pt;
+    // Step s = (point, panel, K block) of this block. Each weight panel is
+    // used by ng calls: they prefetch the panel two steps ahead, a share
+    // each (the panels come from memory or L3).
+    auto panel = [&](int64_t s, int64_t& xi, int64_t& p, int64_t& kb, int64_t& kcb) {
+      xi = s / per_pt;
+      const int64_t r = s % per_pt;
+      p = p0 + r / kblocks;
+      kb = r % kblocks;
+      kcb = std::min(KC, C_ - kb * KC);
+      return up_[static_cast<size_t>(xi)].data<float>() + kb * KC * oc_panels * 16 + p * kcb * 16;
+    };
+    for (int64_t s = 0; s < steps; ++s) {
+      int64_t xi, p, kb, kcb, axi, ap, akb, akcb = 0;
+      const float* a = panel(s, xi, p, kb, kcb);
+      const float* ahead = s + 2 < steps ? panel(s + 2, axi, ap, akb, akcb) : nullptr;
+      const int64_t total = akcb, lines = ahead ? (total + ng - 1) / ng : 0;  // 16 floats = one line per k row
+      const float* vb = v + xi * vps + kb * KC * Tv;
+      float* mrow = mbuf + xi * mstride + (p * 16 - o0) * Tv;
+      for (int64_t g = 0; g < ng; ++g)
+        uk_->fn(kcb, a, vb + g * kcb * 16, mrow + g * 16, Tv, std::min<int64_t>(16, OC_ - p * 16), 16, kb > 0,
+                ahead ? reinterpret_cast<const char*>(ahead) + g * lines * 64 : nullptr,
+                std::max<int64_t>(0, std::min(lines, total - g * lines)));
+    }
+    for (int64_t o = o0; o < o1; ++o)
+      for (int64_t g = 0; g < ng; ++g)
+        kOutUk(mbuf + (o - o0) * Tv + g * 16, mstride, bias ? bias[o] : 0.f, yn + o * OH * OW, OW,
+               out_off_.data() + (g0 + g) * 16, masks_.data() + (g0 + g) * 16);
+  }
+
   ThreadPool* pool_;
   const kernels::GemmUkernelInfo* uk_;
   ops::WindowGeometry geo_;
@@ -452,7 +489,7 @@ class ConvWinogradLanes final : public OpKernel {
   std::vector<Tensor> up_;  // per point: U packed as the GEMM's A (output channels x input channels)
   std::vector<int32_t> in_off_, out_off_;
   std::vector<uint16_t> masks_;
-  std::vector<std::vector<float>> planes_, mbufs_;
+  std::vector<std::vector<float>> vbufs_, mbufs_;
 };
 
 template <int kM>  // 4 or 2: ConvWinogradLanes; 0: ConvWinogradF2x3
@@ -490,8 +527,9 @@ Result<std::unique_ptr<OpKernel>> create_winograd(const Graph& g, const Node& n,
   const int64_t C = x.shape[1], OC = w.shape[0];
   const Shape& ys = g.value(n.outputs[0]).shape;
   const int64_t tiles = ((ys[2] + 1) / 2) * ((ys[3] + 1) / 2);
-  if (C < cfg.winograd_min_channels || OC < cfg.winograd_min_channels)
-    return unsupported("fewer than " + std::to_string(cfg.winograd_min_channels) + " input or output channels");
+  const int64_t min_channels = kM ? cfg.winograd_lanes_min_channels : cfg.winograd_min_channels;
+  if (C < min_channels || OC < min_channels)
+    return unsupported("fewer than " + std::to_string(min_channels) + " input or output channels");
   const kernels::GemmUkernelInfo* uk16 = nullptr;
   if (kM) {
     // Tiles as vector lanes: where the layer has at least a group of 16

@@ -31,12 +31,14 @@ namespace {
 std::atomic<int64_t> g_wino_channels{KernelConfig{}.winograd_min_channels};
 std::atomic<int64_t> g_wino_tiles{KernelConfig{}.winograd_min_tiles};
 std::atomic<int64_t> g_wino_lanes_tiles{KernelConfig{}.winograd_lanes_min_tiles};
+std::atomic<int64_t> g_wino_lanes_channels{KernelConfig{}.winograd_lanes_min_channels};
 }  // namespace
 
-void set_winograd_limits(int64_t min_channels, int64_t min_tiles, int64_t lanes_min_tiles) {
+void set_winograd_limits(int64_t min_channels, int64_t min_tiles, int64_t lanes_min_tiles, int64_t lanes_min_channels) {
   g_wino_channels = min_channels;
   g_wino_tiles = min_tiles;
   g_wino_lanes_tiles = lanes_min_tiles;
+  g_wino_lanes_channels = lanes_min_channels;
 }
 
 void reset_winograd_limits() { set_winograd_limits(KernelConfig{}.winograd_min_channels, KernelConfig{}.winograd_min_tiles); }
@@ -46,6 +48,7 @@ KernelConfig default_kernel_config() {
   c.winograd_min_channels = g_wino_channels;
   c.winograd_min_tiles = g_wino_tiles;
   c.winograd_lanes_min_tiles = g_wino_lanes_tiles;
+  c.winograd_lanes_min_channels = g_wino_lanes_channels;
   return c;
 }
 

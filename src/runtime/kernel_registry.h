@@ -31,8 +31,9 @@ struct KernelConfig {
   int64_t winograd_min_channels = 128, winograd_min_tiles = 36;
   // At AVX-512, F(4x4, 3x3) when the layer has this many 4x4 tiles, else
   // F(2x2, 3x3) with 16 tiles as vector lanes when it has this many 2x2
-  // tiles (both with at least winograd_min_channels).
-  int64_t winograd_lanes_min_tiles = 16;
+  // tiles, both with at least winograd_lanes_min_channels (3x3 64@56:
+  // F(4x4) 1.5 vs 2.6 ms direct, bench_conv_layers).
+  int64_t winograd_lanes_min_tiles = 16, winograd_lanes_min_channels = 64;
   // Packed weights from a compiled artifact (.anvil) or from the executor
   // that was made first: a kernel adopts them instead of packing again when
   // their count and sizes are the ones it would make (adopt_prepacked).
@@ -67,7 +68,9 @@ const std::vector<KernelFactory>& kernel_factories();
 
 // Tests widen the Winograd heuristic (KernelConfig::winograd_min_*) to reach
 // small and odd shapes; executors created afterwards use these values.
-void set_winograd_limits(int64_t min_channels, int64_t min_tiles, int64_t lanes_min_tiles = KernelConfig{}.winograd_lanes_min_tiles);
+void set_winograd_limits(int64_t min_channels, int64_t min_tiles,
+                         int64_t lanes_min_tiles = KernelConfig{}.winograd_lanes_min_tiles,
+                         int64_t lanes_min_channels = KernelConfig{}.winograd_lanes_min_channels);
 void reset_winograd_limits();
 KernelConfig default_kernel_config();
 

@@ -455,7 +455,7 @@ void check_winograd_lanes(const std::vector<WinoCase>& cases, const std::string&
 // 1e-4), and measured against that bound's tenth here.
 TEST(ConvGemmImpl, WinogradF4x3MatchesReference) {
   if (host_isa() < Isa::kAvx512) GTEST_SKIP() << "needs AVX-512";
-  set_winograd_limits(1, 1, 1);
+  set_winograd_limits(1, 1, 1, 1);
   std::mt19937 rng(4343);
   check_winograd_lanes({{1, 64, 48, 14, 14, 1, 1, 1, 1, false, false},  // 16 tiles: one full group
       {1, 300, 40, 9, 9, 1, 1, 1, 1, true, false},    // K past KC, 3x3 tiles with partial edges
@@ -473,7 +473,7 @@ TEST(ConvGemmImpl, WinogradF4x3MatchesReference) {
 // group), 8x11 and 5x13 maps, the same epilogues and 1e-4 bound.
 TEST(ConvGemmImpl, WinogradF2x3LanesMatchesReference) {
   if (host_isa() < Isa::kAvx512) GTEST_SKIP() << "needs AVX-512";
-  set_winograd_limits(1, 1, 16);
+  set_winograd_limits(1, 1, 16, 1);
   std::mt19937 rng(4344);
   check_winograd_lanes({{1, 64, 48, 7, 7, 1, 1, 1, 1, false, false},
                         {1, 300, 40, 9, 9, 1, 1, 1, 1, true, false},
@@ -485,9 +485,9 @@ TEST(ConvGemmImpl, WinogradF2x3LanesMatchesReference) {
 }
 
 // The default heuristic: ResNet's 14x14 layer with 256 channels takes
-// Winograd (F(4x4, 3x3) at AVX-512), a 64-channel one keeps the direct
-// kernel, a 7x7 one takes F(2x2, 3x3) with lanes at AVX-512 (direct below)
-// and a 4x4 one (4 tiles) the direct kernel.
+// Winograd (F(4x4, 3x3) at AVX-512), a 64-channel one at 56x56 F(4x4, 3x3)
+// at AVX-512 (direct below), a 7x7 one F(2x2, 3x3) with lanes at AVX-512
+// (direct below), a 4x4 one (4 tiles) and a 32-channel one the direct kernel.
 TEST(ConvGemmImpl, WinogradHeuristicPicksWideLayersWithManyTiles) {
   std::mt19937 rng(8);
   auto kernel_for = [&](int64_t C, int64_t HW) {
@@ -502,7 +502,9 @@ TEST(ConvGemmImpl, WinogradHeuristicPicksWideLayersWithManyTiles) {
   };
   const char* wide = host_isa() >= Isa::kAvx512 ? "conv2d_winograd_f4x3" : "conv2d_winograd_f2x3";
   EXPECT_EQ(kernel_for(256, 14).rfind(wide, 0), 0u) << kernel_for(256, 14);
-  EXPECT_EQ(kernel_for(64, 56).rfind("conv2d_indirect_gemm", 0), 0u) << kernel_for(64, 56);
+  EXPECT_EQ(kernel_for(64, 56).rfind(host_isa() >= Isa::kAvx512 ? "conv2d_winograd_f4x3" : "conv2d_indirect_gemm", 0), 0u)
+      << kernel_for(64, 56);
+  EXPECT_EQ(kernel_for(32, 56).rfind("conv2d_indirect_gemm", 0), 0u) << kernel_for(32, 56);
   const char* narrow = host_isa() >= Isa::kAvx512 ? "conv2d_winograd_f2x3_lanes" : "conv2d_implicit_gemm";
   EXPECT_EQ(kernel_for(256, 7).rfind(narrow, 0), 0u) << kernel_for(256, 7);
   EXPECT_EQ(kernel_for(256, 4).rfind("conv2d_implicit_gemm", 0), 0u) << kernel_for(256, 4);

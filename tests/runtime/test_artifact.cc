@@ -420,8 +420,8 @@ TEST(Artifact, SaveErrorsNameThePath) {
 namespace anvil {
 namespace {
 
-// Winograd on a whole ResNet-101 (224x224: F(4x4, 3x3) on the 23 14x14
-// layers, F(2x2, 3x3) on the 7x7 ones at AVX-512) against the same model
+// Winograd on a whole ResNet-101 (224x224, AVX-512: F(4x4, 3x3) on the
+// 56x56, 28x28 and 14x14 layers, F(2x2, 3x3) on the 7x7 ones) against the same model
 // with direct convolutions only: within the documented 1e-3 of each
 // tensor's scale (docs/kernels.md), at 1 and 2 threads. The logits of the
 // synthetic model barely move, so the outputs of the last Winograd layers
