@@ -411,7 +411,8 @@ PYBIND11_MODULE(anvil, m) {
           "compile",
           [](const Model& model, int threads, int opt_level, std::vector<std::string> disable_passes,
              std::vector<std::string> enable_passes, bool flush_denormals, std::vector<std::string> extra_outputs,
-             std::optional<std::string> max_isa, int max_concurrency, bool exact, int64_t memory_limit) {
+             std::optional<std::string> max_isa, int max_concurrency, bool exact, int64_t memory_limit,
+             std::string tune) {
             CompileOptions co;
             co.threads = threads;
             co.opt_level = opt_level;
@@ -423,6 +424,7 @@ PYBIND11_MODULE(anvil, m) {
             co.max_concurrency = max_concurrency;
             co.exact = exact;
             co.memory_limit = memory_limit;
+            co.tune = std::move(tune);
             py::gil_scoped_release nogil;
             return unwrap(model.compile(co));
           },
@@ -430,9 +432,12 @@ PYBIND11_MODULE(anvil, m) {
           py::arg("enable_passes") = std::vector<std::string>{}, py::arg("flush_denormals") = true,
           py::arg("extra_outputs") = std::vector<std::string>{}, py::arg("max_isa") = py::none(),
           py::arg("max_concurrency") = 0, py::arg("exact") = false, py::arg("memory_limit") = 0,
+          py::arg("tune") = "off",
           "Optimizes and prepares the model. threads=0: one per core. max_isa: 'scalar', 'avx2' or 'avx512'. "
           "exact=True: direct summation for every conv (no Winograd). memory_limit: bytes a model may need "
-          "(0: ANVIL_MAX_MEMORY or physical memory, -1: none); over it, compile raises.")
+          "(0: ANVIL_MAX_MEMORY or physical memory, -1: none); over it, compile raises. tune: 'off', 'fast' or "
+          "'full': time every candidate kernel of each conv on this host (choices cached in ANVIL_TUNE_CACHE or "
+          "~/.cache/anvil/tune.json).")
       .def("__repr__", [](const Model& md) {
         std::string r = "Model(inputs=[";
         const auto in = md.inputs(), out = md.outputs();

@@ -21,6 +21,7 @@ struct ModelArgs {
   std::vector<std::string> disable_passes, enable_passes;
   std::string denormals = "flush";
   bool exact = false;
+  std::string tune = "off";  // off | fast | full (CompileOptions::tune)
   std::string max_memory;  // "" (default limit), "none", or a size: "8G"
 };
 

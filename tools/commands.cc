@@ -33,6 +33,10 @@ void add_model_args(CLI::App* cmd, ModelArgs& a) {
   cmd->add_option("--denormals", a.denormals, "flush (FTZ/DAZ + flush subnormal weights) or keep")
       ->check(CLI::IsMember({"flush", "keep"}));
   cmd->add_flag("--exact", a.exact, "Direct summation for every conv (no Winograd)");
+  cmd->add_option("--tune", a.tune,
+                  "Per-layer algorithm choice: off (fixed order, default), fast or full (time every candidate kernel of "
+                  "each conv on this host; choices cached in $ANVIL_TUNE_CACHE or ~/.cache/anvil/tune.json)")
+      ->check(CLI::IsMember({"off", "fast", "full"}));
   cmd->add_option("--max-memory", a.max_memory,
                   "Refuse models needing more memory than this: 8G, 512M, bytes, or none (default: ANVIL_MAX_MEMORY, "
                   "else physical memory)")
@@ -52,6 +56,7 @@ CompileOptions compile_options(const ModelArgs& a, int threads) {
   o.enable_passes = a.enable_passes;
   o.flush_denormals = a.denormals != "keep";
   o.exact = a.exact;
+  o.tune = a.tune;
   if (a.max_memory == "none") o.memory_limit = -1;
   else if (auto b = parse_byte_size(a.max_memory)) o.memory_limit = *b;  // 0: the default limit
   return o;

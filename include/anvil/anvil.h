@@ -70,6 +70,12 @@ struct CompileOptions {
   // allocating any of them. 0: the environment's ANVIL_MAX_MEMORY (e.g.
   // "8G"), else the machine's physical memory. -1: no limit.
   int64_t memory_limit = 0;
+  // Per-layer algorithm choice: "off" (default) takes the first kernel that
+  // accepts each conv, in a fixed order tuned on Zen 4; "fast" (best of 3)
+  // or "full" (best of 15) measures every candidate on the layer's shapes
+  // on this host and caches the choice ($ANVIL_TUNE_CACHE, else
+  // ~/.cache/anvil/tune.json), so each shape is measured once.
+  std::string tune = "off";
 };
 
 struct TensorInfo {

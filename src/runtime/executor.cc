@@ -14,7 +14,7 @@ namespace anvil {
 
 Result<std::unique_ptr<Executor>> Executor::create(Graph g, int threads, std::optional<Isa> max_isa, bool exact,
                                                    const std::vector<KernelChoice>* choices, int64_t memory_limit,
-                                                   const std::string& memory_limit_source) {
+                                                   const std::string& memory_limit_source, TuneMode tune) {
   if (choices && choices->size() != g.nodes().size())
     return internal_error("kernel choices for " + std::to_string(choices->size()) + " nodes, graph has " +
                           std::to_string(g.nodes().size()));
@@ -37,6 +37,14 @@ Result<std::unique_ptr<Executor>> Executor::create(Graph g, int threads, std::op
   ex->isa_ = cfg.isa;
   cfg.pool = ex->pool_.get();
   cfg.winograd = !exact;
+  // Tuning: a node with a choice made before (compiled artifact, a
+  // session's first executor) keeps it.
+  auto tuned = [&](size_t i, const Node& n) {
+    return tune != TuneMode::kOff && tunable(n) && !(choices && !(*choices)[i].factory.empty());
+  };
+  size_t to_tune = 0;
+  for (size_t i = 0; i < gr.nodes().size(); ++i) to_tune += tuned(i, gr.nodes()[i]);
+  if (to_tune) tune_progress_begin(to_tune);
   for (size_t i = 0; i < gr.nodes().size(); ++i) {
     const Node& n = gr.nodes()[i];
     bool all_const = true;
@@ -45,14 +53,18 @@ Result<std::unique_ptr<Executor>> Executor::create(Graph g, int threads, std::op
     if (all_const) continue;  // computed at compile time by shape inference
     Step st;
     std::string log;
-    st.kernel = select_kernel(gr, n, cfg, verbose_dispatch() ? &log : nullptr, choices ? &(*choices)[i] : nullptr,
-                              &st.factory);
+    if (tuned(i, n))
+      st.kernel = tune_kernel(gr, n, cfg, tune, nthreads, verbose_dispatch() ? &log : nullptr, &st.factory);
+    else
+      st.kernel = select_kernel(gr, n, cfg, verbose_dispatch() ? &log : nullptr, choices ? &(*choices)[i] : nullptr,
+                                &st.factory);
     if (verbose_dispatch())
       std::fprintf(stderr, "anvil dispatch: %s [isa %s]\n%s", gr.node_desc_with_shapes(n).c_str(), isa_name(cfg.isa),
                    log.c_str());
     st.node = static_cast<int32_t>(i);
     ex->steps_.push_back(std::move(st));
   }
+  if (to_tune) tune_progress_end();
   ex->plan_memory();
   return ex;
 }

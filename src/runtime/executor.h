@@ -13,6 +13,7 @@
 #include "core/cpu.h"
 #include "core/thread_pool.h"
 #include "runtime/kernel_registry.h"
+#include "runtime/tuner.h"
 
 namespace anvil {
 
@@ -35,11 +36,14 @@ class Executor {
   // executor neither searches nor packs again.
   // memory_limit >= 0: refuse (check_memory_limit) before any kernel packs
   // or any activation is allocated; memory_limit_source names the limit.
+  // tune: measure the candidate kernels of each conv (runtime/tuner.h)
+  // instead of taking the first that accepts; nodes with a choice keep it.
   static Result<std::unique_ptr<Executor>> create(Graph g, int threads = 1,
                                                   std::optional<Isa> max_isa = std::nullopt, bool exact = false,
                                                   const std::vector<KernelChoice>* choices = nullptr,
                                                   int64_t memory_limit = -1,
-                                                  const std::string& memory_limit_source = "");
+                                                  const std::string& memory_limit_source = "",
+                                                  TuneMode tune = TuneMode::kOff);
   // What this executor picked, one entry per node of graph() (constant
   // nodes and reference kernels have an empty factory), with the packed
   // weights, which are shared, not copied.

@@ -237,6 +237,8 @@ Result<Session> Model::compile(const CompileOptions& options) const try {
     max_isa = isa_from_name(options.max_isa);
     if (!max_isa) return invalid_argument("max_isa: unknown ISA '" + options.max_isa + "' (scalar, avx2, avx512)");
   }
+  auto tune = parse_tune_mode(options.tune);
+  if (!tune) return invalid_argument("tune: " + tune.status().message());
   if (options.max_concurrency < 0)
     return invalid_argument("max_concurrency must be >= 0 (0: no limit), got " + std::to_string(options.max_concurrency));
   Graph g0 = *graph_;
@@ -281,7 +283,7 @@ Result<Session> Model::compile(const CompileOptions& options) const try {
   std::string limit_source;
   ANVIL_ASSIGN_OR_RETURN(const int64_t memory_limit, resolve_memory_limit(options.memory_limit, &limit_source));
   auto ex = Executor::create(std::move(g0), options.threads, max_isa, options.exact, choices, memory_limit,
-                             limit_source);
+                             limit_source, *tune);
   if (!ex) return ex.status();
   (*ex)->set_flush_denormals(options.flush_denormals);
   (*ex)->set_keep_intermediates(options.keep_intermediates);
