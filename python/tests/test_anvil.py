@@ -1,5 +1,6 @@
 """The anvil Python module: load/compile/run with NumPy, the same numbers as
 the CLI, errors as anvil.Error, concurrent runs, the GIL released."""
+import os
 import subprocess
 import threading
 import time
@@ -191,6 +192,19 @@ def test_bad_shapes(tiny_onnx, tiny_mxnet):
     # A shape the model cannot take (conv input with 5 channels).
     with pytest.raises(anvil.Error, match="conv0"):
         anvil.load(tiny_mxnet, shapes={"data": (1, 5, 32, 32)}).compile()
+
+
+def test_tune(tiny_onnx, workdir, monkeypatch):
+    cache = os.path.join(workdir, "tune", "tune.json")
+    monkeypatch.setenv("ANVIL_TUNE_CACHE", cache)
+    m = anvil.load(tiny_onnx)
+    x = rand((1, 3, 32, 32))
+    ref = m.compile(threads=1).run({"input": x})["output"]
+    got = m.compile(threads=1, tune="fast").run({"input": x})["output"]
+    np.testing.assert_allclose(got, ref, rtol=1e-4, atol=1e-6)
+    assert os.path.exists(cache)
+    with pytest.raises(anvil.Error, match="not one of off, fast, full"):
+        m.compile(tune="always")
 
 
 def test_wrong_input_and_output_names(tiny_onnx):
