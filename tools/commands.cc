@@ -18,6 +18,7 @@
 #include "ir/graph_stats.h"
 #include "ir/printer.h"
 #include "runtime/memory_limit.h"
+#include "runtime/session_impl.h"
 #include "zoo/zoo.h"
 
 namespace anvil::cli {
@@ -339,6 +340,17 @@ int cmd_bench(const ModelArgs& a, const BenchArgs& b) {
                         {"threads", b.threads},  {"mean_ms", mean},  {"median_ms", median}, {"p90_ms", p90},
                         {"min_ms", mn},          {"compile_ms", compile_ms}, {"flops", flops}, {"runs_ms", ms},
                         {"activation_bytes", sess->activation_bytes()}};
+    // Which kernel family each conv got (the part of the kernel name before
+    // ':'), so benchmark scripts can report the algorithms behind a time.
+    nlohmann::json convs = nlohmann::json::object();
+    const Executor& ex = *sess->impl()->executor;
+    for (size_t i = 0; i < ex.num_steps(); ++i) {
+      const std::string& op = ex.step_node(i).op;
+      if (op != "Conv" && op != "FusedConv") continue;
+      const std::string k = ex.step_kernel_name(i);
+      convs[k.substr(0, k.find(':'))] = convs.value(k.substr(0, k.find(':')), 0) + 1;
+    }
+    j["conv_kernels"] = convs;
     fmt::print("{}\n", j.dump());
   } else {
     fmt::print("model {}  batch {}  warm-up {}  timed {}\n", a.path, batch, b.warmup, b.iters);
