@@ -229,6 +229,33 @@ TEST(ConvGemmImpl, DepthwiseDirectMatchesReference) {
                                 std::to_string(stride) + " pads " + std::to_string(pt) + std::to_string(pl) +
                                 std::to_string(pb) + std::to_string(pr) + (clip ? " clip" : " relu"));
   }
+  // Small planes at stride 1 with OW == W (the AVX-512 kernel's flat path,
+  // 16 outputs spanning several rows): MobileNet's 7x7, 8x8 (4 full
+  // vectors), 1x1, 9x7 (63), tall and wide ones, asymmetric pads with
+  // pl + pr = 2, no vertical padding, and 8x9 (72 outputs: the row path).
+  struct Small { int64_t H, W, pt, pl, pb, pr; };
+  for (const Small& c : std::vector<Small>{{7, 7, 1, 1, 1, 1}, {8, 8, 1, 1, 1, 1}, {1, 1, 1, 1, 1, 1}, {9, 7, 1, 1, 1, 1},
+                                           {13, 3, 1, 1, 1, 1}, {2, 15, 1, 1, 1, 1}, {7, 7, 2, 0, 0, 2},
+                                           {6, 5, 0, 2, 2, 0}, {9, 7, 0, 1, 0, 1}, {8, 9, 1, 1, 1, 1}})
+    for (bool relu : {false, true}) {
+      const int64_t C = 17;
+      Attrs a;
+      a.set("group", C);
+      a.set("pads", std::vector<int64_t>{c.pt, c.pl, c.pb, c.pr});
+      std::vector<Tensor> in{random_tensor({1, C, c.H, c.W}, rng), random_tensor({C, 1, 3, 3}, rng),
+                             random_tensor({C}, rng)};
+      std::string op = "Conv";
+      if (relu) {
+        op = "FusedConv";
+        a.set("post_ops", std::vector<std::string>{"relu"});
+        a.set("post_alpha", std::vector<float>{0});
+        a.set("post_beta", std::vector<float>{0});
+      }
+      check_against_reference(op, in, a,
+                              "dw3x3 small " + std::to_string(c.H) + "x" + std::to_string(c.W) + " pads " +
+                                  std::to_string(c.pt) + std::to_string(c.pl) + std::to_string(c.pb) +
+                                  std::to_string(c.pr) + " " + op);
+    }
   // The kernel the dispatcher picks for a depthwise conv.
   Graph g;
   Attrs a;

@@ -31,6 +31,37 @@ struct ChunkMasks {
   }
 };
 
+// Small planes at stride 1 (MobileNet's 7x7 layers: 960 channels of 49
+// pixels) run flat: with OW == W, output p reads input p + (kh - ph) * W +
+// (kw - pw) for tap (kh, kw), so 16 outputs at a time span several rows
+// and each tap is one masked load (masks: taps that leave the plane, above,
+// below or across a row end). 16-wide row chunks used 7 lanes of 16 there.
+// The masks depend only on the geometry: worked out once per thread and
+// geometry, not per channel.
+struct SmallPlaneMasks {
+  int64_t H = -1, W = 0, OH = 0, OW = 0, ph = 0, pw = 0;
+  __mmask16 m[4][9];
+};
+constexpr int64_t kSmallPlaneMax = 64;  // outputs: 4 vectors
+
+inline const SmallPlaneMasks& small_plane_masks(int64_t H, int64_t W, int64_t OH, int64_t OW, int64_t ph,
+                                                int64_t pw) {
+  thread_local SmallPlaneMasks c;
+  if (c.H == H && c.W == W && c.OH == OH && c.OW == OW && c.ph == ph && c.pw == pw) return c;
+  c.H = H, c.W = W, c.OH = OH, c.OW = OW, c.ph = ph, c.pw = pw;
+  for (int v = 0; v < 4; ++v)
+    for (int t = 0; t < 9; ++t) {
+      uint32_t m = 0;
+      for (int l = 0; l < 16; ++l) {
+        const int64_t p = v * 16 + l, oh = p / OW, ow = p % OW;
+        const int64_t ih = oh + t / 3 - ph, iw = ow + t % 3 - pw;
+        if (p < OH * OW && ih >= 0 && ih < H && iw >= 0 && iw < W) m |= 1u << l;
+      }
+      c.m[v][t] = static_cast<__mmask16>(m);
+    }
+  return c;
+}
+
 // Output rows per block: each input row is loaded once for all the block's
 // rows that read it, (R + 2) / R row loads per output row at stride 1
 // instead of 3 (the kernel was load-bound: 9 loads per 9 FMAs).
@@ -87,8 +118,28 @@ struct Plane {
     }
   }
 
+  void run_small(float* y) const {
+    const SmallPlaneMasks& mk = small_plane_masks(H, W, OH, OW, ph, pw);
+    const int64_t P = OH * OW;
+    for (int64_t v = 0; v * 16 < P; ++v) {
+      __m512 acc = bias;
+      const float* xv = x + v * 16;
+#pragma GCC unroll 9
+      for (int t = 0; t < 9; ++t)
+        acc = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(mk.m[v][t], xv + (t / 3 - ph) * W + (t % 3 - pw)), w[t], acc);
+      if (clamp) acc = _mm512_min_ps(hi, _mm512_max_ps(lo, acc));
+      const int64_t n = P - v * 16;
+      _mm512_mask_storeu_ps(y + v * 16, n >= 16 ? static_cast<__mmask16>(0xffff) : static_cast<__mmask16>((1u << n) - 1u),
+                            acc);
+    }
+  }
+
   template <int S>
   void run(float* y) const {
+    if (S == 1 && OW == W && OW < 16 && OH * OW <= kSmallPlaneMax) {
+      run_small(y);
+      return;
+    }
     // Planes that fit L1 (MobileNet's 28x28 and smaller): column chunks
     // outside, row blocks inside, one chunk's masks held for all of them.
     // Larger planes: row blocks outside, so the plane streams in order
