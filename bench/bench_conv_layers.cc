@@ -31,6 +31,7 @@ namespace {
 struct Layer {
   const char* name;
   int64_t C, OC, HW, k, stride;
+  int64_t group = 1;  // C for depthwise
 };
 
 // ResNet-101 at 224 and 112: the shapes that carry the FLOPs.
@@ -52,6 +53,10 @@ const Layer kLayers[] = {
     // 112x112 (write-bound) and the 7x7 stage's.
     {"mb.1x1 16->96@112", 16, 96, 112, 1, 1}, {"mb.1x1 160->960@7", 160, 960, 7, 1, 1},
     {"mb.1x1 320->1280@7", 320, 1280, 7, 1, 1}, {"mb.1x1 144->24@56", 144, 24, 56, 1, 1},
+    // Its depthwise 3x3s: few FLOPs, so memory and per-channel overhead.
+    {"mb.dw3x3 32@112", 32, 32, 112, 3, 1, 32}, {"mb.dw3x3 144@56", 144, 144, 56, 3, 1, 144},
+    {"mb.dw3x3 384@14", 384, 384, 14, 3, 1, 384}, {"mb.dw3x3 960@7", 960, 960, 7, 3, 1, 960},
+    {"mb.dw3x3/2 576@14", 576, 576, 14, 3, 2, 576},
 };
 
 Tensor random(Shape s, std::mt19937& rng, float scale) {
@@ -80,7 +85,8 @@ Graph chain(const Layer& l, int depth, std::mt19937& rng) {
     a.set("kernel_shape", std::vector<int64_t>{l.k, l.k});
     a.set("pads", std::vector<int64_t>(4, l.k / 2));
     a.set("strides", std::vector<int64_t>{l.stride, l.stride});
-    ValueId w = g.add_initializer("w" + std::to_string(i), random({co, ci, l.k, l.k}, rng, 0.05f));
+    a.set("group", l.group);
+    ValueId w = g.add_initializer("w" + std::to_string(i), random({co, ci / l.group, l.k, l.k}, rng, 0.05f));
     ValueId b = g.add_initializer("b" + std::to_string(i), random({co}, rng, 0.1f));
     ValueId y = g.add_value("y" + std::to_string(i));
     g.add_node(Node{.name = "conv" + std::to_string(i), .op = "Conv", .inputs = {l.stride > 1 ? x : cur, w, b},
@@ -137,7 +143,7 @@ int main(int argc, char** argv) {
     std::sort(t.begin(), t.end());
     const double s = t[t.size() / 2];
     const int64_t ohw = (l.HW - 1) / l.stride + 1;  // pads k/2: ceil(HW / stride)
-    const double flops = 2.0 * l.C * l.OC * l.k * l.k * ohw * ohw;
+    const double flops = 2.0 * l.C / l.group * l.OC * l.k * l.k * ohw * ohw;
     std::string kern = (*ex)->step_kernel_name(0);
     kern = kern.substr(0, kern.find(':'));
     // The best run is the least disturbed by other tenants of the host.

@@ -22,21 +22,25 @@ struct DwconvUkernelInfo {
 // The row microkernel for `isa` (or the best one <= isa the host has).
 const DwconvUkernelInfo& dwconv_ukernel_for(Isa isa);
 
-// A whole channel of a 3x3 depthwise conv (stride 1 or 2, dilation 1, any
-// padding) from the unpadded H x W input into OH x OW, bias added and, with
-// clamp = {lo, hi}, clamped. AVX-512 only (masked loads do the padding).
-using Dwconv3x3PlaneUkernel = void (*)(const float* x, int64_t H, int64_t W, const float* w, float bias,
-                                       int64_t stride, int64_t ph, int64_t pw, int64_t OH, int64_t OW,
-                                       const float* clamp, float* y);
+// `channels` whole consecutive channels of a 3x3 depthwise conv (stride 1
+// or 2, dilation 1, any padding) from the unpadded H x W inputs into OH x
+// OW, bias added (bias: one per channel, or null) and, with clamp = {lo,
+// hi}, clamped. Channel i reads x + i*H*W and w + 9*i, writes y + i*OH*OW.
+// AVX-512 only (masked loads do the padding). A run of channels per call:
+// MobileNet's 7x7 layers have 960 channels of 49 outputs each, where a call
+// per channel cost as much as the arithmetic.
+using Dwconv3x3PlaneUkernel = void (*)(int64_t channels, const float* x, int64_t H, int64_t W, const float* w,
+                                       const float* bias, int64_t stride, int64_t ph, int64_t pw, int64_t OH,
+                                       int64_t OW, const float* clamp, float* y);
 struct Dwconv3x3UkernelInfo {
   Dwconv3x3PlaneUkernel fn;  // null: none at this ISA
   const char* name;
 };
 const Dwconv3x3UkernelInfo& dwconv3x3_ukernel_for(Isa isa);
 
-void f32_dwconv3x3_minmax_ukernel_1x16__avx512(const float* x, int64_t H, int64_t W, const float* w, float bias,
-                                              int64_t stride, int64_t ph, int64_t pw, int64_t OH, int64_t OW,
-                                              const float* clamp, float* y);
+void f32_dwconv3x3_minmax_ukernel_1x16__avx512(int64_t channels, const float* x, int64_t H, int64_t W,
+                                              const float* w, const float* bias, int64_t stride, int64_t ph,
+                                              int64_t pw, int64_t OH, int64_t OW, const float* clamp, float* y);
 void f32_dwconv_ukernel_1x16__avx2(const float* const* rows, const float* w, int64_t KH, int64_t KW, int64_t stride,
                                     int64_t dilation, int64_t ow_count, float bias, float* out);
 void f32_dwconv_ukernel_1x1__scalar(const float* const* rows, const float* w, int64_t KH, int64_t KW,

@@ -60,13 +60,16 @@ class DepthwiseConv2d final : public OpKernel {
     const float* wts = w_.data<float>();
     const float* bias = b_.defined() && b_.numel() ? b_.data<float>() : nullptr;
     if (plane_uk_) {
+      // Runs of channels within one image per kernel call; post-ops other
+      // than a lone clamp then follow on the run while it is in cache.
       auto body3 = [&](int64_t b, int64_t e, int) {
-        for (int64_t nc = b; nc < e; ++nc) {
-          const int64_t n = nc / C, c = nc % C;
-          plane_uk_->fn(xin + nc * H * W, H, W, wts + c * 9, bias ? bias[c] : 0.f, sh, ph, pw, OH, OW,
+        for (int64_t nc = b; nc < e;) {
+          const int64_t n = nc / C, c = nc % C, cnt = std::min(e - nc, C - c);
+          plane_uk_->fn(cnt, xin + nc * H * W, H, W, wts + c * 9, bias ? bias + c : nullptr, sh, ph, pw, OH, OW,
                         clamp_fused_ ? clamp_ : nullptr, out + nc * OH * OW);
           if (!clamp_fused_ && !post_.empty())
-            ops::apply_post_ops_block(post_, k, out + n * C * OH * OW, n, C, OH * OW, c, c + 1, 0, OH * OW);
+            ops::apply_post_ops_block(post_, k, out + n * C * OH * OW, n, C, OH * OW, c, c + cnt, 0, OH * OW);
+          nc += cnt;
         }
       };
       if (pool_ && T > 1 && N * C > 1) pool_->parallel_for(N * C, body3);

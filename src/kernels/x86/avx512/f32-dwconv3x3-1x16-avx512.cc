@@ -36,30 +36,43 @@ struct ChunkMasks {
 // (kw - pw) for tap (kh, kw), so 16 outputs at a time span several rows
 // and each tap is one masked load (masks: taps that leave the plane, above,
 // below or across a row end). 16-wide row chunks used 7 lanes of 16 there.
-// The masks depend only on the geometry: worked out once per thread and
-// geometry, not per channel.
-struct SmallPlaneMasks {
-  int64_t H = -1, W = 0, OH = 0, OW = 0, ph = 0, pw = 0;
-  __mmask16 m[4][9];
-};
+// The masks depend only on the geometry: worked out once per call, for
+// the whole run of channels.
 constexpr int64_t kSmallPlaneMax = 64;  // outputs: 4 vectors
 
-inline const SmallPlaneMasks& small_plane_masks(int64_t H, int64_t W, int64_t OH, int64_t OW, int64_t ph,
-                                                int64_t pw) {
-  thread_local SmallPlaneMasks c;
-  if (c.H == H && c.W == W && c.OH == OH && c.OW == OW && c.ph == ph && c.pw == pw) return c;
-  c.H = H, c.W = W, c.OH = OH, c.OW = OW, c.ph = ph, c.pw = pw;
-  for (int v = 0; v < 4; ++v)
+void small_planes(int64_t channels, const float* x, int64_t H, int64_t W, const float* w, const float* bias,
+                  int64_t ph, int64_t pw, int64_t OH, const float* clamp, float* y) {
+  const int64_t P = OH * W, nv = (P + 15) / 16;
+  __mmask16 m[4][9];
+  int64_t off[9];
+  for (int t = 0; t < 9; ++t) off[t] = (t / 3 - ph) * W + (t % 3 - pw);
+  for (int64_t v = 0; v < nv; ++v)
     for (int t = 0; t < 9; ++t) {
-      uint32_t m = 0;
+      uint32_t bits = 0;
       for (int l = 0; l < 16; ++l) {
-        const int64_t p = v * 16 + l, oh = p / OW, ow = p % OW;
+        const int64_t p = v * 16 + l, oh = p / W, ow = p % W;
         const int64_t ih = oh + t / 3 - ph, iw = ow + t % 3 - pw;
-        if (p < OH * OW && ih >= 0 && ih < H && iw >= 0 && iw < W) m |= 1u << l;
+        if (p < P && ih >= 0 && ih < H && iw >= 0 && iw < W) bits |= 1u << l;
       }
-      c.m[v][t] = static_cast<__mmask16>(m);
+      m[v][t] = static_cast<__mmask16>(bits);
     }
-  return c;
+  const __m512 lo = _mm512_set1_ps(clamp ? clamp[0] : 0.f), hi = _mm512_set1_ps(clamp ? clamp[1] : 0.f);
+  const __mmask16 last = P % 16 ? static_cast<__mmask16>((1u << (P % 16)) - 1u) : static_cast<__mmask16>(0xffff);
+  for (int64_t c = 0; c < channels; ++c) {
+    const float* xc = x + c * H * W;
+    const float* wc = w + c * 9;
+    float* yc = y + c * P;
+    const __m512 b = _mm512_set1_ps(bias ? bias[c] : 0.f);
+    for (int64_t v = 0; v < nv; ++v) {
+      __m512 acc = b;
+      const float* xv = xc + v * 16;
+#pragma GCC unroll 9
+      for (int t = 0; t < 9; ++t)
+        acc = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m[v][t], xv + off[t]), _mm512_set1_ps(wc[t]), acc);
+      if (clamp) acc = _mm512_min_ps(hi, _mm512_max_ps(lo, acc));  // keeps NaN, as the reference does
+      _mm512_mask_storeu_ps(yc + v * 16, v + 1 < nv ? static_cast<__mmask16>(0xffff) : last, acc);
+    }
+  }
 }
 
 // Output rows per block: each input row is loaded once for all the block's
@@ -118,28 +131,8 @@ struct Plane {
     }
   }
 
-  void run_small(float* y) const {
-    const SmallPlaneMasks& mk = small_plane_masks(H, W, OH, OW, ph, pw);
-    const int64_t P = OH * OW;
-    for (int64_t v = 0; v * 16 < P; ++v) {
-      __m512 acc = bias;
-      const float* xv = x + v * 16;
-#pragma GCC unroll 9
-      for (int t = 0; t < 9; ++t)
-        acc = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(mk.m[v][t], xv + (t / 3 - ph) * W + (t % 3 - pw)), w[t], acc);
-      if (clamp) acc = _mm512_min_ps(hi, _mm512_max_ps(lo, acc));
-      const int64_t n = P - v * 16;
-      _mm512_mask_storeu_ps(y + v * 16, n >= 16 ? static_cast<__mmask16>(0xffff) : static_cast<__mmask16>((1u << n) - 1u),
-                            acc);
-    }
-  }
-
   template <int S>
   void run(float* y) const {
-    if (S == 1 && OW == W && OW < 16 && OH * OW <= kSmallPlaneMax) {
-      run_small(y);
-      return;
-    }
     // Planes that fit L1 (MobileNet's 28x28 and smaller): column chunks
     // outside, row blocks inside, one chunk's masks held for all of them.
     // Larger planes: row blocks outside, so the plane streams in order
@@ -180,24 +173,30 @@ struct Plane {
 // same for every row, so they are worked out once. Output rows go in
 // blocks of kR sharing their input rows' loads; bias and clamp are applied
 // before the one store.
-void f32_dwconv3x3_minmax_ukernel_1x16__avx512(const float* x, int64_t H, int64_t W, const float* w, float bias,
-                                              int64_t stride, int64_t ph, int64_t pw, int64_t OH, int64_t OW,
-                                              const float* clamp, float* y) {
+void f32_dwconv3x3_minmax_ukernel_1x16__avx512(int64_t channels, const float* x, int64_t H, int64_t W,
+                                              const float* w, const float* bias, int64_t stride, int64_t ph,
+                                              int64_t pw, int64_t OH, int64_t OW, const float* clamp, float* y) {
+  if (stride == 1 && OW == W && OW < 16 && OH * OW <= kSmallPlaneMax) {
+    small_planes(channels, x, H, W, w, bias, ph, pw, OH, clamp, y);
+    return;
+  }
   Plane p;
-  p.x = x;
   p.H = H;
   p.W = W;
   p.ph = ph;
   p.pw = pw;
   p.OH = OH;
   p.OW = OW;
-  for (int i = 0; i < 9; ++i) p.w[i] = _mm512_set1_ps(w[i]);
-  p.bias = _mm512_set1_ps(bias);
   p.clamp = clamp != nullptr;
   p.lo = _mm512_set1_ps(clamp ? clamp[0] : 0.f);
   p.hi = _mm512_set1_ps(clamp ? clamp[1] : 0.f);
-  if (stride == 2) p.run<2>(y);
-  else p.run<1>(y);
+  for (int64_t c = 0; c < channels; ++c) {
+    p.x = x + c * H * W;
+    for (int i = 0; i < 9; ++i) p.w[i] = _mm512_set1_ps(w[c * 9 + i]);
+    p.bias = _mm512_set1_ps(bias ? bias[c] : 0.f);
+    if (stride == 2) p.run<2>(y + c * OH * OW);
+    else p.run<1>(y + c * OH * OW);
+  }
 }
 
 }  // namespace anvil::kernels
