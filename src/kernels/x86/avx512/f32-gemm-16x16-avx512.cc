@@ -35,6 +35,18 @@ inline void store_row(__m512 v, int i, float* c, int64_t ldc, __mmask16 m, bool 
   _mm512_mask_storeu_ps(ci, m, v);
 }
 
+// The residual tile's lines (16 floats per row, two lines when unaligned),
+// fetched when the tile starts so they are in L1 by its epilogue: the
+// residual is the block's input, written three convs earlier and by then
+// in L3 (1.6 MB at 512x28x28), and 16-32 misses at the epilogue stalled
+// ResNet's expanding 1x1 convs by ~20% (1.3 vs 1.05 ms without residual).
+inline void prefetch_tile(const float* p, int64_t ld, int64_t mr) {
+  for (int64_t i = 0; i < mr; ++i) {
+    _mm_prefetch(reinterpret_cast<const char*>(p + i * ld), _MM_HINT_T0);
+    _mm_prefetch(reinterpret_cast<const char*>(p + i * ld + 15), _MM_HINT_T0);
+  }
+}
+
 // kLdb: B read in place, row k at b + k * ldb, masked to nr columns; the
 // prefetch lines are one per row of the next panel (stride ldb).
 // The 16 accumulators are named variables, not an array: with an array
@@ -48,6 +60,7 @@ inline void gemm_16x16(int64_t kc, const float* a, const float* b, float* c, int
 #define ANVIL_STORE(i) \
   if (i < mr) store_row<kEpi>(acc##i, i, c, ldc, m, accumulate, bias, residual, ldr, clamp, lo, hi);
   ANVIL_ROWS(ANVIL_ZERO)
+  if (kEpi && residual) prefetch_tile(residual, ldr, mr);
   PrefetchSpread pf{prefetch, prefetch_lines, kc, kLdb ? ldb * static_cast<int64_t>(sizeof(float)) : 64};
   for (int64_t k = 0; k < kc; ++k) {
     pf.step(k);
@@ -125,6 +138,10 @@ void f32_igemm_minmax_ukernel_16x16__avx512(int64_t kc, const float* a, const fl
   if (i < mr)                                                                                                   \
     store_row_split(acc##i, i, c, ldc, m0, m1, cshift, accumulate, bias, residual, ldr, clamp, lo, hi);
   ANVIL_ROWS(ANVIL_ZERO)
+  if (residual) {  // lanes at c and c - cshift: both spans
+    prefetch_tile(residual, ldr, mr);
+    if (mask1) prefetch_tile(residual - cshift, ldr, mr);
+  }
   for (int64_t k = 0; k < kc; ++k) {
     const __m512 bv = _mm512_loadu_ps(b + off[k]);
     ANVIL_ROWS(ANVIL_FMA)
