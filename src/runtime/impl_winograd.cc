@@ -385,13 +385,19 @@ class ConvWinogradLanes final : public OpKernel {
     for (int64_t n = 0; n < N; ++n) {
       const float* xn = x.data<float>() + n * C_ * H * W;
       float* yn = y.data<float>() + n * OC_ * OH * OW;
-      // 1. Every channel into its zero-padded plane (with the pre-op).
-      par(C_, [&](int64_t c0, int64_t c1, int) {
-        for (int64_t c = c0; c < c1; ++c)
-          copy_padded_plane(xn + c * H * W, H, W, ph, pw, PH, PW, pbuf + c * plane_size,
-                            pre ? pre_s_.data<float>() + c : nullptr, pre ? pre_t_.data<float>() + c : nullptr);
-      });
+      // 1. Every channel into its zero-padded plane (with the pre-op); with
+      // one shared V, each channel's input transform right after its copy,
+      // in the same parallel region: one fork-join less per layer, and the
+      // plane is transformed while in L1 (level within this host's noise in
+      // bench_conv_layers at 2 threads).
+      auto pad = [&](int64_t c) {
+        copy_padded_plane(xn + c * H * W, H, W, ph, pw, PH, PW, pbuf + c * plane_size,
+                          pre ? pre_s_.data<float>() + c : nullptr, pre ? pre_t_.data<float>() + c : nullptr);
+      };
       if (by_group) {
+        par(C_, [&](int64_t c0, int64_t c1, int) {
+          for (int64_t c = c0; c < c1; ++c) pad(c);
+        });
         par(G, [&](int64_t g0, int64_t g1, int tid) {
           std::vector<float>& vb = vbufs_[static_cast<size_t>(tid)];
           vb.resize(static_cast<size_t>(kPts * C_ * 16));
@@ -406,7 +412,12 @@ class ConvWinogradLanes final : public OpKernel {
           });
         continue;
       }
-      par(C_, [&](int64_t c0, int64_t c1, int) { transform_input(pbuf, plane_size, PW, c0, c1, 0, G, vsh); });
+      par(C_, [&](int64_t c0, int64_t c1, int) {
+        for (int64_t c = c0; c < c1; ++c) {
+          pad(c);
+          transform_input(pbuf, plane_size, PW, c, c + 1, 0, G, vsh);
+        }
+      });
       par(blocks, [&](int64_t b0, int64_t b1, int tid) {
         for (int64_t blk = b0; blk < b1; ++blk) {
           products_and_output(blk, 0, G, vsh, tid, bias, yn, OW, OH);
