@@ -14,7 +14,7 @@ namespace {
 
 const GemmUkernelInfo kAvx512{f32_gemm_ukernel_16x16__avx512, 16, 16, "f32_gemm_ukernel_16x16__avx512", Isa::kAvx512,
                              f32_gemm_minmax_ukernel_16x16__avx512, f32_gemm_minmax_bstride_ukernel_16x16__avx512,
-                             f32_igemm_minmax_ukernel_16x16__avx512};
+                             f32_igemm_minmax_ukernel_16x16__avx512, f32_gemm_minmax_bstride_ukernel_16x8__avx512, 8};
 const GemmUkernelInfo kAvx512Narrow{f32_gemm_ukernel_7x32__avx512, 7, 32, "f32_gemm_ukernel_7x32__avx512", Isa::kAvx512};
 const GemmUkernelInfo kAvx512Wide{f32_gemm_ukernel_6x64__avx512, 6, 64, "f32_gemm_ukernel_6x64__avx512", Isa::kAvx512};
 const GemmUkernelInfo kAvx2{f32_gemm_ukernel_6x16__avx2, 6, 16, "f32_gemm_ukernel_6x16__avx2", Isa::kAvx2};
@@ -292,7 +292,8 @@ void sgemm_isa(const GemmArgs& g, Isa isa) {
             for (int64_t jr = 0; jr < nc; jr += uk.nr) {
               const int64_t nr = std::min<int64_t>(uk.nr, nc - jr), c0 = g.col0 + jc + jr;
               const float* res = epi && epi->residual ? epi->residual + r0 * epi->ldr + c0 : nullptr;
-              uk.fn_ldb(kc, ap, g.B + jc + jr, g.ldb, g.C + (ic + ir) * g.ldc + jc + jr, g.ldc, mr, nr, acc, bias,
+              const GemmUkernelLdb f = uk.fn_narrow && nr <= uk.narrow_nr ? uk.fn_narrow : uk.fn_ldb;
+              f(kc, ap, g.B + jc + jr, g.ldb, g.C + (ic + ir) * g.ldc + jc + jr, g.ldc, mr, nr, acc, bias,
                         res, epi ? epi->ldr : 0, clamp, nullptr, 0);
             }
           }
@@ -362,7 +363,18 @@ void sgemm_isa(const GemmArgs& g, Isa isa) {
               ++call;
             }
             float* ct = g.C + (ic + ir) * g.ldc + jc + jr;
-            if (epi && pc + kc >= g.K) {
+            // A last panel of at most narrow_nr columns (14x14 maps: 4 of
+            // 16) goes to the narrow twin, which reads B with a row stride
+            // (the image's for B in place, the packed panel's 16 else).
+            const bool narrow = uk.fn_narrow && nr <= uk.narrow_nr;
+            const int64_t nldb = b_in_place ? g.ldb : uk.nr;
+            if (narrow) {
+              const bool fin = epi && pc + kc >= g.K;
+              const int64_t r0 = g.row0 + ic + ir, c0 = g.col0 + jc + jr;
+              uk.fn_narrow(kc, ap, bp, nldb, ct, g.ldc, mr, nr, acc, fin && epi->bias ? epi->bias + r0 : nullptr,
+                           fin && epi->residual ? epi->residual + r0 * epi->ldr + c0 : nullptr, fin ? epi->ldr : 0,
+                           fin ? clamp : nullptr, pf, pf_lines);
+            } else if (epi && pc + kc >= g.K) {
               const int64_t r0 = g.row0 + ic + ir, c0 = g.col0 + jc + jr;
               const float* bias = epi->bias ? epi->bias + r0 : nullptr;
               const float* res = epi->residual ? epi->residual + r0 * epi->ldr + c0 : nullptr;

@@ -147,6 +147,11 @@ struct GemmUkernelInfo {
   GemmUkernelEpi fn_epi = nullptr;
   GemmUkernelLdb fn_ldb = nullptr;  // see GemmArgs::b_in_place
   GemmUkernelInd fn_ind = nullptr;  // NR = 16 only
+  // For column panels of at most narrow_nr columns (a last partial panel):
+  // a cheaper twin reading B with a row stride (ldb for B in place, nr for
+  // a packed panel), epilogue as fn_ldb.
+  GemmUkernelLdb fn_narrow = nullptr;
+  int narrow_nr = 0;
 };
 
 // The microkernel the driver uses at ISA level `isa` (or the best <= isa).
@@ -193,6 +198,10 @@ void f32_igemm_minmax_ukernel_16x16__avx512(int64_t kc, const float* a, const fl
                                                float* c, int64_t ldc, int64_t mr, uint32_t mask0, uint32_t mask1,
                                                int64_t cshift, bool accumulate, const float* bias,
                                                const float* residual, int64_t ldr, const float* clamp);
+void f32_gemm_minmax_bstride_ukernel_16x8__avx512(int64_t kc, const float* a, const float* b, int64_t ldb, float* c,
+                                                  int64_t ldc, int64_t mr, int64_t nr, bool accumulate,
+                                                  const float* bias, const float* residual, int64_t ldr,
+                                                  const float* clamp, const char* prefetch, int64_t prefetch_lines);
 void f32_gemm_minmax_bstride_ukernel_16x16__avx512(int64_t kc, const float* a, const float* b, int64_t ldb, float* c,
                                                int64_t ldc, int64_t mr, int64_t nr, bool accumulate, const float* bias,
                                                const float* residual, int64_t ldr, const float* clamp,
