@@ -342,6 +342,7 @@ class ConvWinogradLanes final : public OpKernel {
     const int64_t N = x.dim(0), H = x.dim(2), W = x.dim(3), OH = y.dim(2), OW = y.dim(3);
     const int64_t TH = (OH + kM - 1) / kM, TW = (OW + kM - 1) / kM, T = TH * TW, G = (T + 15) / 16;
     const int64_t PH = kM * TH + 2, PW = kM * TW + 2, plane_size = PH * PW;
+    tiles_ = T;
     const int64_t ph = geo_.pad_begin[0], pw = geo_.pad_begin[1];
     const int threads = pool_ ? pool_->threads() : 1;
     const bool pre = pre_s_.defined() && pre_s_.numel() > 0;
@@ -480,10 +481,20 @@ class ConvWinogradLanes final : public OpKernel {
       const int64_t total = akcb, lines = ahead ? (total + ng - 1) / ng : 0;  // 16 floats = one line per k row
       const float* vb = v + xi * vps + kb * KC * Tv;
       float* mrow = mbuf + xi * mstride + (p * 16 - o0) * Tv;
-      for (int64_t g = 0; g < ng; ++g)
-        uk_->fn(kcb, a, vb + g * kcb * 16, mrow + g * 16, Tv, std::min<int64_t>(16, OC_ - p * 16), 16, kb > 0,
-                ahead ? reinterpret_cast<const char*>(ahead) + g * lines * 64 : nullptr,
-                std::max<int64_t>(0, std::min(lines, total - g * lines)));
+      for (int64_t g = 0; g < ng; ++g) {
+        const char* pf = ahead ? reinterpret_cast<const char*>(ahead) + g * lines * 64 : nullptr;
+        const int64_t pfl = std::max<int64_t>(0, std::min(lines, total - g * lines));
+        const int64_t mr = std::min<int64_t>(16, OC_ - p * 16);
+        // The image's last group with at most 8 tiles (28x28 at F(4x4): 49
+        // tiles, 1 in the last group) takes the GEMM tile's half-cost twin;
+        // M's other lanes are never stored by the output transform.
+        const int64_t used = std::min<int64_t>(16, tiles_ - (g0 + g) * 16);
+        if (uk_->fn_narrow && used <= uk_->narrow_nr)
+          uk_->fn_narrow(kcb, a, vb + g * kcb * 16, 16, mrow + g * 16, Tv, mr, used, kb > 0, nullptr, nullptr, 0,
+                         nullptr, pf, pfl);
+        else
+          uk_->fn(kcb, a, vb + g * kcb * 16, mrow + g * 16, Tv, mr, 16, kb > 0, pf, pfl);
+      }
     }
     for (int64_t o = o0; o < o1; ++o)
       for (int64_t g = 0; g < ng; ++g)
@@ -500,6 +511,7 @@ class ConvWinogradLanes final : public OpKernel {
   std::vector<Tensor> up_;  // per point: U packed as the GEMM's A (output channels x input channels)
   std::vector<int32_t> in_off_, out_off_;
   std::vector<uint16_t> masks_;
+  int64_t tiles_ = 0;  // of the image being run
   std::vector<std::vector<float>> vbufs_, mbufs_;
 };
 
