@@ -100,7 +100,7 @@ std::string key_of(const Graph& g, const Node& n, Isa isa, int threads) {
 }
 
 struct Progress {
-  size_t total = 0, done = 0, measured = 0, cached = 0;
+  size_t total = 0, done = 0, measured = 0, cached = 0, single = 0;
   std::chrono::steady_clock::time_point t0;
   bool tty = false;
 };
@@ -147,8 +147,8 @@ void tune_progress_end() {
   std::lock_guard<std::mutex> l(g_progress_mu);
   if (g_progress.tty && g_progress.total > 0) {
     const double s = std::chrono::duration<double>(Clock::now() - g_progress.t0).count();
-    std::fprintf(stderr, "\ranvil tune: %zu convs, %zu measured, %zu from %s (%.1f s)\033[K\n", g_progress.total,
-                 g_progress.measured, g_progress.cached, tune_cache_path().c_str(), s);
+    std::fprintf(stderr, "\ranvil tune: %zu convs: %zu measured, %zu from %s, %zu with one candidate (%.1f s)\033[K\n",
+                 g_progress.total, g_progress.measured, g_progress.cached, tune_cache_path().c_str(), g_progress.single, s);
   }
   g_progress.total = 0;
 }
@@ -157,10 +157,11 @@ std::unique_ptr<OpKernel> tune_kernel(const Graph& g, const Node& n, const Kerne
                                       int threads, std::string* log, std::string* chosen) {
   Cache& c = cache();
   const std::string key = key_of(g, n, cfg.isa, threads);
-  auto note_progress = [&](bool measured) {
+  enum Outcome { kMeasured, kCached, kSingle };
+  auto note_progress = [&](Outcome o) {
     std::lock_guard<std::mutex> l(g_progress_mu);
     ++g_progress.done;
-    ++(measured ? g_progress.measured : g_progress.cached);
+    ++(o == kMeasured ? g_progress.measured : o == kCached ? g_progress.cached : g_progress.single);
     if (g_progress.tty && g_progress.total > 0)
       std::fprintf(stderr, "\ranvil tune: conv %zu/%zu (%s)\033[K", g_progress.done, g_progress.total, n.name.c_str());
   };
@@ -176,7 +177,7 @@ std::unique_ptr<OpKernel> tune_kernel(const Graph& g, const Node& n, const Kerne
       if (sel == choice.factory) {
         if (log) *log += "  tune: cached choice " + choice.factory + " (" + c.path + ")\n";
         if (chosen) *chosen = sel;
-        note_progress(false);
+        note_progress(kCached);
         return k;
       }
       // The cached kernel declines now (another build, limits): measure again.
@@ -197,7 +198,7 @@ std::unique_ptr<OpKernel> tune_kernel(const Graph& g, const Node& n, const Kerne
     else if (log) *log += "  " + f.name + ": declined: " + k.status().message() + "\n";
   }
   if (cands.size() < 2) {
-    note_progress(true);
+    note_progress(kSingle);
     if (cands.empty()) return select_kernel(g, n, cfg, log, nullptr, chosen);
     if (log) *log += "  " + cands[0].factory + ": selected (the only candidate) (" + cands[0].k->name() + ")\n";
     if (chosen) *chosen = cands[0].factory;
@@ -276,7 +277,7 @@ std::unique_ptr<OpKernel> tune_kernel(const Graph& g, const Node& n, const Kerne
     c.doc[key] = {{"factory", cands[win].factory}, {"ms", timings}, {"mode", tune_mode_name(mode)}};
     save_locked(c, log);
   }
-  note_progress(true);
+  note_progress(kMeasured);
   if (chosen) *chosen = cands[win].factory;
   return std::move(cands[win].k);
 }
