@@ -57,7 +57,7 @@ const Layer kLayers[] = {
     // Its depthwise 3x3s: few FLOPs, so memory and per-channel overhead.
     {"mb.dw3x3 32@112", 32, 32, 112, 3, 1, 32}, {"mb.dw3x3 144@56", 144, 144, 56, 3, 1, 144},
     {"mb.dw3x3 384@14", 384, 384, 14, 3, 1, 384}, {"mb.dw3x3 960@7", 960, 960, 7, 3, 1, 960},
-    {"mb.dw3x3/2 576@14", 576, 576, 14, 3, 2, 576},
+    {"mb.dw3x3/2 576@14", 576, 576, 14, 3, 2, 576}, {"mb.dw3x3/2 96@112", 96, 96, 112, 3, 2, 96},
 };
 
 Tensor random(Shape s, std::mt19937& rng, float scale) {
