@@ -11,6 +11,7 @@
 #include <limits>
 
 #include "core/thread_pool.h"
+#include "kernels/copy.h"
 #include "kernels/gemm.h"
 #include "kernels/transpose.h"
 #include "ops/op_util.h"
@@ -489,6 +490,7 @@ class ConvImplicitGemm final : public OpKernel {
     float* out = buf.data();
     const float* pre_s = j.pre ? pre_s_.data<float>() + j.c0 : nullptr;
     const float* pre_t = j.pre ? pre_t_.data<float>() + j.c0 : nullptr;
+    const kernels::CopyS2Ukernel copy_s2 = kernels::copy_s2_ukernel_for(isa_);
     auto body = [&](int64_t c0, int64_t c1, int) {
       for (int64_t c = c0; c < c1; ++c) {
         const float* xc = j.x + c * G.H * G.W;
@@ -507,12 +509,8 @@ class ConvImplicitGemm final : public OpKernel {
               const int64_t lo = std::clamp<int64_t>((-off + 1) / 2, 0, j.QW);
               const int64_t hi = std::clamp<int64_t>((G.W - off + 1) / 2, lo, j.QW);
               std::fill(q, q + lo, 0.f);
-              if (pre_s) {
-                const float sc = pre_s[c], sh = pre_t[c];
-                for (int64_t jj = lo; jj < hi; ++jj) q[jj] = xr[2 * jj + off] * sc + sh;
-              } else {
-                for (int64_t jj = lo; jj < hi; ++jj) q[jj] = xr[2 * jj + off];
-              }
+              const float st[2] = {pre_s ? pre_s[c] : 1.f, pre_s ? pre_t[c] : 0.f};
+              if (hi > lo) copy_s2(xr + 2 * lo + off, hi - lo, q + lo, pre_s ? st : nullptr);
               std::fill(q + hi, q + j.QW, 0.f);
             }
           }
