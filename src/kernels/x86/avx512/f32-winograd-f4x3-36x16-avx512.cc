@@ -1,6 +1,7 @@
 #include <immintrin.h>
 
 #include "kernels/winograd.h"
+#include "kernels/x86/avx512/winograd-lanes-avx512.h"
 
 namespace anvil::kernels {
 
@@ -29,44 +30,14 @@ inline void at6(const __m512 m[6], __m512 s[4]) {
 
 }  // namespace
 
-// The 16 tiles' windows overlap and sit at arbitrary offsets (4 tiles a
-// row at 14x14), so each of the 36 window positions is one gather; the
-// column pass runs first and keeps its 36 results in registers and L1.
 void f32_winograd_f4x3_input_ukernel_36x16__avx512(const float* plane, int64_t pw, const int32_t* in_off, float* v,
                                                    int64_t vstride) {
-  const __m512i idx = _mm512_loadu_si512(in_off);
-  __m512 t[6][6];  // t[i][j] = (B^T d)[i][j]
-  for (int j = 0; j < 6; ++j) {
-    __m512 d[6], r[6];
-    for (int k = 0; k < 6; ++k) d[k] = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), 0xffff, idx, plane + k * pw + j, 4);
-    bt6(d, r);
-    for (int i = 0; i < 6; ++i) t[i][j] = r[i];
-  }
-  for (int i = 0; i < 6; ++i) {
-    __m512 r[6];
-    bt6(t[i], r);
-    for (int j = 0; j < 6; ++j) _mm512_storeu_ps(v + (i * 6 + j) * vstride, r[j]);
-  }
+  lanes::input<6>([](const __m512* d, __m512* t) { bt6(d, t); }, plane, pw, in_off, v, vstride);
 }
 
-// Scatters keep partial tiles (masked lanes) out of the neighbours' rows.
 void f32_winograd_f4x3_output_ukernel_36x16__avx512(const float* m, int64_t mstride, float bias, float* y,
                                                     int64_t ow, const int32_t* out_off, const uint16_t* masks) {
-  const __m512i idx = _mm512_loadu_si512(out_off);
-  const __m512 bv = _mm512_set1_ps(bias);
-  __m512 s[4][6];  // s[i][j] = (A^T M)[i][j]
-  for (int j = 0; j < 6; ++j) {
-    __m512 col[6], r[4];
-    for (int k = 0; k < 6; ++k) col[k] = _mm512_loadu_ps(m + (k * 6 + j) * mstride);
-    at6(col, r);
-    for (int i = 0; i < 4; ++i) s[i][j] = r[i];
-  }
-  for (int i = 0; i < 4; ++i) {
-    __m512 r[4];
-    at6(s[i], r);
-    for (int j = 0; j < 4; ++j)
-      _mm512_mask_i32scatter_ps(y + i * ow + j, masks[i * 4 + j], idx, _mm512_add_ps(r[j], bv), 4);
-  }
+  lanes::output<6, 4>([](const __m512* x, __m512* s) { at6(x, s); }, m, mstride, bias, y, ow, out_off, masks);
 }
 
 }  // namespace anvil::kernels
