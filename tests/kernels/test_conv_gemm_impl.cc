@@ -272,6 +272,59 @@ TEST(ConvGemmImpl, DepthwiseDirectMatchesReference) {
 // counts with a partial last 16-column panel, output channels with a
 // partial row panel, reductions crossing the KC = 256 block, with and
 // without the fused residual + ReLU, threads splitting columns or rows.
+// The direct stem kernel (runtime/impl_conv_stem.cc): 1 to 4 input
+// channels, kernels 1x1 to 7x7 (square and not), strides 1 and 2, pads 0
+// to 3 (asymmetric), output widths around its 16-column vectors and past
+// its 64-column tile (split into groups), output channels not a multiple
+// of its 4, batch 2, and each epilogue: none, bias, ReLU and Clip fused in
+// registers, a residual sum + ReLU applied after. At AVX-512 the
+// dispatcher must pick it; below, the GEMM kernels run the same cases.
+TEST(ConvGemmImpl, DirectStemMatchesReference) {
+  struct Case {
+    int64_t N, C, OC, H, W, KH, KW, S, pt, pl, pb, pr;
+    const char* post;  // "", "relu", "clip", "sum_relu"
+  };
+  const Case cases[] = {
+      {1, 3, 32, 37, 41, 3, 3, 2, 1, 1, 1, 1, "clip"},      // MobileNet's stem, odd size
+      {1, 3, 64, 45, 45, 7, 7, 2, 3, 3, 3, 3, "relu"},      // ResNet's stem
+      {2, 3, 17, 20, 150, 3, 3, 2, 0, 1, 2, 0, ""},         // batch 2, 75 columns: two groups of 48 and 27
+      {1, 1, 5, 9, 16, 5, 3, 1, 2, 1, 2, 1, "sum_relu"},    // 16 columns: one full vector
+      {1, 2, 6, 12, 17, 1, 1, 2, 0, 0, 0, 0, "relu"},       // 1x1 stride 2
+      {1, 4, 33, 23, 130, 7, 5, 1, 3, 0, 1, 2, "clip"},     // 128 columns: two full tiles
+      {1, 3, 4, 8, 8, 7, 7, 2, 3, 3, 3, 3, ""},             // the window wider than the image
+      {1, 3, 1, 5, 70, 4, 6, 2, 1, 3, 0, 2, "sum_relu"},    // even kernels, one output channel
+  };
+  std::mt19937 rng(9090);
+  for (const Case& c : cases) {
+    Attrs a;
+    a.set("strides", std::vector<int64_t>{c.S, c.S});
+    a.set("pads", std::vector<int64_t>{c.pt, c.pl, c.pb, c.pr});
+    const int64_t OH = (c.H + c.pt + c.pb - c.KH) / c.S + 1, OW = (c.W + c.pl + c.pr - c.KW) / c.S + 1;
+    std::vector<Tensor> in{random_tensor({c.N, c.C, c.H, c.W}, rng), random_tensor({c.OC, c.C, c.KH, c.KW}, rng)};
+    std::string op = "Conv";
+    const std::string post = c.post;
+    if (!post.empty() || c.OC % 2) in.push_back(random_tensor({c.OC}, rng));
+    if (!post.empty()) {
+      op = "FusedConv";
+      if (post == "sum_relu") {
+        a.set("post_ops", std::vector<std::string>{"sum", "relu"});
+        a.set("post_alpha", std::vector<float>{0, 0});
+        a.set("post_beta", std::vector<float>{0, 0});
+        in.push_back(random_tensor({c.N, c.OC, OH, OW}, rng));
+      } else {
+        a.set("post_ops", std::vector<std::string>{post});
+        a.set("post_alpha", std::vector<float>{post == "clip" ? -0.5f : 0.f});
+        a.set("post_beta", std::vector<float>{post == "clip" ? 0.5f : 0.f});
+      }
+    }
+    const std::string desc = "stem c" + std::to_string(c.C) + " oc" + std::to_string(c.OC) + " " +
+                             std::to_string(c.H) + "x" + std::to_string(c.W) + " k" + std::to_string(c.KH) + "x" +
+                             std::to_string(c.KW) + "/" + std::to_string(c.S) + " " + post;
+    check_against_reference(op, in, a, desc);
+    if (host_isa() >= Isa::kAvx512) expect_kernel(op, in, a, "conv2d_direct_stem:", true, desc);
+  }
+}
+
 TEST(ConvGemmImpl, PointwiseReadsImageRowsInPlace) {
   std::mt19937 rng(99);
   struct Case { int64_t C, OC, H, W; };
