@@ -8,7 +8,7 @@
 // Input layout: for input channel c and window row kh of the output row,
 // tap kw of output column ow is
 //     x[c * cs + kh * rs + (kw % S) * ld + kw / S + ow]
-// (S = stride: row q of S phase rows holds the zero-padded input columns
+// (S = stride, 1 or 2: row q of S phase rows holds the zero-padded input columns
 // q, q + S, q + 2S...). Weights: w[((c * KH + kh) * KW + kw) * 4 + o].
 // Output: y[o * ldy + ow] for o < mr (at most 4) and ow < nc (at most 64),
 //     bias[o] + sum over (c, kh, kw), then clamped to [clamp[0], clamp[1]]
