@@ -18,6 +18,7 @@ Status fold_channel_affine(Graph& g, PassStats& st);
 Status fuse_scale_shift(Graph& g, PassStats& st);
 Status fuse_residual(Graph& g, PassStats& st);
 Status fuse_activation(Graph& g, PassStats& st);
+Status fuse_pointwise_depthwise(Graph& g, PassStats& st);
 }  // namespace passes
 
 const std::vector<Pass>& all_passes() {
@@ -38,6 +39,11 @@ const std::vector<Pass>& all_passes() {
        "remaining BatchNormalization or per-channel Mul/Add -> scale-shift epilogue, or into a following Conv "
        "where exact",
        passes::fuse_scale_shift},
+      // After every epilogue is settled: it takes pairs whose post-ops are
+      // at most a ReLU/Clip.
+      {"fuse_pointwise_depthwise", 3, false,
+       "1x1 Conv (+ ReLU/Clip) into the 3x3 depthwise Conv it feeds, where the intermediate is 2 MB or more",
+       passes::fuse_pointwise_depthwise},
   };
   return p;
 }

@@ -10,6 +10,7 @@ namespace anvil {
 std::vector<KernelFactory> dwconv_kernel_factories();
 std::vector<KernelFactory> winograd_kernel_factories();
 std::vector<KernelFactory> conv_stem_kernel_factories();
+std::vector<KernelFactory> conv_pw_dw_kernel_factories();
 std::vector<KernelFactory> conv_kernel_factories();
 std::vector<KernelFactory> gemm_kernel_factories();
 std::vector<KernelFactory> pool_kernel_factories();
@@ -58,7 +59,8 @@ const std::vector<KernelFactory>& kernel_factories() {
     std::vector<KernelFactory> v;
     // Specialised before general: depthwise declines anything else.
     for (auto&& list : {dwconv_kernel_factories(), winograd_kernel_factories(), conv_stem_kernel_factories(),
-                        conv_kernel_factories(), gemm_kernel_factories(), pool_kernel_factories()})
+                        conv_kernel_factories(), conv_pw_dw_kernel_factories(), gemm_kernel_factories(),
+                        pool_kernel_factories()})
       v.insert(v.end(), list.begin(), list.end());
     return v;
   }();

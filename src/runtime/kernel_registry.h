@@ -72,6 +72,10 @@ void set_winograd_limits(int64_t min_channels, int64_t min_tiles,
                          int64_t lanes_min_tiles = KernelConfig{}.winograd_lanes_min_tiles,
                          int64_t lanes_min_channels = KernelConfig{}.winograd_lanes_min_channels);
 void reset_winograd_limits();
+// Tests shrink the strips of FusedConvDw's kernel (runtime/impl_conv_pw_dw.cc:
+// the per-thread buffer of one strip's pointwise output, ~160 KB) to reach
+// strip edges on small images; 0 restores the default.
+void set_pw_dw_strip_bytes(int64_t bytes);
 KernelConfig default_kernel_config();
 
 // A kernel choice made earlier (by `anvil compile`, or by a session's first

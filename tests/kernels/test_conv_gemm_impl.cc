@@ -11,6 +11,7 @@
 #include "core/cpu.h"
 #include "ops/op_test_util.h"
 #include "runtime/executor.h"
+#include "runtime/kernel_registry.h"
 
 namespace anvil {
 namespace {
@@ -323,6 +324,53 @@ TEST(ConvGemmImpl, DirectStemMatchesReference) {
     check_against_reference(op, in, a, desc);
     if (host_isa() >= Isa::kAvx512) expect_kernel(op, in, a, "conv2d_direct_stem:", true, desc);
   }
+}
+
+// FusedConvDw's strip kernel (runtime/impl_conv_pw_dw.cc) against the op's
+// reference (the 1x1 Conv, its activation, the depthwise Conv, in turn):
+// strides 1 and 2, pads 0-2 (asymmetric), odd sizes, channel counts around
+// the 16-channel blocks, reductions in the K <= 64 path and past one KC
+// block, batch 2, each activation on either side, omitted biases; strips
+// shrunk to a few rows (and to a single output row) so their halo rows
+// and edges are crossed, and the default strips.
+TEST(ConvGemmImpl, PointwiseDepthwiseStripsMatchReference) {
+  struct Case {
+    int64_t N, C, M, H, W, S, pt, pl, pb, pr, pw_act, dw_act;
+    bool b1, b2;
+  };
+  const Case cases[] = {
+      {1, 16, 96, 23, 30, 2, 1, 1, 1, 1, 2, 2, true, true},   // MobileNetV2's shape, smaller
+      {2, 24, 33, 17, 19, 1, 1, 1, 1, 1, 1, 1, true, true},   // batch 2, a 1-channel last block
+      {1, 300, 17, 9, 40, 1, 0, 2, 2, 0, 0, 2, false, true},  // K past KC, no pointwise bias
+      {1, 5, 1, 12, 7, 2, 2, 1, 0, 2, 2, 0, true, false},     // one channel, no depthwise bias
+      {1, 70, 40, 31, 16, 2, 0, 0, 1, 1, 1, 0, true, true},   // K > 64: the general GEMM path
+  };
+  std::mt19937 rng(8080);
+  for (int64_t strip_bytes : {int64_t{1}, int64_t{3000}, int64_t{0}}) {
+    set_pw_dw_strip_bytes(strip_bytes);
+    for (const Case& c : cases) {
+      Attrs a;
+      a.set("group", c.M);
+      a.set("strides", std::vector<int64_t>{c.S, c.S});
+      a.set("pads", std::vector<int64_t>{c.pt, c.pl, c.pb, c.pr});
+      a.set("pw_act", c.pw_act);
+      if (c.pw_act == 2) a.set("pw_clip", std::vector<float>{-0.25f, 0.5f});
+      if (c.dw_act) {
+        a.set("post_ops", std::vector<std::string>{c.dw_act == 1 ? "relu" : "clip"});
+        a.set("post_alpha", std::vector<float>{c.dw_act == 1 ? 0.f : -0.3f});
+        a.set("post_beta", std::vector<float>{c.dw_act == 1 ? 0.f : 0.6f});
+      }
+      std::vector<Tensor> in{random_tensor({c.N, c.C, c.H, c.W}, rng), random_tensor({c.M, c.C, 1, 1}, rng),
+                             c.b1 ? random_tensor({c.M}, rng) : Tensor(), random_tensor({c.M, 1, 3, 3}, rng),
+                             c.b2 ? random_tensor({c.M}, rng) : Tensor()};
+      const std::string desc = "pw+dw c" + std::to_string(c.C) + " m" + std::to_string(c.M) + " " +
+                               std::to_string(c.H) + "x" + std::to_string(c.W) + "/" + std::to_string(c.S) +
+                               " strip bytes " + std::to_string(strip_bytes);
+      check_against_reference("FusedConvDw", in, a, desc);
+      expect_kernel("FusedConvDw", in, a, "conv2d_pw_dw_strips:", true, desc);
+    }
+  }
+  set_pw_dw_strip_bytes(0);
 }
 
 TEST(ConvGemmImpl, PointwiseReadsImageRowsInPlace) {

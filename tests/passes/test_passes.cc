@@ -133,6 +133,42 @@ TEST(Passes, ResidualAddAndActivationFuse) {
   EXPECT_EQ(count_op(opt, "Relu"), 0);
 }
 
+// A 1x1 Conv + BN + ReLU6 feeding a 3x3 depthwise Conv + BN + ReLU6 (the
+// MobileNetV2 expansion) becomes one FusedConvDw where the intermediate is
+// 2 MB or more (64 channels of 96x96: 2.25 MB), and matches -O0; the same
+// pair at 48x48 (0.56 MB) stays two FusedConvs; a pair whose 1x1 output is
+// also a graph output is not fused.
+TEST(Passes, PointwiseIntoDepthwiseFusesWhereTheIntermediateIsLarge) {
+  for (int64_t size : {96, 48}) {
+    for (int stride : {1, 2}) {
+      Builder b;
+      ValueId x = b.input({1, 8, size, size});
+      Attrs clip;
+      clip.set("min", 0.f);
+      clip.set("max", 6.f);
+      ValueId e = b.node("Clip", {b.bn(b.conv(x, 8, 64, 1, 0), 64)}, clip);
+      ValueId d = b.node("Clip", {b.bn(b.conv(e, 64, 64, 3, 1, stride, 64), 64)}, clip);
+      b.output(b.conv(d, 64, 16, 1, 0));
+      Graph opt = optimize_and_compare(b.g, rnd({1, 8, size, size}, b.rng));
+      const bool large = size == 96;
+      EXPECT_EQ(count_op(opt, "FusedConvDw"), large ? 1 : 0) << size << " stride " << stride;
+      EXPECT_EQ(count_op(opt, "FusedConv"), large ? 0 : 2) << size << " stride " << stride;
+      EXPECT_EQ(count_op(opt, "Conv"), 1) << size << " stride " << stride;
+      if (large) {
+        for (const Node& n : opt.nodes())
+          if (n.op == "FusedConvDw") EXPECT_EQ(n.origin.size(), 6u) << "conv, bn, clip twice";
+      }
+    }
+  }
+  Builder b;
+  ValueId x = b.input({1, 8, 96, 96});
+  ValueId e = b.node("Relu", {b.conv(x, 8, 64, 1, 0, 1, 1, true)});
+  b.output(b.conv(e, 64, 64, 3, 1, 1, 64, true));
+  b.output(e);
+  Graph opt = optimize_and_compare(b.g, rnd({1, 8, 96, 96}, b.rng));
+  EXPECT_EQ(count_op(opt, "FusedConvDw"), 0);
+}
+
 TEST(Passes, EveryActivationFusesExactly) {
   for (const std::string act : {"Relu", "LeakyRelu", "Sigmoid", "HardSigmoid", "HardSwish", "Tanh", "Elu", "Clip",
                                 "PRelu", "SiLU"}) {
