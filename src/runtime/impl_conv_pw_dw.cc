@@ -78,8 +78,14 @@ class ConvPwDwStrips final : public OpKernel {
     // output row's window.
     const int64_t row_bytes = MB_ * W * static_cast<int64_t>(sizeof(float));
     const int64_t rows_in = std::max<int64_t>(KH, g_strip_bytes.load() / row_bytes);
-    const int64_t max_out = std::max<int64_t>(1, (rows_in - KH) / S + 1);
-    const int64_t strips = (OH + max_out - 1) / max_out, rows_out = (OH + strips - 1) / strips;
+    // Output rows per strip in multiples of 4 where they fit: the AVX-512
+    // plane kernel computes rows in blocks of 4, and a strip of 10 rows
+    // paid for 12.
+    int64_t max_out = std::max<int64_t>(1, (rows_in - KH) / S + 1);
+    if (max_out >= 4) max_out = max_out / 4 * 4;
+    const int64_t strips = (OH + max_out - 1) / max_out;
+    int64_t rows_out = (OH + strips - 1) / strips;
+    if (max_out >= 4) rows_out = std::min(max_out, (rows_out + 3) / 4 * 4);
     const int64_t blocks = (M_ + MB_ - 1) / MB_, units = strips * blocks;
     const int T = pool_ ? pool_->threads() : 1;
     bufs_.resize(static_cast<size_t>(T));
