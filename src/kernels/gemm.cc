@@ -16,6 +16,8 @@ const GemmUkernelInfo kAvx512{f32_gemm_ukernel_16x16__avx512, 16, 16, "f32_gemm_
                              f32_gemm_minmax_ukernel_16x16__avx512, f32_gemm_minmax_bstride_ukernel_16x16__avx512,
                              f32_igemm_minmax_ukernel_16x16__avx512, f32_gemm_minmax_bstride_ukernel_16x8__avx512, 8};
 const GemmUkernelInfo kAvx512Narrow{f32_gemm_ukernel_7x32__avx512, 7, 32, "f32_gemm_ukernel_7x32__avx512", Isa::kAvx512};
+const GemmUkernelInfo kAvx512Tall{f32_gemm_ukernel_24x16__avx512, 24, 16, "f32_gemm_ukernel_24x16__avx512", Isa::kAvx512,
+                                 f32_gemm_minmax_ukernel_24x16__avx512, f32_gemm_minmax_bstride_ukernel_24x16__avx512};
 const GemmUkernelInfo kAvx512Wide{f32_gemm_ukernel_6x64__avx512, 6, 64, "f32_gemm_ukernel_6x64__avx512", Isa::kAvx512};
 const GemmUkernelInfo kAvx2{f32_gemm_ukernel_6x16__avx2, 6, 16, "f32_gemm_ukernel_6x16__avx2", Isa::kAvx2};
 const GemmUkernelInfo kScalar{f32_gemm_ukernel_4x8__scalar, 4, 8, "f32_gemm_ukernel_4x8__scalar", Isa::kScalar};
@@ -80,7 +82,7 @@ const GemmUkernelInfo& gemm_ukernel_for(Isa isa) {
 
 std::vector<const GemmUkernelInfo*> gemm_ukernels(Isa isa) {
   switch (isa) {
-    case Isa::kAvx512: return {&kAvx512, &kAvx512Narrow, &kAvx512Wide};
+    case Isa::kAvx512: return {&kAvx512, &kAvx512Narrow, &kAvx512Wide, &kAvx512Tall};
     case Isa::kAvx2: return {&kAvx2};
     default: return {&kScalar};
   }

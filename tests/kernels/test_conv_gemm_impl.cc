@@ -388,6 +388,25 @@ TEST(ConvGemmImpl, PointwiseReadsImageRowsInPlace) {
     }
 }
 
+// 24 and 72 output channels (MobileNetV2's projections to 24) take the 24-row
+// tile at AVX-512, reading the image in place, K past one KC block, pixel
+// counts with partial 16-column panels, with and without residual + ReLU.
+TEST(ConvGemmImpl, PointwiseTwentyFourRowTileMatchesReference) {
+  std::mt19937 rng(2424);
+  struct Case { int64_t C, OC, H, W; };
+  for (const Case& c : std::vector<Case>{{144, 24, 13, 11}, {300, 72, 9, 9}, {96, 24, 20, 20}})
+    for (bool fused : {false, true}) {
+      Attrs a;
+      std::vector<Tensor> in{random_tensor({1, c.C, c.H, c.W}, rng), random_tensor({c.OC, c.C, 1, 1}, rng),
+                             random_tensor({c.OC}, rng)};
+      const std::string op = fused ? add_residual_relu(a, in, c.OC, c.H, c.W, rng) : "Conv";
+      const std::string desc = op + " 1x1 ic" + std::to_string(c.C) + " oc" + std::to_string(c.OC) + " " +
+                               std::to_string(c.H) + "x" + std::to_string(c.W);
+      check_against_reference(op, in, a, desc);
+      if (host_isa() >= Isa::kAvx512) expect_kernel(op, in, a, "24x16", false, desc);
+    }
+}
+
 // Stride-1 convs with rows of 14+ output pixels read the zero-padded image
 // in place (conv2d_indirect_gemm): tiles that span two output rows with
 // the junk columns masked, a partial last tile, more reduction rows than

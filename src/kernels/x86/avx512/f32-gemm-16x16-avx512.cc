@@ -1,85 +1,23 @@
 #include <immintrin.h>
 
 #include "kernels/gemm.h"
+#include "kernels/x86/avx512/gemm-rows-avx512.h"
 #include "kernels/x86/prefetch.h"
 
 namespace anvil::kernels {
 
-// The 16 accumulators acc0..acc15 as named variables (see gemm_16x16):
-// ANVIL_ROWS(X) applies X to every row index.
-#define ANVIL_ROWS(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9) X(10) X(11) X(12) X(13) X(14) X(15)
-#define ANVIL_ZERO(i) __m512 acc##i = _mm512_setzero_ps();
-#define ANVIL_FMA(i) acc##i = _mm512_fmadd_ps(_mm512_set1_ps(a[i]), bv, acc##i);
-
-// 16 rows x one zmm column = 16 accumulators, one B load and 16 embedded
-// broadcasts of A per 16 FMAs. On Zen 4 a zmm FMA takes both 256-bit pipes
-// (one a cycle), so 16 chains cover the 4-cycle latency four times over,
-// and the B panel (kc x 16) is a quarter of the 6x64 tile's: at KC=256 it
-// is 16 KB and stays in L1 with the A panel, where 6x64's 64 KB panel
-// spilled to L2 and held the kernel to ~85% of peak (bench/bench_conv_layers).
-// Its 16-pixel width also wastes less of odd pixel counts (14x14 = 196 ->
-// 208) than 64 (-> 256), so 14x14 layers need no transposed product.
-namespace {
-
-// One output row of the tile: the epilogue, then the masked store.
-template <bool kEpi>
-inline void store_row(__m512 v, int i, float* c, int64_t ldc, __mmask16 m, bool accumulate, const float* bias,
-                      const float* residual, int64_t ldr, const float* clamp, __m512 lo, __m512 hi) {
-  float* ci = c + i * ldc;
-  if (accumulate) v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(m, ci));
-  if (kEpi) {
-    if (bias) v = _mm512_add_ps(v, _mm512_set1_ps(bias[i]));
-    if (residual) v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(m, residual + i * ldr));
-    if (clamp) v = _mm512_min_ps(hi, _mm512_max_ps(lo, v));  // this operand order keeps NaN, as the reference does
-  }
-  _mm512_mask_storeu_ps(ci, m, v);
-}
-
-// The residual tile's lines (16 floats per row, two lines when unaligned),
-// fetched when the tile starts so they are in L1 by its epilogue: the
-// residual is the block's input, written three convs earlier and by then
-// in L3 (1.6 MB at 512x28x28), and 16-32 misses at the epilogue stalled
-// ResNet's expanding 1x1 convs by ~20% (1.3 vs 1.05 ms without residual).
-inline void prefetch_tile(const float* p, int64_t ld, int64_t mr) {
-  for (int64_t i = 0; i < mr; ++i) {
-    _mm_prefetch(reinterpret_cast<const char*>(p + i * ld), _MM_HINT_T0);
-    _mm_prefetch(reinterpret_cast<const char*>(p + i * ld + 15), _MM_HINT_T0);
-  }
-}
-
-// kLdb: B read in place, row k at b + k * ldb, masked to nr columns; the
-// prefetch lines are one per row of the next panel (stride ldb).
-// The 16 accumulators are named variables, not an array: with an array
-// (indexed at run time by the mr-row store loop) GCC kept it in memory and
-// stored all 16 every k step in some builds.
-template <bool kEpi, bool kLdb = false>
-inline void gemm_16x16(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, int64_t mr, int64_t nr,
-                       bool accumulate, const float* bias, const float* residual, int64_t ldr, const float* clamp,
-                       const char* prefetch, int64_t prefetch_lines, int64_t ldb = 16) {
-  const __mmask16 m = nr >= 16 ? static_cast<__mmask16>(0xffff) : static_cast<__mmask16>((1u << nr) - 1);
-#define ANVIL_STORE(i) \
-  if (i < mr) store_row<kEpi>(acc##i, i, c, ldc, m, accumulate, bias, residual, ldr, clamp, lo, hi);
-  ANVIL_ROWS(ANVIL_ZERO)
-  if (kEpi && residual) prefetch_tile(residual, ldr, mr);
-  PrefetchSpread pf{prefetch, prefetch_lines, kc, kLdb ? ldb * static_cast<int64_t>(sizeof(float)) : 64};
-  for (int64_t k = 0; k < kc; ++k) {
-    pf.step(k);
-    const __m512 bv = kLdb ? _mm512_maskz_loadu_ps(m, b) : _mm512_loadu_ps(b);
-    ANVIL_ROWS(ANVIL_FMA)
-    a += 16;
-    b += kLdb ? ldb : 16;
-  }
-  pf.finish();
-  const __m512 lo = _mm512_set1_ps(clamp ? clamp[0] : 0.f), hi = _mm512_set1_ps(clamp ? clamp[1] : 0.f);
-  ANVIL_ROWS(ANVIL_STORE)
-#undef ANVIL_STORE
-}
-
-}  // namespace
+// 16 rows x one zmm column (the tile's body: gemm-rows-avx512.h). Its B
+// panel (kc x 16) is a quarter of the 6x64 tile's: at KC=256 it is 16 KB
+// and stays in L1 with the A panel, where 6x64's 64 KB panel spilled to L2
+// and held the kernel to ~85% of peak (bench/bench_conv_layers). Its
+// 16-pixel width also wastes less of odd pixel counts (14x14 = 196 -> 208)
+// than 64 (-> 256), so 14x14 layers need no transposed product.
+using avx512_rows::gemm_rows;
+using avx512_rows::prefetch_tile;
 
 void f32_gemm_ukernel_16x16__avx512(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, int64_t mr,
                                     int64_t nr, bool accumulate, const char* prefetch, int64_t prefetch_lines) {
-  gemm_16x16<false>(kc, a, b, c, ldc, mr, nr, accumulate, nullptr, nullptr, 0, nullptr, prefetch, prefetch_lines);
+  gemm_rows<16, false>(kc, a, b, c, ldc, mr, nr, accumulate, nullptr, nullptr, 0, nullptr, prefetch, prefetch_lines);
 }
 
 // The last K block of a conv: bias, residual add and ReLU/ReLU6 in
@@ -89,7 +27,7 @@ void f32_gemm_minmax_ukernel_16x16__avx512(int64_t kc, const float* a, const flo
                                            int64_t mr, int64_t nr, bool accumulate, const float* bias,
                                            const float* residual, int64_t ldr, const float* clamp,
                                            const char* prefetch, int64_t prefetch_lines) {
-  gemm_16x16<true>(kc, a, b, c, ldc, mr, nr, accumulate, bias, residual, ldr, clamp, prefetch, prefetch_lines);
+  gemm_rows<16, true>(kc, a, b, c, ldc, mr, nr, accumulate, bias, residual, ldr, clamp, prefetch, prefetch_lines);
 }
 
 // B in place (GemmArgs::b_in_place): 1x1 convs read the image's channel
@@ -98,9 +36,13 @@ void f32_gemm_minmax_bstride_ukernel_16x16__avx512(int64_t kc, const float* a, c
                                                int64_t ldc, int64_t mr, int64_t nr, bool accumulate, const float* bias,
                                                const float* residual, int64_t ldr, const float* clamp,
                                                const char* prefetch, int64_t prefetch_lines) {
-  gemm_16x16<true, true>(kc, a, b, c, ldc, mr, nr, accumulate, bias, residual, ldr, clamp, prefetch, prefetch_lines,
+  gemm_rows<16, true, true>(kc, a, b, c, ldc, mr, nr, accumulate, bias, residual, ldr, clamp, prefetch, prefetch_lines,
                          ldb);
 }
+
+#define ANVIL_ROWS(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9) X(10) X(11) X(12) X(13) X(14) X(15)
+#define ANVIL_ZERO(i) __m512 acc##i = _mm512_setzero_ps();
+#define ANVIL_FMA(i) acc##i = _mm512_fmadd_ps(_mm512_set1_ps(a[i]), bv, acc##i);
 
 // Indirect B (stride-1 convs from a zero-padded image, runtime/impl_conv.cc):
 // step k's 16 values are b + off[k], unmasked (the caller pads its buffer
