@@ -2,7 +2,8 @@
 """Layer by layer: anvil's `profile --csv` against ONNX Runtime's own profiler, same model, same threads.
 
 Both run the model's convolutions, GEMMs and pools in graph order; the two lists are paired in
-that order (anvil's fused nodes and ORT's NCHWc nodes carry different names) and printed with
+that order (anvil's fused nodes and ORT's NCHWc nodes carry different names; an anvil FusedConvDw
+is paired with the two ORT nodes it stands for) and printed with
 median times and the anvil/ORT ratio, then summed per anvil kernel. Run alternately with other
 work off the machine: the host is shared.
 
@@ -20,7 +21,10 @@ import subprocess
 import sys
 import tempfile
 
-OPS = ("Conv", "FusedConv", "Gemm", "FusedGemm", "MaxPool")
+OPS = ("Conv", "FusedConv", "FusedConvDw", "Gemm", "FusedGemm", "MaxPool")
+# ONNX Runtime nodes each anvil node stands for (FusedConvDw: a 1x1 conv and
+# the depthwise conv it feeds).
+SPAN = {"FusedConvDw": 2}
 
 
 def main():
@@ -62,14 +66,21 @@ def main():
         sys.exit(f"compare_layers: anvil profile failed: {run.stderr.strip()}")
     out = run.stdout
     anvil = [r for r in csv.DictReader(io.StringIO(out)) if r["op"] in OPS]
-    if len(anvil) != len(ort):
+    if sum(SPAN.get(r["op"], 1) for r in anvil) != len(ort):
         print(f"note: {len(anvil)} anvil nodes against {len(ort)} ORT nodes; pairs past the first "
               "difference are not the same layer", file=sys.stderr)
 
     print(f"{'anvil node':<30} {'ORT node':<30} {'anvil ms':>9} {'ORT ms':>9} {'ratio':>6}  kernel")
     by_kernel = collections.defaultdict(lambda: [0.0, 0.0])
     ta = to = 0.0
-    for (on, ot), r in zip(ort, anvil):
+    pairs, i = [], 0
+    for r in anvil:
+        span = ort[i:i + SPAN.get(r["op"], 1)]
+        if not span:
+            break
+        pairs.append(("+".join(n for n, _ in span), sum(t for _, t in span), r))
+        i += len(span)
+    for on, ot, r in pairs:
         at = float(r["median_ms"])
         kernel = r["kernel"].split(":")[0]
         by_kernel[kernel][0] += at
