@@ -8,7 +8,8 @@
 //
 // Per image, the input is copied once into zero-padded phase rows (stride
 // 2: even and odd columns apart, so every tap is one contiguous load); then
-// each thread takes whole output rows, all output channels 4 at a time.
+// each thread takes whole output rows, in chunks of 16 rows, all output
+// channels 4 at a time.
 #include <algorithm>
 #include <cstring>
 #include <limits>
@@ -27,6 +28,14 @@ namespace {
 
 using kernels::kStemMR;
 using kernels::kStemNR;
+
+// Output rows a thread takes per pass over the output channels: within a
+// chunk, each block of 4 channels runs all its rows, so its weights stay in
+// L1 and it writes 4 planes in long runs instead of all 64 planes a row at
+// a time. In the model (anvil profile, 4 alternated runs) MobileNetV2's
+// stem took 0.46-0.50 ms against 0.53-0.68 row by row, ResNet-50's 7x7/2
+// 2.4-3.0 against 2.8-3.1.
+constexpr int64_t kRowChunk = 16;
 
 class ConvDirectStem final : public OpKernel {
  public:
@@ -111,18 +120,21 @@ class ConvDirectStem final : public OpKernel {
         }
       };
       auto rows = [&](int64_t o0, int64_t o1, int) {
-        for (int64_t oh = o0; oh < o1; ++oh) {
-          const float* xr = xp + oh * S * rs;
+        for (int64_t r0 = o0; r0 < o1; r0 += kRowChunk) {
+          const int64_t r1 = std::min(o1, r0 + kRowChunk);
           for (int64_t blk = 0; blk < blocks; ++blk) {
             const int64_t oc0 = blk * kStemMR, mr = std::min<int64_t>(kStemMR, OC_ - oc0);
-            for (int64_t v0 = 0; v0 < nv; v0 += group_v) {
-              const int64_t ow0 = v0 * 16, nc = std::min(group_v * 16, OW - ow0);
-              uk_.fn(C_, KH_, KW_, S, xr + ow0, cs, rs, LD, wp + blk * taps * kStemMR, bp + oc0, mr, nc,
-                     clamp_fused_ ? clamp_ : nullptr, yn + oc0 * P + oh * OW + ow0, P);
+            for (int64_t oh = r0; oh < r1; ++oh) {
+              const float* xr = xp + oh * S * rs;
+              for (int64_t v0 = 0; v0 < nv; v0 += group_v) {
+                const int64_t ow0 = v0 * 16, nc = std::min(group_v * 16, OW - ow0);
+                uk_.fn(C_, KH_, KW_, S, xr + ow0, cs, rs, LD, wp + blk * taps * kStemMR, bp + oc0, mr, nc,
+                       clamp_fused_ ? clamp_ : nullptr, yn + oc0 * P + oh * OW + ow0, P);
+              }
             }
           }
           if (!clamp_fused_ && !post_.empty())
-            ops::apply_post_ops_block(post_, k, yn, n, OC_, P, 0, OC_, oh * OW, (oh + 1) * OW);
+            ops::apply_post_ops_block(post_, k, yn, n, OC_, P, 0, OC_, r0 * OW, r1 * OW);
         }
       };
       if (pool_ && T > 1) {
