@@ -20,10 +20,12 @@ void f32_conv_minmax_ukernel_4x64__scalar(int64_t C, int64_t KH, int64_t KW, int
 }
 
 const ConvStemUkernelInfo& conv_stem_ukernel_for(Isa isa) {
-  static const ConvStemUkernelInfo avx512{f32_conv_minmax_ukernel_4x64__avx512, "f32_conv_minmax_ukernel_4x64__avx512"};
-  static const ConvStemUkernelInfo none{nullptr, ""};
+  static const ConvStemUkernelInfo avx512{f32_conv_minmax_ukernel_4x64__avx512, "f32_conv_minmax_ukernel_4x64__avx512",
+                                          64};
+  static const ConvStemUkernelInfo avx2{f32_conv_minmax_ukernel_4x16__avx2, "f32_conv_minmax_ukernel_4x16__avx2", 16};
+  static const ConvStemUkernelInfo none{nullptr, "", 0};
   const Isa best = std::min(isa, host_isa());
-  return best >= Isa::kAvx512 ? avx512 : none;
+  return best >= Isa::kAvx512 ? avx512 : best >= Isa::kAvx2 ? avx2 : none;
 }
 
 }  // namespace anvil::kernels

@@ -27,7 +27,6 @@ namespace anvil {
 namespace {
 
 using kernels::kStemMR;
-using kernels::kStemNR;
 
 // Output rows a thread takes per pass over the output channels: within a
 // chunk, each block of 4 channels runs all its rows, so its weights stay in
@@ -89,10 +88,10 @@ class ConvDirectStem final : public OpKernel {
     const float* wp = packed_[0].data<float>();
     const float* bp = packed_[1].data<float>();
     const int64_t blocks = (OC_ + kStemMR - 1) / kStemMR, taps = C_ * KH_ * KW_;
-    // Output rows in column groups of at most kStemNR, split evenly (112:
+    // Output rows in column groups of at most the kernel's nr, split evenly (112:
     // 64 + 48 would leave the second group's fourth vector empty; 4 + 3
     // vectors it is).
-    const int64_t nv = vec_cols / 16, groups = (nv + kStemNR / 16 - 1) / (kStemNR / 16);
+    const int64_t nv = vec_cols / 16, groups = (nv + uk_.nr / 16 - 1) / (uk_.nr / 16);
     const int64_t group_v = (nv + groups - 1) / groups;
     const int T = pool_ ? pool_->threads() : 1;
     for (int64_t n = 0; n < N; ++n) {
@@ -163,7 +162,7 @@ class ConvDirectStem final : public OpKernel {
 
 Result<std::unique_ptr<OpKernel>> create_stem(const Graph& g, const Node& n, const KernelConfig& cfg) {
   const kernels::ConvStemUkernelInfo& uk = kernels::conv_stem_ukernel_for(cfg.isa);
-  if (!uk.fn) return unsupported("needs AVX-512 (ISA is " + std::string(isa_name(cfg.isa)) + ")");
+  if (!uk.fn) return unsupported("needs AVX2 (ISA is " + std::string(isa_name(cfg.isa)) + ")");
   const Value& x = g.value(n.inputs[0]);
   const Value& w = g.value(n.inputs[1]);
   if (x.dtype != DType::kF32) return unsupported("input dtype is " + std::string(dtype_name(x.dtype)) + ", not f32");
