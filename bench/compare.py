@@ -8,7 +8,7 @@ medians, the median of each round's ratio, and of the best rounds.
 --direct adds anvil with direct convolution only (--exact: no Winograd) to
 every round, with its own ratio column; the last column says which
 algorithms anvil's convs ran (w4: Winograd F(4x4,3x3), w2: F(2x2,3x3), d:
-direct summation: the GEMM kernels and the stem kernel). --tune fast|full passes anvil --tune (per-layer
+direct summation: the GEMM kernels, the stem kernel, the fused 1x1 + depthwise). --tune fast|full passes anvil --tune (per-layer
 choice by measurement, cached).
 
   python3 bench/compare.py [--build build] [--rounds 3] [--iters 20] [--models resnet101:224,...] [--direct]
