@@ -68,12 +68,7 @@ Status run(KernelContext& k) {
     v.inputs[0] = &pre;
   }
   ANVIL_TRY(conv->reference(v));
-  std::vector<PostOp> ops;
-  ANVIL_TRY(parse_post_ops(k.node.attrs, fused_conv_own_inputs(k.node.attrs), ops));
-  Tensor& y = k.out(0);
-  const int64_t N = y.dim(0), C = y.dim(1), P = y.numel() / (N * C);
-  for (int64_t n = 0; n < N; ++n) apply_post_ops(ops, k, y.data<float>() + n * C * P, n, C, 0, C, P);
-  return Status::ok();
+  return apply_node_post_ops(k, fused_conv_own_inputs(k.node.attrs), k.out(0));
 }
 
 }  // namespace

@@ -127,12 +127,7 @@ Status run(KernelContext& k) {
   KernelContext dk{k.node, {&mid, &k.in(3)}, k.outputs};
   dk.inputs.push_back(k.has_input(4) ? &k.in(4) : nullptr);
   ANVIL_TRY(conv->reference(dk));
-  std::vector<PostOp> ops;
-  ANVIL_TRY(parse_post_ops(k.node.attrs, kOwnInputs, ops));
-  Tensor& y = k.out(0);
-  const int64_t N = y.dim(0), C = y.dim(1), P = y.numel() / (N * C);
-  for (int64_t n = 0; n < N; ++n) apply_post_ops(ops, k, y.data<float>() + n * C * P, n, C, 0, C, P);
-  return Status::ok();
+  return apply_node_post_ops(k, kOwnInputs, k.out(0));
 }
 
 }  // namespace

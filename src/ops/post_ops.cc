@@ -85,6 +85,14 @@ Status check_post_op_inputs(const InferContext& c, const std::vector<PostOp>& op
   return Status::ok();
 }
 
+Status apply_node_post_ops(const KernelContext& k, int first_extra_input, Tensor& y) {
+  std::vector<PostOp> ops;
+  ANVIL_TRY(parse_post_ops(k.node.attrs, first_extra_input, ops));
+  const int64_t N = y.dim(0), C = y.dim(1), P = y.numel() / (N * C);
+  for (int64_t n = 0; n < N; ++n) apply_post_ops(ops, k, y.data<float>() + n * C * P, n, C, 0, C, P);
+  return Status::ok();
+}
+
 void apply_post_ops(const std::vector<PostOp>& ops, const KernelContext& k, float* out, int64_t n, int64_t C,
                     int64_t c0, int64_t nc, int64_t p) {
   apply_post_ops_block(ops, k, out - c0 * p, n, C, p, c0, c0 + nc, 0, p);

@@ -42,6 +42,10 @@ int post_op_input_count(const std::vector<PostOp>& ops);
 void apply_post_ops(const std::vector<PostOp>& ops, const KernelContext& k, float* out, int64_t n, int64_t C,
                     int64_t c0, int64_t nc, int64_t p);
 
+// A fused node's reference epilogue: parses its post-ops (extra inputs from
+// first_extra_input on) and applies them to every image of y (N x C x ...).
+Status apply_node_post_ops(const KernelContext& k, int first_extra_input, Tensor& y);
+
 // The same on a block of one image: channels [c0, c1) and spatial positions
 // [p0, p1) of `image` (element (c, i) at image[c * p + i]), image n of a
 // tensor with C channels and p positions per channel.
