@@ -51,6 +51,7 @@ class ConvPwDwStrips final : public OpKernel {
     dw_on_ = dw_on;
     plane_uk_ = kernels::dwconv3x3_ukernel_for(isa_).fn ? &kernels::dwconv3x3_ukernel_for(isa_) : nullptr;
     row_uk_ = kernels::dwconv_ukernel_for(isa_);
+    planes_.resize(static_cast<size_t>(pool_ ? pool_->threads() : 1));
     // Blocks of whole MR panels, 16 channels or the nearest multiple below.
     MB_ = std::max<int64_t>(1, 16 / uk_->mr) * uk_->mr;
     const int64_t blocks = (M_ + MB_ - 1) / MB_;
@@ -167,10 +168,6 @@ class ConvPwDwStrips final : public OpKernel {
     }
   }
 
- public:
-  void reserve_threads(int T) { planes_.resize(static_cast<size_t>(T)); }
-
- private:
   Isa isa_;
   ThreadPool* pool_;
   const kernels::GemmUkernelInfo* uk_;
@@ -229,7 +226,6 @@ Result<std::unique_ptr<OpKernel>> create_pw_dw(const Graph& g, const Node& n, co
     if (u->mr == 16 && u->nr == 16 && u->fn_ldb) uk = u;
   auto kern = std::make_unique<ConvPwDwStrips>(cfg, *uk, std::move(geo), *w1.constant, b1, *w2.constant, b2, pw_on,
                                                pw_lo, pw_hi, dw_on, dw_lo, dw_hi);
-  kern->reserve_threads(cfg.pool ? cfg.pool->threads() : 1);
   return std::unique_ptr<OpKernel>(std::move(kern));
 }
 
