@@ -48,7 +48,7 @@ const Layer kLayers[] = {
     // side). Each conv of the "chain" reads the same input, as shapes halve.
     {"stem 7x7/2 3->64@224", 3, 64, 224, 7, 2}, {"s2.3x3/2 128@56", 128, 128, 56, 3, 2},
     {"s2.1x1/2 256->512@56", 256, 512, 56, 1, 2}, {"s3.3x3/2 256@28", 256, 256, 28, 3, 2},
-    {"s3.1x1/2 512->1024@28", 512, 1024, 28, 1, 2},
+    {"s3.1x1/2 512->1024@28", 512, 1024, 28, 1, 2}, {"s4.1x1/2 1024->2048@14", 1024, 2048, 14, 1, 2},
     {"s4.3x3/2 512@14", 512, 512, 14, 3, 2},
     // MobileNetV2's heaviest pointwise convs: the 16->96 expansion at
     // 112x112 (write-bound) and the 7x7 stage's.

@@ -18,6 +18,9 @@ const GemmUkernelInfo kAvx512{f32_gemm_ukernel_16x16__avx512, 16, 16, "f32_gemm_
 const GemmUkernelInfo kAvx512Narrow{f32_gemm_ukernel_7x32__avx512, 7, 32, "f32_gemm_ukernel_7x32__avx512", Isa::kAvx512};
 const GemmUkernelInfo kAvx512Tall{f32_gemm_ukernel_24x16__avx512, 24, 16, "f32_gemm_ukernel_24x16__avx512", Isa::kAvx512,
                                  f32_gemm_minmax_ukernel_24x16__avx512, f32_gemm_minmax_bstride_ukernel_24x16__avx512};
+// 7x7 maps whole (49 columns), only there (see gemm_plan).
+const GemmUkernelInfo kAvx512Map7{f32_gemm_ukernel_8x49__avx512, 8, 49, "f32_gemm_ukernel_8x49__avx512", Isa::kAvx512,
+                                 f32_gemm_minmax_ukernel_8x49__avx512, f32_gemm_minmax_bstride_ukernel_8x49__avx512};
 const GemmUkernelInfo kAvx512Wide{f32_gemm_ukernel_6x64__avx512, 6, 64, "f32_gemm_ukernel_6x64__avx512", Isa::kAvx512};
 const GemmUkernelInfo kAvx2{f32_gemm_ukernel_6x16__avx2, 6, 16, "f32_gemm_ukernel_6x16__avx2", Isa::kAvx2};
 const GemmUkernelInfo kScalar{f32_gemm_ukernel_4x8__scalar, 4, 8, "f32_gemm_ukernel_4x8__scalar", Isa::kScalar};
@@ -27,7 +30,7 @@ const GemmUkernelInfo kScalar{f32_gemm_ukernel_4x8__scalar, 4, 8, "f32_gemm_uker
 // KC x NR panel of B is reused from L1 by all MR-row panels of the block.
 constexpr int64_t kKC = 256;
 constexpr int64_t kMC = 192;  // rounded down to a multiple of the MR in use
-constexpr int64_t kNC = 384;  // a multiple of every NR (8, 16, 32, 64); 384 KB at KC
+constexpr int64_t kNC = 384;  // 384 KB at KC; rounded down to a multiple of the NR in use (49: 343)
 
 // A points at element (0, 0) of the block; with trans, (m, k) is A[k*lda + m].
 void pack_a(const float* A, int64_t lda, bool trans, int64_t mc, int64_t kc, int mr_tile, float* dst) {
@@ -82,7 +85,7 @@ const GemmUkernelInfo& gemm_ukernel_for(Isa isa) {
 
 std::vector<const GemmUkernelInfo*> gemm_ukernels(Isa isa) {
   switch (isa) {
-    case Isa::kAvx512: return {&kAvx512, &kAvx512Narrow, &kAvx512Wide, &kAvx512Tall};
+    case Isa::kAvx512: return {&kAvx512, &kAvx512Narrow, &kAvx512Wide, &kAvx512Tall, &kAvx512Map7};
     case Isa::kAvx2: return {&kAvx2};
     default: return {&kScalar};
   }
@@ -104,7 +107,11 @@ constexpr double kTransposeCost = 0.92;
 
 // Expected speed of `uk` on a rows x cols product, relative to a full tile
 // of the ISA's best microkernel.
+// The 8x49 tile is built for exactly 49 columns (a 7x7 map in the direct
+// orientation); elsewhere its 49-wide panels would beat 16-wide tiles on
+// paper (196 = 4 x 49) without having been measured there.
 double plan_score(const GemmUkernelInfo& uk, int64_t rows, int64_t cols) {
+  if (&uk == &kAvx512Map7 && cols != 49) return 0;
   return tile_use(rows, uk.mr) * tile_use(cols, uk.nr) * tile_speed(uk);
 }
 
@@ -226,7 +233,8 @@ void sgemm_isa(const GemmArgs& g, Isa isa) {
   // steady-state runs do not allocate.
   thread_local std::vector<float> a_buf, b_buf;
   const int64_t kc_max = std::min(kKC, g.K);
-  const int64_t nc_max = std::min(kNC, (g.N + uk.nr - 1) / uk.nr * uk.nr);
+  const int64_t NC = kNC / uk.nr * uk.nr;  // column blocks must hold whole NR panels
+  const int64_t nc_max = std::min(NC, (g.N + uk.nr - 1) / uk.nr * uk.nr);
   // (A single column panel is packed: cheap, and its calls' prefetches
   // stream A instead.)
   const bool b_in_place = g.b_in_place && uk.fn_ldb && !g.b_prepacked && !g.pack_b_fn && g.N > uk.nr;
@@ -241,8 +249,8 @@ void sgemm_isa(const GemmArgs& g, Isa isa) {
   // prefetches of the panel two ahead over its k loop. (The next panel in a
   // burst held 3x3 512@4 to ~60 GFLOP/s, the miss queue full at each call.)
   const bool stream_a = g.a_prepacked && g.N <= uk.nr;
-  for (int64_t jc = 0; jc < g.N; jc += kNC) {
-    const int64_t nc = std::min(kNC, g.N - jc);
+  for (int64_t jc = 0; jc < g.N; jc += NC) {
+    const int64_t nc = std::min(NC, g.N - jc);
     for (int64_t pc = 0; pc < g.K; pc += kKC) {
       const int64_t kc = std::min(kKC, g.K - pc);
       if (g.pack_b_fn) g.pack_b_fn(g.pack_ctx, g.col0 + jc, nc, pc, kc, uk.nr, b_buf.data());

@@ -175,7 +175,7 @@ GemmPlan gemm_plan(int64_t cols, int64_t rows, Isa isa);
 // Bumped whenever gemm_plan or gemm_ukernel_best can answer differently
 // for some shape: a saved artifact's packed weights (whose sizes alone may
 // match another plan's) are then packed again instead of misread.
-constexpr int kGemmPlanVersion = 2;  // 2: the 24x16 tile
+constexpr int kGemmPlanVersion = 3;  // 2: the 24x16 tile; 3: the 8x49 tile
 // The fastest microkernel for a plain M x N product (no transposition).
 const GemmUkernelInfo& gemm_ukernel_best(int64_t M, int64_t N, Isa isa);
 
@@ -216,6 +216,16 @@ void f32_gemm_minmax_bstride_ukernel_24x16__avx512(int64_t kc, const float* a, c
                                                    int64_t ldc, int64_t mr, int64_t nr, bool accumulate,
                                                    const float* bias, const float* residual, int64_t ldr,
                                                    const float* clamp, const char* prefetch, int64_t prefetch_lines);
+void f32_gemm_ukernel_8x49__avx512(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, int64_t mr,
+                                   int64_t nr, bool accumulate, const char* prefetch, int64_t prefetch_lines);
+void f32_gemm_minmax_ukernel_8x49__avx512(int64_t kc, const float* a, const float* b, float* c, int64_t ldc,
+                                          int64_t mr, int64_t nr, bool accumulate, const float* bias,
+                                          const float* residual, int64_t ldr, const float* clamp,
+                                          const char* prefetch, int64_t prefetch_lines);
+void f32_gemm_minmax_bstride_ukernel_8x49__avx512(int64_t kc, const float* a, const float* b, int64_t ldb, float* c,
+                                                  int64_t ldc, int64_t mr, int64_t nr, bool accumulate,
+                                                  const float* bias, const float* residual, int64_t ldr,
+                                                  const float* clamp, const char* prefetch, int64_t prefetch_lines);
 void f32_gemm_ukernel_7x32__avx512(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, int64_t mr,
                                    int64_t nr, bool accumulate, const char* prefetch,
     int64_t prefetch_lines);

@@ -459,18 +459,19 @@ TEST(ConvGemmImpl, StrideTwoPhasePlanesMatchReference) {
     }
 }
 
-// The transposed product (few pixels: ResNet's 7x7 and 4x4 stages) packs
-// its pixel panels as runs along output rows: a panel that is exactly one
-// output row of 7 pixels (fixed-size copies), panels spanning two or
-// three output rows (5- and 3-wide maps), a partial last panel, dilation,
-// an input pre-op and a residual epilogue, 120 channels (a partial strip
-// of the transposing output pass). The orientation is checked.
+// The transposed product (few pixels: 6x7, 5x5 and 3x3 maps; 7x7 ones
+// take the 8x49 tile, below) packs its pixel panels as runs along output
+// rows: a panel that is exactly one output row of 7 pixels (fixed-size
+// copies), panels spanning two or three output rows (5- and 3-wide maps),
+// a partial last panel, dilation, an input pre-op and a residual epilogue,
+// 120 channels (a partial strip of the transposing output pass). The
+// orientation is checked.
 TEST(ConvGemmImpl, TransposedPanelsAlongOutputRowsMatchReference) {
   std::mt19937 rng(77);
   struct Case { int64_t C, OC, H, W, k, pad, dil; };
-  for (const Case& c : std::vector<Case>{{40, 64, 7, 7, 3, 1, 1}, {24, 64, 5, 5, 3, 1, 1}, {33, 96, 3, 3, 3, 1, 1},
-                                         {17, 64, 9, 7, 3, 1, 2}, {64, 64, 7, 7, 1, 0, 1}, {19, 64, 5, 5, 1, 0, 1},
-                                         {16, 64, 4, 14, 3, 1, 1}, {20, 64, 6, 9, 3, 1, 1}, {24, 120, 7, 7, 3, 1, 1}})
+  for (const Case& c : std::vector<Case>{{40, 64, 6, 7, 3, 1, 1}, {24, 64, 5, 5, 3, 1, 1}, {33, 96, 3, 3, 3, 1, 1},
+                                         {17, 64, 9, 7, 3, 1, 2}, {64, 64, 8, 7, 1, 0, 1}, {19, 64, 5, 5, 1, 0, 1},
+                                         {16, 64, 4, 14, 3, 1, 1}, {20, 64, 6, 9, 3, 1, 1}, {24, 120, 5, 7, 3, 1, 1}})
     for (bool fused : {false, true}) {
       Attrs a;
       a.set("pads", std::vector<int64_t>(4, c.pad));
@@ -484,6 +485,38 @@ TEST(ConvGemmImpl, TransposedPanelsAlongOutputRowsMatchReference) {
                                std::to_string(c.dil);
       check_against_reference(op, in, a, desc);
       if (host_isa() >= Isa::kAvx512) expect_kernel(op, in, a, "_t:", false, desc);
+    }
+}
+
+// 7x7 output maps (49 pixels) take the 8x49 tile in the direct
+// orientation: 1x1 convs reading the image in place, 3x3 convs packing
+// their 49-column panels, 1x1/2 on the even-even phase of a 14x14 input
+// and 3x3/2 from its phases; K past one KC block (300, 9 * 40), output
+// channels not a multiple of 8 (20, 61), batch 2, the pre-op and a
+// residual + ReLU epilogue, 1 and 2 threads (check_against_reference).
+TEST(ConvGemmImpl, SevenBySevenMapsTakeTheFortyNineColumnTile) {
+  std::mt19937 rng(4949);
+  struct Case { int64_t N, C, OC, H, k, stride, pad; };
+  for (const Case& c : std::vector<Case>{{1, 300, 64, 7, 1, 1, 0}, {1, 64, 20, 7, 1, 1, 0}, {2, 40, 61, 7, 3, 1, 1},
+                                         {1, 48, 32, 14, 1, 2, 0}, {1, 40, 24, 14, 3, 2, 1}, {1, 256, 64, 7, 1, 1, 0}})
+    for (bool fused : {false, true}) {
+      Attrs a;
+      a.set("pads", std::vector<int64_t>(4, c.pad));
+      a.set("strides", std::vector<int64_t>{c.stride, c.stride});
+      const int64_t O = (c.H + 2 * c.pad - c.k) / c.stride + 1;
+      ASSERT_EQ(O, 7);
+      std::vector<Tensor> in{random_tensor({c.N, c.C, c.H, c.H}, rng), random_tensor({c.OC, c.C, c.k, c.k}, rng),
+                             random_tensor({c.OC}, rng)};
+      std::string op = "Conv";
+      if (fused) {
+        op = add_pre_op_residual_relu(a, in, c.C, c.OC, O, O, rng);
+        in.back() = random_tensor({c.N, c.OC, O, O}, rng);
+      }
+      const std::string desc = op + " n" + std::to_string(c.N) + " ic" + std::to_string(c.C) + " oc" +
+                               std::to_string(c.OC) + " " + std::to_string(c.H) + "x" + std::to_string(c.H) + " k" +
+                               std::to_string(c.k) + " s" + std::to_string(c.stride);
+      check_against_reference(op, in, a, desc);
+      if (host_isa() >= Isa::kAvx512) expect_kernel(op, in, a, "8x49__avx512", false, desc);
     }
 }
 
