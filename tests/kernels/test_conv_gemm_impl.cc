@@ -230,6 +230,27 @@ TEST(ConvGemmImpl, DepthwiseDirectMatchesReference) {
                                 std::to_string(stride) + " pads " + std::to_string(pt) + std::to_string(pl) +
                                 std::to_string(pb) + std::to_string(pr) + (clip ? " clip" : " relu"));
   }
+  // Planes past the whole-plane kernel's chunk-order limits (1024 inputs
+  // at stride 1, 4096 at stride 2) run row block by row block with the
+  // next rows prefetched: 33x40 and 56x56 at stride 1, 70x64 at both
+  // strides, odd widths past a multiple of 16, asymmetric pads.
+  struct Big { int64_t H, W, stride, pt, pl, pb, pr; };
+  for (const Big& c : std::vector<Big>{{33, 40, 1, 1, 1, 1, 1}, {56, 56, 1, 1, 1, 1, 1}, {56, 56, 2, 0, 1, 1, 0},
+                                       {70, 64, 1, 0, 2, 1, 0}, {70, 67, 2, 1, 1, 1, 1}}) {
+    const int64_t C = 5;
+    Attrs a;
+    a.set("group", C);
+    a.set("strides", std::vector<int64_t>{c.stride, c.stride});
+    a.set("pads", std::vector<int64_t>{c.pt, c.pl, c.pb, c.pr});
+    a.set("post_ops", std::vector<std::string>{"relu"});
+    a.set("post_alpha", std::vector<float>{0});
+    a.set("post_beta", std::vector<float>{0});
+    std::vector<Tensor> in{random_tensor({1, C, c.H, c.W}, rng), random_tensor({C, 1, 3, 3}, rng),
+                           random_tensor({C}, rng)};
+    check_against_reference("FusedConv", in, a,
+                            "dw3x3 big " + std::to_string(c.H) + "x" + std::to_string(c.W) + " s" +
+                                std::to_string(c.stride));
+  }
   // Small planes at stride 1 with OW == W (the AVX-512 kernel's flat path,
   // 16 outputs spanning several rows): MobileNet's 7x7, 8x8 (4 full
   // vectors), 1x1, 9x7 (63), tall and wide ones, asymmetric pads with
