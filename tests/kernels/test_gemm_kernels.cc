@@ -164,22 +164,25 @@ TEST(GemmKernels, FusedEpilogueMatchesReference) {
             }
 }
 
-// The plan for the ResNet shapes this choice was measured on: 14x14
-// (196 pixels) fills 16-wide tiles (208) well enough to stay direct, 7x7
-// (49) takes the 8x49 tile whole, 6x7 (42) the transposed 7x32 product
-// (42 = 6 row panels), and batch-1 FC rows take the 6-row tile.
+// The plan for the ResNet shapes this choice was measured on: 7x7 (49
+// pixels) takes the 8x49 tile whole and 14x14 (196) in 4 panels of 49,
+// 28x28 the 16x16 tile, 6x7 (42) the transposed 7x32 product (42 = 6 row
+// panels), and batch-1 FC rows take the 6-row tile.
 TEST(GemmKernels, PlanPicksTheTileThatFitsTheShape) {
   if (host_isa() < Isa::kAvx512) GTEST_SKIP() << "needs AVX-512 (the only ISA with a choice of tiles)";
   const GemmPlan p14 = gemm_plan(196, 1024, Isa::kAvx512);
   EXPECT_FALSE(p14.transposed);
-  EXPECT_EQ(p14.uk->mr, 16);
+  EXPECT_EQ(p14.uk->nr, 49);
+  const GemmPlan p28 = gemm_plan(784, 512, Isa::kAvx512);
+  EXPECT_FALSE(p28.transposed);
+  EXPECT_EQ(p28.uk->mr, 16);
   const GemmPlan p7 = gemm_plan(49, 512, Isa::kAvx512);
   EXPECT_FALSE(p7.transposed);
   EXPECT_EQ(p7.uk->nr, 49);
   const GemmPlan p6x7 = gemm_plan(42, 512, Isa::kAvx512);
   EXPECT_TRUE(p6x7.transposed);
   EXPECT_EQ(p6x7.uk->mr, 7);
-  EXPECT_NE(gemm_plan(196, 1024, Isa::kAvx512).uk->nr, 49);  // the 8x49 tile is for 49 columns only
+  EXPECT_NE(gemm_plan(3136, 256, Isa::kAvx512).uk->nr, 49);  // 56x56: measured level, stays on 16x16
   const GemmPlan p56 = gemm_plan(3136, 64, Isa::kAvx512);
   EXPECT_FALSE(p56.transposed);
   EXPECT_EQ(gemm_ukernel_best(1, 1000, Isa::kAvx512).mr, 6);
