@@ -460,13 +460,16 @@ TEST(ConvGemmImpl, IndirectStrideOneMatchesReference) {
 // Stride-2 convs (non-transposed) read their taps from the input's 2 x 2
 // phase planes: the stem (7x7/2, 3 channels), 3x3/2, 1x1/2 (pointwise on
 // the even-even phase, read in place), odd and even sizes, asymmetric pads,
+// one- and two-pixel-wide outputs (a 16-pixel panel spanning 16 and 8
+// output rows: pack_phase_panels's run list overflows, and just fits),
 // an input pre-op (the padding stays zero) and a residual + ReLU epilogue.
 TEST(ConvGemmImpl, StrideTwoPhasePlanesMatchReference) {
   std::mt19937 rng(123);
   struct Case { int64_t C, OC, H, W, k, pt, pl, pb, pr; };
   for (const Case& c : std::vector<Case>{{3, 64, 45, 38, 7, 3, 3, 3, 3}, {24, 48, 29, 30, 3, 1, 1, 1, 1},
                                          {40, 64, 28, 28, 1, 0, 0, 0, 0}, {17, 32, 33, 27, 1, 0, 0, 0, 0},
-                                         {16, 48, 20, 23, 3, 0, 1, 1, 0}, {8, 32, 26, 19, 5, 2, 1, 2, 2}})
+                                         {16, 48, 20, 23, 3, 0, 1, 1, 0}, {8, 32, 26, 19, 5, 2, 1, 2, 2},
+                                         {16, 32, 63, 1, 3, 1, 1, 1, 1}, {12, 32, 31, 3, 3, 1, 1, 1, 1}})
     for (bool fused : {false, true}) {
       Attrs a;
       a.set("pads", std::vector<int64_t>{c.pt, c.pl, c.pb, c.pr});
