@@ -96,4 +96,49 @@ void ThreadPool::parallel_for(int64_t n, const std::function<void(int64_t, int64
   }
 }
 
+namespace {
+
+// A share [lo, hi) packed in one word, so the owner (taking from the front)
+// and a thief (from the back) claim pieces with one compare-and-swap each.
+inline uint64_t pack_range(int64_t lo, int64_t hi) {
+  return static_cast<uint64_t>(lo) | (static_cast<uint64_t>(hi) << 32);
+}
+
+bool claim(std::atomic<uint64_t>& r, int64_t grain, bool front, int64_t& b, int64_t& e) {
+  uint64_t cur = r.load(std::memory_order_acquire);
+  for (;;) {
+    const int64_t lo = static_cast<int64_t>(cur & 0xffffffffu), hi = static_cast<int64_t>(cur >> 32);
+    if (lo >= hi) return false;
+    const uint64_t next = front ? pack_range(std::min(hi, lo + grain), hi) : pack_range(lo, std::max(lo, hi - grain));
+    if (r.compare_exchange_weak(cur, next, std::memory_order_acq_rel, std::memory_order_acquire)) {
+      b = front ? lo : std::max(lo, hi - grain);
+      e = front ? std::min(hi, lo + grain) : hi;
+      return true;
+    }
+  }
+}
+
+}  // namespace
+
+void ThreadPool::parallel_for_balanced(int64_t n, int64_t grain,
+                                       const std::function<void(int64_t, int64_t, int)>& fn) {
+  if (n <= 0) return;
+  grain = std::max<int64_t>(1, grain);
+  // Ranges are packed as two 32-bit halves.
+  if (threads_ == 1 || n <= grain || n >= (int64_t{1} << 31)) {
+    parallel_for(n, fn);
+    return;
+  }
+  std::vector<std::atomic<uint64_t>> shares(static_cast<size_t>(threads_));
+  for (int t = 0; t < threads_; ++t) shares[static_cast<size_t>(t)].store(pack_range(share_begin(n, t), share_begin(n, t + 1)));
+  parallel_for(threads_, [&](int64_t, int64_t, int tid) {
+    int64_t b, e;
+    while (claim(shares[static_cast<size_t>(tid)], grain, true, b, e)) fn(b, e, tid);
+    for (int k = 1; k < threads_; ++k) {
+      auto& victim = shares[static_cast<size_t>((tid + k) % threads_)];
+      while (claim(victim, grain, false, b, e)) fn(b, e, tid);
+    }
+  });
+}
+
 }  // namespace anvil

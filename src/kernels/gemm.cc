@@ -429,7 +429,13 @@ void sgemm_parallel(const GemmArgs& g, Isa isa, ThreadPool* pool) {
   const bool cols_fit = col_tiles >= 2 * T, rows_fit = row_tiles >= 2 * T;
   const bool by_cols = cols_fit && rows_fit ? g.N >= g.M : cols_fit || (!rows_fit && col_tiles >= row_tiles);
   const int64_t tiles = by_cols ? col_tiles : row_tiles;
-  pool->parallel_for(tiles, [&](int64_t b, int64_t e, int) {
+  // Pieces of a thread's share are whole sgemm calls, which pack their own
+  // panels of the operand not split: stealing (parallel_for_balanced) only
+  // where that operand is prepacked or read in place, so no panel is packed
+  // twice.
+  const bool b_unpacked = g.b_prepacked || (g.b_in_place && uk.fn_ldb && !g.pack_b_fn);
+  const bool balanced = by_cols ? g.a_prepacked && !g.pack_a_fn : b_unpacked;
+  auto part_fn = [&](int64_t b, int64_t e, int) {
     GemmArgs part = g;
     if (by_cols) {
       const int64_t j0 = b * uk.nr, j1 = std::min(g.N, e * uk.nr);
@@ -457,7 +463,9 @@ void sgemm_parallel(const GemmArgs& g, Isa isa, ThreadPool* pool) {
       if (g.bias && !g.bias_per_column) part.bias = g.bias + i0;
     }
     if (part.M > 0 && part.N > 0) sgemm_isa(part, isa);
-  });
+  };
+  if (balanced) pool->parallel_for_balanced(tiles, pool->grain_for(tiles, 4), part_fn);
+  else pool->parallel_for(tiles, part_fn);
 }
 
 }  // namespace anvil::kernels

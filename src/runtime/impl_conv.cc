@@ -107,7 +107,7 @@ class ConvImplicitGemm final : public OpKernel {
     // GEMM itself is split between the threads.
     if (group_ >= T && T > 1) {
       for (int64_t n = 0; n < N; ++n)
-        pool_->parallel_for(group_, [&](int64_t b, int64_t e, int tid) {
+        pool_->parallel_for_balanced(group_, pool_->grain_for(group_), [&](int64_t b, int64_t e, int tid) {
           for (int64_t g = b; g < e; ++g) run_group(k, n, g, tid, nullptr);
         });
       return Status::ok();
@@ -326,7 +326,7 @@ class ConvImplicitGemm final : public OpKernel {
         }
       }
     };
-    if (pool && pool->threads() > 1 && tiles > 1) pool->parallel_for(tiles, body);
+    if (pool && pool->threads() > 1 && tiles > 1) pool->parallel_for_balanced(tiles, kGroup, body);
     else body(0, tiles, 0);
   }
 

@@ -135,7 +135,7 @@ class ConvPwDwStrips final : public OpKernel {
           }
         }
       };
-      if (pool_ && T > 1 && units > 1) pool_->parallel_for(units, body);
+      if (pool_ && T > 1 && units > 1) pool_->parallel_for_balanced(units, pool_->grain_for(units), body);
       else body(0, units, 0);
     }
     return Status::ok();

@@ -138,7 +138,7 @@ class ConvDirectStem final : public OpKernel {
       };
       if (pool_ && T > 1) {
         pool_->parallel_for(C_ * PH, prep);
-        pool_->parallel_for(OH, rows);
+        pool_->parallel_for_balanced(OH, kRowChunk, rows);
       } else {
         prep(0, C_ * PH, 0);
         rows(0, OH, 0);

@@ -72,7 +72,7 @@ class DepthwiseConv2d final : public OpKernel {
           nc += cnt;
         }
       };
-      if (pool_ && T > 1 && N * C > 1) pool_->parallel_for(N * C, body3);
+      if (pool_ && T > 1 && N * C > 1) pool_->parallel_for_balanced(N * C, pool_->grain_for(N * C), body3);
       else body3(0, N * C, 0);
       return Status::ok();
     }
@@ -95,7 +95,7 @@ class DepthwiseConv2d final : public OpKernel {
         if (!post_.empty()) ops::apply_post_ops_block(post_, k, out + n * C * OH * OW, n, C, OH * OW, c, c + 1, 0, OH * OW);
       }
     };
-    if (pool_ && T > 1 && N * C > 1) pool_->parallel_for(N * C, body);
+    if (pool_ && T > 1 && N * C > 1) pool_->parallel_for_balanced(N * C, pool_->grain_for(N * C), body);
     else body(0, N * C, 0);
     return Status::ok();
   }

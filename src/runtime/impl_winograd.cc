@@ -101,7 +101,7 @@ class ConvWinogradF2x3 final : public OpKernel {
     float* const mbuf = m_scratch.data();
     planes_.resize(static_cast<size_t>(threads));
     auto par = [&](int64_t n, const std::function<void(int64_t, int64_t, int)>& fn) {
-      if (pool_ && threads > 1 && n > 1) pool_->parallel_for(n, fn);
+      if (pool_ && threads > 1 && n > 1) pool_->parallel_for_balanced(n, pool_->grain_for(n), fn);
       else fn(0, n, 0);
     };
     if (transposed_ && panels * mr > T)  // the last panel's rows past T
@@ -398,7 +398,7 @@ class ConvWinogradLanes final : public OpKernel {
     vbufs_.resize(static_cast<size_t>(threads));
     mbufs_.resize(static_cast<size_t>(threads));
     auto par = [&](int64_t n, const std::function<void(int64_t, int64_t, int)>& fn) {
-      if (pool_ && threads > 1 && n > 1) pool_->parallel_for(n, fn);
+      if (pool_ && threads > 1 && n > 1) pool_->parallel_for_balanced(n, pool_->grain_for(n), fn);
       else fn(0, n, 0);
     };
     const float* bias = b_.defined() && b_.numel() ? b_.data<float>() : nullptr;
