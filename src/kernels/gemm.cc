@@ -433,7 +433,8 @@ void sgemm_parallel(const GemmArgs& g, Isa isa, ThreadPool* pool) {
   // panels of the operand not split: stealing (parallel_for_balanced) only
   // where that operand is prepacked or read in place, so no panel is packed
   // twice.
-  const bool b_unpacked = g.b_prepacked || (g.b_in_place && uk.fn_ldb && !g.pack_b_fn);
+  // (B in place as sgemm_isa decides it: a single column panel is packed.)
+  const bool b_unpacked = g.b_prepacked || (g.b_in_place && uk.fn_ldb && !g.pack_b_fn && g.N > uk.nr);
   const bool balanced = by_cols ? g.a_prepacked && !g.pack_a_fn : b_unpacked;
   auto part_fn = [&](int64_t b, int64_t e, int) {
     GemmArgs part = g;
