@@ -110,8 +110,10 @@ constexpr double kTransposeCost = 0.92;
 // The 8x49 tile takes 7x7 maps whole and 14x14 ones as 4 panels of 49
 // (the image's rows of 196 read in place): in-model ResNet-101 and
 // MobileNetV2 profiles, 8 alternated runs, ran the 14x14 1x1 convs 4-7%
-// faster than the 16x16 tile with its 16x8 tail. At 28x28 and 56x56 (also
-// multiples of 49) it measured level, so those stay on the 16x16 tile.
+// faster than the 16x16 tile with its 16x8 tail. 28x28 and 56x56 maps
+// (also multiples of 49) fill 16-wide tiles exactly, and the tie goes to
+// the 16x16 tile (listed first); forced onto the 8x49 tile, ResNet-50's
+// 28x28 layers measured level within this host's noise (6 alternated runs).
 double plan_score(const GemmUkernelInfo& uk, int64_t rows, int64_t cols) {
   if (&uk == &kAvx512Map7 && !(cols % 49 == 0 && cols <= 196)) return 0;
   return tile_use(rows, uk.mr) * tile_use(cols, uk.nr) * tile_speed(uk);

@@ -182,7 +182,7 @@ TEST(GemmKernels, PlanPicksTheTileThatFitsTheShape) {
   const GemmPlan p6x7 = gemm_plan(42, 512, Isa::kAvx512);
   EXPECT_TRUE(p6x7.transposed);
   EXPECT_EQ(p6x7.uk->mr, 7);
-  EXPECT_NE(gemm_plan(3136, 256, Isa::kAvx512).uk->nr, 49);  // 56x56: measured level, stays on 16x16
+  EXPECT_NE(gemm_plan(3136, 256, Isa::kAvx512).uk->nr, 49);  // 56x56: 16-wide tiles fill it exactly
   const GemmPlan p56 = gemm_plan(3136, 64, Isa::kAvx512);
   EXPECT_FALSE(p56.transposed);
   EXPECT_EQ(gemm_ukernel_best(1, 1000, Isa::kAvx512).mr, 6);
