@@ -19,7 +19,8 @@ constexpr int kSpinIterations = 20000;  // ~100 us: spans the gap between layers
 
 int default_thread_count() { return std::max(1u, std::thread::hardware_concurrency()); }
 
-ThreadPool::ThreadPool(int threads) : threads_(std::max(1, threads)) {
+ThreadPool::ThreadPool(int threads)
+    : threads_(std::max(1, threads)), shares_(new std::atomic<uint64_t>[static_cast<size_t>(std::max(1, threads))]) {
   for (int i = 1; i < threads_; ++i) workers_.emplace_back([this, i] { worker(i); });
 }
 
@@ -129,13 +130,13 @@ void ThreadPool::parallel_for_balanced(int64_t n, int64_t grain,
     parallel_for(n, fn);
     return;
   }
-  std::vector<std::atomic<uint64_t>> shares(static_cast<size_t>(threads_));
-  for (int t = 0; t < threads_; ++t) shares[static_cast<size_t>(t)].store(pack_range(share_begin(n, t), share_begin(n, t + 1)));
+  std::atomic<uint64_t>* shares = shares_.get();
+  for (int t = 0; t < threads_; ++t) shares[t].store(pack_range(share_begin(n, t), share_begin(n, t + 1)));
   parallel_for(threads_, [&](int64_t, int64_t, int tid) {
     int64_t b, e;
-    while (claim(shares[static_cast<size_t>(tid)], grain, true, b, e)) fn(b, e, tid);
+    while (claim(shares[tid], grain, true, b, e)) fn(b, e, tid);
     for (int k = 1; k < threads_; ++k) {
-      auto& victim = shares[static_cast<size_t>((tid + k) % threads_)];
+      auto& victim = shares[(tid + k) % threads_];
       while (claim(victim, grain, false, b, e)) fn(b, e, tid);
     }
   });

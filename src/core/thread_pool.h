@@ -56,6 +56,9 @@ class ThreadPool {
   std::atomic<int> pending_{0};
   bool stop_ = false;
   const std::function<void(int64_t, int64_t, int)>* job_ = nullptr;
+  // parallel_for_balanced's shares, one per thread, allocated once: that
+  // call runs per layer, where allocating would put the heap on the hot path.
+  std::unique_ptr<std::atomic<uint64_t>[]> shares_;
   int64_t n_ = 0;
   uint32_t mxcsr_ = 0;
 };
