@@ -1,4 +1,4 @@
-// Strided copies for layout changes done on the fly (runtime/impl_conv.cc
+// Copies for layout changes done on the fly (runtime/impl_conv.cc
 // splits a stride-2 conv's input into 2x2 phase planes): dst[i] = src[2i]
 // for i < n, with an optional x * st[0] + st[1] on the way (a BatchNorm
 // before the conv). Reads src[0 .. 2n - 2] only. The __scalar version is
@@ -15,5 +15,21 @@ CopyS2Ukernel copy_s2_ukernel_for(Isa isa);
 
 void f32_copy_s2_ukernel_1x1__scalar(const float* src, int64_t n, float* dst, const float* st);
 void f32_copy_s2_ukernel_1x16__avx512(const float* src, int64_t n, float* dst, const float* st);
+
+// Rows of a packed GEMM panel, nr floats each (nr <= 64), built from runs
+// of source rows (a stride-2 conv's panel: its pixels as a few runs along
+// output rows, each read from a phase plane):
+//   dst[r * nr + at[i] + q] = src[r][off[i] + q]   for q < len[i], i < runs
+// and zero at the panel columns no run covers. Runs are disjoint, in
+// increasing `at`, within [0, nr); at most kPackRunsMax of them.
+constexpr int64_t kPackRunsMax = 8;
+using PackRunsUkernel = void (*)(int64_t rows, const float* const* src, int64_t runs, const int64_t* at,
+                                 const int64_t* off, const int64_t* len, int64_t nr, float* dst);
+PackRunsUkernel pack_runs_ukernel_for(Isa isa);
+
+void f32_pack_runs_ukernel_1x1__scalar(int64_t rows, const float* const* src, int64_t runs, const int64_t* at,
+                                       const int64_t* off, const int64_t* len, int64_t nr, float* dst);
+void f32_pack_runs_ukernel_1x16__avx512(int64_t rows, const float* const* src, int64_t runs, const int64_t* at,
+                                        const int64_t* off, const int64_t* len, int64_t nr, float* dst);
 
 }  // namespace anvil::kernels

@@ -133,6 +133,7 @@ class ConvImplicitGemm final : public OpKernel {
     // a window tap reads consecutive floats of one phase; or null.
     const float* phases;
     int64_t QH, QW, nph;  // nph: phases per channel kept (1, 2 or 4)
+    kernels::PackRunsUkernel pack_runs;  // builds the panels' rows from their runs
     int64_t OCg;
     const KernelContext* k;
     int64_t n;
@@ -176,6 +177,7 @@ class ConvImplicitGemm final : public OpKernel {
     j.ct = nullptr;
     j.xp = nullptr;
     j.phases = nullptr;
+    j.pack_runs = kernels::pack_runs_ukernel_for(isa_);
     G.PH = (G.OH - 1) * G.sh + (G.KH - 1) * G.dh + 1;
     G.PW = (G.OW - 1) * G.sw + (G.KW - 1) * G.dw + 1;
     if (transposed_ && !j.pointwise) {
@@ -466,18 +468,6 @@ class ConvImplicitGemm final : public OpKernel {
     }
   }
 
-  // A run of a panel row: whole 16-wide panel rows (the 16x16 tile's, most
-  // of them at 28x28) as a fixed-size copy the compiler inlines; others
-  // element by element (at most a panel row long), where a memcpy call per
-  // short run cost more than the copy.
-  static inline void copy_run(float* d, const float* s, int64_t n) {
-    if (n == 16) {
-      std::memcpy(d, s, 16 * sizeof(float));
-      return;
-    }
-    for (int64_t i = 0; i < n; ++i) d[i] = s[i];
-  }
-
   // Stride 2: the panels straight from the phase planes (output pixel
   // (oh, ow), tap (kh, kw) reads padded row 2*oh + kh, column 2*ow + kw:
   // row oh + kh/2, column ow + kw/2 of phase (kh%2, kw%2)), reduction rows
@@ -490,7 +480,7 @@ class ConvImplicitGemm final : public OpKernel {
   static void pack_phase_panels(const Job& j, int64_t c, int64_t kh, int64_t kw, int64_t first, int64_t count,
                                 int64_t kc, int nr, float* dst) {
     const ConvGeo& G = j.geo;
-    constexpr int64_t kRows = 16, kMaxRuns = 8;
+    constexpr int64_t kRows = 16, kMaxRuns = kernels::kPackRunsMax;
     const float* src[kRows];
     for (int64_t kk = 0; kk < kc; kk += kRows) {
       const int64_t rows = std::min(kRows, kc - kk);
@@ -518,15 +508,15 @@ class ConvImplicitGemm final : public OpKernel {
           p += len;
         }
         float* d = dst + (j0 / nr) * kc * nr + kk * nr;
-        const bool covered = run_at[runs - 1] + run_len[runs - 1] == w;
+        if (run_at[runs - 1] + run_len[runs - 1] == w && nr <= 64) {
+          j.pack_runs(rows, src, runs, run_at, run_src, run_len, nr, d);
+          continue;
+        }
+        // More runs than kMaxRuns (maps narrower than nr / 8): pixel by pixel.
         for (int64_t r = 0; r < rows; ++r, d += nr) {
-          if (covered) {
-            for (int64_t i = 0; i < runs; ++i) copy_run(d + run_at[i], src[r] + run_src[i], run_len[i]);
-          } else {  // more runs than kMaxRuns (maps narrower than nr / 8): pixel by pixel
-            for (int64_t q = 0; q < w; ++q) {
-              const int64_t p = first + j0 + q;
-              d[q] = src[r][p / G.OW * j.QW + p % G.OW];
-            }
+          for (int64_t q = 0; q < w; ++q) {
+            const int64_t p = first + j0 + q;
+            d[q] = src[r][p / G.OW * j.QW + p % G.OW];
           }
           for (int64_t q = w; q < nr; ++q) d[q] = 0.f;
         }

@@ -1,8 +1,11 @@
-// The stride-2 copy (kernels/copy.h) against its plain-loop reference:
-// every length around the 16-output step, with and without the affine
-// pre-op, and nothing written past n.
+// The stride-2 copy and the panel-row packer (kernels/copy.h) against
+// their plain-loop references: every length around the 16-output step, with
+// and without the affine pre-op, and nothing written past n; panel widths
+// around the 16-column chunks (the 16x16 and 8x49 tiles' among them) with
+// random runs, nothing written past the panel.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <random>
 #include <vector>
@@ -34,6 +37,53 @@ TEST(CopyKernels, Stride2MatchesScalarReference) {
               affine && i < static_cast<size_t>(n) ? 2e-7 * (std::fabs(src[2 * i] * st[0]) + std::fabs(st[1])) : 0.0;
           ASSERT_NEAR(got[i], want[i], tol) << isa_name(isa) << " n=" << n << " affine=" << affine << " at " << i;
         }
+      }
+  }
+}
+
+TEST(CopyKernels, PackRunsMatchesScalarReference) {
+  std::mt19937 rng(11);
+  std::uniform_real_distribution<float> u(-1.f, 1.f);
+  for (Isa isa : {Isa::kScalar, Isa::kAvx512}) {
+    if (isa > host_isa()) continue;
+    const PackRunsUkernel fn = pack_runs_ukernel_for(isa);
+    for (int64_t nr : {1, 5, 15, 16, 17, 31, 32, 33, 48, 49, 63, 64})
+      for (int trial = 0; trial < 40; ++trial) {
+        // Columns [0, w) cut into 1..kPackRunsMax runs; past w the panel is zero.
+        const int64_t w = std::uniform_int_distribution<int64_t>(1, nr)(rng);
+        const int64_t want_runs = std::uniform_int_distribution<int64_t>(1, std::min<int64_t>(kPackRunsMax, w))(rng);
+        std::vector<int64_t> cuts{0, w};
+        while (static_cast<int64_t>(cuts.size()) < want_runs + 1) {
+          const int64_t c = std::uniform_int_distribution<int64_t>(1, w - 1)(rng);
+          if (std::find(cuts.begin(), cuts.end(), c) == cuts.end()) cuts.push_back(c);
+        }
+        std::sort(cuts.begin(), cuts.end());
+        const int64_t runs = static_cast<int64_t>(cuts.size()) - 1;
+        int64_t at[kPackRunsMax], off[kPackRunsMax], len[kPackRunsMax];
+        for (int64_t i = 0; i < runs; ++i) {
+          at[i] = cuts[static_cast<size_t>(i)];
+          len[i] = cuts[static_cast<size_t>(i) + 1] - at[i];
+          off[i] = std::uniform_int_distribution<int64_t>(0, 40)(rng);
+        }
+        const int64_t rows = std::uniform_int_distribution<int64_t>(1, 16)(rng);
+        std::vector<std::vector<float>> rowdata(static_cast<size_t>(rows), std::vector<float>(120));
+        std::vector<const float*> src;
+        for (auto& r : rowdata) {
+          for (float& f : r) f = u(rng);
+          src.push_back(r.data());
+        }
+        std::vector<float> want(static_cast<size_t>(rows * nr + 8), 9.f), got = want;
+        f32_pack_runs_ukernel_1x1__scalar(rows, src.data(), runs, at, off, len, nr, want.data());
+        fn(rows, src.data(), runs, at, off, len, nr, got.data());
+        for (size_t i = 0; i < want.size(); ++i)
+          ASSERT_EQ(got[i], want[i]) << isa_name(isa) << " nr=" << nr << " runs=" << runs << " w=" << w << " at " << i;
+        for (int64_t r = 0; r < rows; ++r)  // the reference itself: runs copied, the rest zero
+          for (int64_t q = 0; q < nr; ++q) {
+            float v = 0.f;
+            for (int64_t i = 0; i < runs; ++i)
+              if (q >= at[i] && q < at[i] + len[i]) v = src[static_cast<size_t>(r)][off[i] + q - at[i]];
+            ASSERT_EQ(want[static_cast<size_t>(r * nr + q)], v);
+          }
       }
   }
 }
