@@ -278,6 +278,36 @@ TEST(ConvGemmImpl, DepthwiseDirectMatchesReference) {
                                   std::to_string(c.pt) + std::to_string(c.pl) + std::to_string(c.pb) +
                                   std::to_string(c.pr) + " " + op);
     }
+  // Small planes at stride 2 with pads (1, 1) before (the AVX-512 kernel's
+  // phase-split flat path: outputs at most 8 wide and 64 in all):
+  // MobileNet's 14x14 -> 7x7, odd sizes, 1x1 and 2x2 inputs, 16x15 (8x8:
+  // four full vectors), pads after of 0, 1 and 3 (windows wholly in the
+  // padding); and past the limits (the row path): 18x16 (72 outputs),
+  // 28x28 (14 wide), 29x29, 30x33.
+  struct SmallS2 { int64_t H, W, pb, pr; };
+  for (const SmallS2& c : std::vector<SmallS2>{{14, 14, 1, 1}, {13, 13, 1, 1}, {15, 9, 1, 1}, {1, 1, 1, 1},
+                                               {2, 2, 1, 1},   {16, 15, 1, 1}, {14, 14, 0, 0}, {7, 11, 3, 0},
+                                               {9, 6, 0, 3},   {18, 16, 1, 1}, {28, 28, 1, 1}, {29, 29, 1, 1},
+                                               {30, 33, 1, 1}})
+    for (bool clip : {false, true}) {
+      const int64_t C = 17;
+      Attrs a;
+      a.set("group", C);
+      a.set("strides", std::vector<int64_t>{2, 2});
+      a.set("pads", std::vector<int64_t>{1, 1, c.pb, c.pr});
+      std::vector<Tensor> in{random_tensor({2, C, c.H, c.W}, rng), random_tensor({C, 1, 3, 3}, rng),
+                             random_tensor({C}, rng)};
+      std::string op = "Conv";
+      if (clip) {
+        op = "FusedConv";
+        a.set("post_ops", std::vector<std::string>{"clip"});
+        a.set("post_alpha", std::vector<float>{-0.2f});
+        a.set("post_beta", std::vector<float>{0.5f});
+      }
+      check_against_reference(op, in, a,
+                              "dw3x3/2 small " + std::to_string(c.H) + "x" + std::to_string(c.W) + " pads after " +
+                                  std::to_string(c.pb) + std::to_string(c.pr) + " " + op);
+    }
   // The kernel the dispatcher picks for a depthwise conv.
   Graph g;
   Attrs a;

@@ -75,6 +75,76 @@ void small_planes(int64_t channels, const float* x, int64_t H, int64_t W, const 
   }
 }
 
+// Small planes at stride 2 with one pixel of padding before (MobileNet's
+// 576@14 -> 7x7): each channel is first split into its four stride-2
+// phases (even/odd rows x even/odd columns), OH x OW each, in L1. Tap
+// (kh, kw) then reads phase ((kh + 1) % 2, (kw + 1) % 2) at (oh + di,
+// ow + dj), di, dj in {-1, 0}: a stride-1 read, so the outputs run flat as
+// in small_planes, 16 at a time across rows, one masked load per tap
+// (masks: the row or column -1). Row chunks of 16 used 7 lanes of 16 there
+// and paid three permutes per input row per block: 0.032 against 0.037 ms
+// in-model (6 alternated runs, 5 faster). Only up to 8 outputs wide: at
+// 14 wide (192@28 -> 14x14) the split costs what the lanes save, and the
+// flat loads wait on the split's fresh stores (0.032 against 0.022 ms).
+constexpr int64_t kS2FlatMax = 64;  // outputs: 4 vectors
+
+__attribute__((noinline)) void small_planes_s2(int64_t channels, const float* x, int64_t H, int64_t W, const float* w, const float* bias,
+                     int64_t OH, int64_t OW, const float* clamp, float* y) {
+  const int64_t P = OH * OW, nv = (P + 15) / 16;
+  alignas(64) float phase[4][kS2FlatMax + 16];  // (row parity, column parity); +16: the last vector's lanes
+  __mmask16 m[kS2FlatMax / 16][9];
+  int64_t off[9], ph_of[9];
+  for (int t = 0; t < 9; ++t) {
+    const int64_t u = t / 3 - 1, v = t % 3 - 1;  // input row 2*oh + u, column 2*ow + v
+    const int64_t a = u & 1, b = v & 1, di = (u - a) / 2, dj = (v - b) / 2;
+    ph_of[t] = a * 2 + b;
+    off[t] = di * OW + dj;
+    for (int64_t q = 0; q < nv; ++q) {
+      uint32_t bits = 0;
+      for (int l = 0; l < 16; ++l) {
+        const int64_t p = q * 16 + l, oh = p / OW, ow = p % OW;
+        if (p < P && oh + di >= 0 && ow + dj >= 0) bits |= 1u << l;
+      }
+      m[q][t] = static_cast<__mmask16>(bits);
+    }
+  }
+  const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+  const __m512i odd = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
+  // Input columns 2j and 2j + 1 for j < OW that exist (W <= 2 * OW + 1 <= 17).
+  const __mmask16 lo_cols = static_cast<__mmask16>(W >= 16 ? 0xffffu : (1u << W) - 1u);
+  const __mmask16 hi_cols = static_cast<__mmask16>(W <= 16 ? 0u : W >= 32 ? 0xffffu : (1u << (W - 16)) - 1u);
+  const __mmask16 ow_mask = static_cast<__mmask16>((1u << OW) - 1u);
+  const __m512 lo = _mm512_set1_ps(clamp ? clamp[0] : 0.f), hi = _mm512_set1_ps(clamp ? clamp[1] : 0.f);
+  const __mmask16 last = P % 16 ? static_cast<__mmask16>((1u << (P % 16)) - 1u) : static_cast<__mmask16>(0xffff);
+  for (int64_t c = 0; c < channels; ++c) {
+    const float* xc = x + c * H * W;
+    for (int64_t i = 0; i < OH; ++i)
+      for (int a = 0; a < 2; ++a) {
+        const int64_t r = 2 * i + a;
+        __m512 e = _mm512_setzero_ps(), o = e;  // rows past the input: zero
+        if (r < H) {
+          const __m512 l0 = _mm512_maskz_loadu_ps(lo_cols, xc + r * W), l1 = _mm512_maskz_loadu_ps(hi_cols, xc + r * W + 16);
+          e = _mm512_permutex2var_ps(l0, even, l1);
+          o = _mm512_permutex2var_ps(l0, odd, l1);
+        }
+        _mm512_mask_storeu_ps(phase[a * 2] + i * OW, ow_mask, e);
+        _mm512_mask_storeu_ps(phase[a * 2 + 1] + i * OW, ow_mask, o);
+      }
+    const float* wc = w + c * 9;
+    float* yc = y + c * P;
+    const __m512 b = _mm512_set1_ps(bias ? bias[c] : 0.f);
+    for (int64_t q = 0; q < nv; ++q) {
+      __m512 acc = b;
+#pragma GCC unroll 9
+      for (int t = 0; t < 9; ++t)
+        acc = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m[q][t], phase[ph_of[t]] + q * 16 + off[t]), _mm512_set1_ps(wc[t]),
+                              acc);
+      if (clamp) acc = _mm512_min_ps(hi, _mm512_max_ps(lo, acc));  // keeps NaN, as the reference does
+      _mm512_mask_storeu_ps(yc + q * 16, q + 1 < nv ? static_cast<__mmask16>(0xffff) : last, acc);
+    }
+  }
+}
+
 // Output rows per block: each input row is loaded once for all the block's
 // rows that read it, (R + 2) / R row loads per output row at stride 1
 // instead of 3 (the kernel was load-bound: 9 loads per 9 FMAs).
@@ -182,6 +252,10 @@ void f32_dwconv3x3_minmax_ukernel_1x16__avx512(int64_t channels, const float* x,
                                               int64_t pw, int64_t OH, int64_t OW, const float* clamp, float* y) {
   if (stride == 1 && OW == W && OW < 16 && OH * OW <= kSmallPlaneMax) {
     small_planes(channels, x, H, W, w, bias, ph, pw, OH, clamp, y);
+    return;
+  }
+  if (stride == 2 && ph == 1 && pw == 1 && OW <= 8 && OH * OW <= kS2FlatMax) {
+    small_planes_s2(channels, x, H, W, w, bias, OH, OW, clamp, y);
     return;
   }
   Plane p;
