@@ -197,6 +197,7 @@ class ConvImplicitGemm final : public OpKernel {
       run_indirect(k, j, tid, pool);
       return;
     }
+    if (!transposed_ && !j.pointwise && G.sh == 1 && G.sw == 1) build_padded(j, tid, pool);
 
     kernels::GemmArgs a;
     a.ukernel = uk_;
@@ -332,6 +333,23 @@ class ConvImplicitGemm final : public OpKernel {
     else body(0, tiles, 0);
   }
 
+  // Stride 1, packed panels: each channel once into a zero-padded plane
+  // (with the pre-op), which pack_plane_panels copies runs from.
+  void build_padded(Job& j, int tid, ThreadPool* pool) {
+    const ConvGeo& G = j.geo;
+    std::vector<float>& xp = xpad_[static_cast<size_t>(tid)];
+    xp.resize(static_cast<size_t>(G.Cg * G.PH * G.PW));
+    auto pad = [&](int64_t c0, int64_t c1, int) {
+      for (int64_t c = c0; c < c1; ++c)
+        copy_padded_plane(j.x + c * G.H * G.W, G.H, G.W, G.ph, G.pw, G.PH, G.PW, xp.data() + c * G.PH * G.PW,
+                          j.pre ? pre_s_.data<float>() + j.c0 + c : nullptr,
+                          j.pre ? pre_t_.data<float>() + j.c0 + c : nullptr);
+    };
+    if (pool && pool->threads() > 1 && G.Cg > 1) pool->parallel_for(G.Cg, pad);
+    else pad(0, G.Cg, 0);
+    j.xp = xp.data();
+  }
+
   // Which of a channel's kept phases (build_phases) tap (kh, kw) reads.
   static int64_t phase_index(const Job& j, int64_t kh, int64_t kw) {
     return (kh % 2) * (j.nph > 2 ? 2 : 1) + (j.nph > 1 ? kw % 2 : 0);
@@ -339,8 +357,8 @@ class ConvImplicitGemm final : public OpKernel {
 
   // One reduction row k = (c, kh, kw) of the implicit im2col matrix, for
   // `cols` consecutive output pixels from `p`: input pixels along output
-  // rows, zero where the window reads padding. (Stride 2 with phase planes
-  // packs its panels directly: pack_phase_panels.)
+  // rows, zero where the window reads padding. (Stride 1 and stride 2
+  // without dilation pack their panels directly: pack_plane_panels.)
   static void fill_row(const Job& j, int64_t c, int64_t kh, int64_t kw, int64_t p, int64_t cols, float* d) {
     const ConvGeo& G = j.geo;
     const float* xc = j.x + c * G.H * G.W;
@@ -444,8 +462,8 @@ class ConvImplicitGemm final : public OpKernel {
       return;
     }
     int64_t c = k0 / (G.KH * G.KW), r0 = k0 % (G.KH * G.KW), kh = r0 / G.KW, kw = r0 % G.KW;
-    if (j.phases) {
-      pack_phase_panels(j, c, kh, kw, first, count, kc, nr, dst);
+    if (j.phases || j.xp) {
+      pack_plane_panels(j, c, kh, kw, first, count, kc, nr, dst);
       return;
     }
     thread_local std::vector<float> buf;
@@ -468,24 +486,31 @@ class ConvImplicitGemm final : public OpKernel {
     }
   }
 
-  // Stride 2: the panels straight from the phase planes (output pixel
-  // (oh, ow), tap (kh, kw) reads padded row 2*oh + kh, column 2*ow + kw:
-  // row oh + kh/2, column ow + kw/2 of phase (kh%2, kw%2)), reduction rows
-  // from (c, kh, kw) on, 16 rows at a time, panel by panel (each panel's
-  // rows written in one sequential run, as scatter_rows does): a panel's
-  // pixels are one to a few runs along output rows (worked out once per
-  // panel), each a copy from the tap's phase plane. Through a row buffer
-  // (fill_row, then scatter_rows) every value was copied twice, and the
-  // packing was ~14% of ResNet's 3x3/2 convs (perf).
-  static void pack_phase_panels(const Job& j, int64_t c, int64_t kh, int64_t kw, int64_t first, int64_t count,
+  // Panels straight from planes the taps read with stride 1, no row
+  // buffer: reduction rows from (c, kh, kw) on, 16 rows at a time, panel by
+  // panel (each panel's rows written in one sequential run, as
+  // scatter_rows does); a panel's pixels are one to a few runs along output
+  // rows (worked out once per panel), each a copy from the tap's plane.
+  // - Stride 2: the phase planes (output pixel (oh, ow), tap (kh, kw) reads
+  //   padded row 2*oh + kh, column 2*ow + kw: row oh + kh/2, column
+  //   ow + kw/2 of phase (kh%2, kw%2)). Through a row buffer (fill_row, then
+  //   scatter_rows) every value was copied twice, and the packing was ~14%
+  //   of ResNet's 3x3/2 convs (perf).
+  // - Stride 1 (maps too narrow for run_indirect: 4x4 at ResNet-101's 112
+  //   input): the zero-padded planes (tap (kh, kw) reads row oh + kh*dh,
+  //   column ow + kw*dw). fill_row bounds-checked every 4-pixel run there,
+  //   ~16% of the 3x3 512@4 conv (perf).
+  static void pack_plane_panels(const Job& j, int64_t c, int64_t kh, int64_t kw, int64_t first, int64_t count,
                                 int64_t kc, int nr, float* dst) {
     const ConvGeo& G = j.geo;
     constexpr int64_t kRows = 16, kMaxRuns = kernels::kPackRunsMax;
     const float* src[kRows];
+    const int64_t QW = j.phases ? j.QW : G.PW;  // the planes' row stride
     for (int64_t kk = 0; kk < kc; kk += kRows) {
       const int64_t rows = std::min(kRows, kc - kk);
       for (int64_t r = 0; r < rows; ++r) {
-        src[r] = j.phases + (c * j.nph + phase_index(j, kh, kw)) * j.QH * j.QW + (kh / 2) * j.QW + kw / 2;
+        src[r] = j.phases ? j.phases + (c * j.nph + phase_index(j, kh, kw)) * j.QH * j.QW + (kh / 2) * j.QW + kw / 2
+                          : j.xp + c * G.PH * G.PW + kh * G.dh * G.PW + kw * G.dw;
         if (++kw == G.KW) {
           kw = 0;
           if (++kh == G.KH) {
@@ -496,13 +521,13 @@ class ConvImplicitGemm final : public OpKernel {
       }
       for (int64_t j0 = 0; j0 < count; j0 += nr) {
         const int64_t w = std::min<int64_t>(nr, count - j0);
-        // The panel's pixels as runs: (offset in the panel, offset in a
-        // phase plane, length).
+        // The panel's pixels as runs: (offset in the panel, offset in the
+        // tap's plane, length).
         int64_t run_at[kMaxRuns], run_src[kMaxRuns], run_len[kMaxRuns], runs = 0;
         for (int64_t q = 0, p = first + j0; q < w && runs < kMaxRuns; ++runs) {
           const int64_t oh = p / G.OW, ow = p % G.OW, len = std::min(w - q, G.OW - ow);
           run_at[runs] = q;
-          run_src[runs] = oh * j.QW + ow;
+          run_src[runs] = oh * QW + ow;
           run_len[runs] = len;
           q += len;
           p += len;
@@ -516,7 +541,7 @@ class ConvImplicitGemm final : public OpKernel {
         for (int64_t r = 0; r < rows; ++r, d += nr) {
           for (int64_t q = 0; q < w; ++q) {
             const int64_t p = first + j0 + q;
-            d[q] = src[r][p / G.OW * j.QW + p % G.OW];
+            d[q] = src[r][p / G.OW * QW + p % G.OW];
           }
           for (int64_t q = w; q < nr; ++q) d[q] = 0.f;
         }
