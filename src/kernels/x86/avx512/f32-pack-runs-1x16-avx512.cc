@@ -7,8 +7,8 @@
 namespace anvil::kernels {
 
 // Each 16-column chunk of a panel row is one register: every run (or the
-// part of it in the chunk) is merged in by one masked load whose lanes
-// line up with the panel columns (masked-off lanes are never read, so the
+// part of it in the chunk) is one masked load whose lanes line up with the
+// panel columns (masked-off lanes are never read, so the
 // address may start before the source row), then the chunk is one store.
 // Element by element, the runs of a 28-pixel-wide map's 16-wide panels
 // (16 = 12 + 4, 8 + 8, ...) cost ~10% of ResNet's 3x3/2 128@56 (perf).
@@ -37,8 +37,11 @@ void f32_pack_runs_ukernel_1x16__avx512(int64_t rows, const float* const* src, i
   for (int64_t r = 0; r < rows; ++r, dst += nr) {
     const float* s = src[r];
     for (int ch = 0; ch < chunks; ++ch) {
+      // Zero-masked loads ORed together (the pieces' lanes are disjoint):
+      // merge-masked loads into one register would wait on each other, and
+      // the planes are often in L3 by the time they are packed.
       __m512 v = _mm512_setzero_ps();
-      for (int p = first[ch]; p < first[ch + 1]; ++p) v = _mm512_mask_loadu_ps(v, mask[p], s + shift[p]);
+      for (int p = first[ch]; p < first[ch + 1]; ++p) v = _mm512_or_ps(v, _mm512_maskz_loadu_ps(mask[p], s + shift[p]));
       if (ch + 1 < chunks) _mm512_storeu_ps(dst + 16 * ch, v);
       else _mm512_mask_storeu_ps(dst + 16 * ch, tail, v);
     }
