@@ -4,7 +4,8 @@
 //   bt(const __m512 d[kA], __m512 t[kA])   (B^T on a column or row)
 //   at(const __m512 m[kA], __m512 s[kM])   (A^T on a column or row)
 // The tiles' windows overlap and sit at arbitrary offsets (4 tiles a row
-// at 14x14), so each window position is one gather; outputs go back a tile
+// at 14x14): F(4x4) loads each tile's window rows and transposes them in
+// registers, F(2x2) gathers each window position; outputs go back a tile
 // at a time (F(4x4): 16 outputs per tile, transposed in registers) or, for
 // F(2x2), one masked scatter per output position (partial tiles stay out of
 // the neighbours' rows). The column pass runs first and keeps its results in registers and
@@ -18,8 +19,55 @@
 
 namespace anvil::kernels::lanes {
 
+// Row k (6 values) of the 16 tiles' windows as 6 vectors, d[j] lane l =
+// tile l's value j: each tile's row is one 6-float load, two tiles per
+// register, then an 8x8 transpose within each 256-bit half and one
+// two-source permute per column to interleave the halves' tiles.
+inline void window_row6(const float* plane, const int32_t* in_off, __m512 d[6]) {
+  __m512 z[8];
+  for (int m = 0; m < 8; ++m)
+    z[m] = _mm512_insertf32x8(_mm512_castps256_ps512(_mm256_maskz_loadu_ps(0x3f, plane + in_off[2 * m])),
+                              _mm256_maskz_loadu_ps(0x3f, plane + in_off[2 * m + 1]), 1);
+  __m512 a[8], b[8];
+  for (int m = 0; m < 8; m += 2) {
+    a[m] = _mm512_unpacklo_ps(z[m], z[m + 1]);
+    a[m + 1] = _mm512_unpackhi_ps(z[m], z[m + 1]);
+  }
+  for (int m = 0; m < 8; m += 4) {
+    b[m] = _mm512_castpd_ps(_mm512_unpacklo_pd(_mm512_castps_pd(a[m]), _mm512_castps_pd(a[m + 2])));
+    b[m + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(_mm512_castps_pd(a[m]), _mm512_castps_pd(a[m + 2])));
+    b[m + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(_mm512_castps_pd(a[m + 1]), _mm512_castps_pd(a[m + 3])));
+    b[m + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(_mm512_castps_pd(a[m + 1]), _mm512_castps_pd(a[m + 3])));
+  }
+  // b[j] (tiles 0-7) and b[4 + j] (tiles 8-15): 128-bit lane 0 holds value
+  // j of the even tiles, lane 1 value j + 4 of them, lanes 2 and 3 the same
+  // for the odd tiles.
+  const __m512i lo = _mm512_setr_epi32(0, 8, 1, 9, 2, 10, 3, 11, 16, 24, 17, 25, 18, 26, 19, 27);
+  const __m512i hi = _mm512_add_epi32(lo, _mm512_set1_epi32(4));
+  for (int j = 0; j < 4; ++j) d[j] = _mm512_permutex2var_ps(b[j], lo, b[4 + j]);
+  for (int j = 0; j < 2; ++j) d[4 + j] = _mm512_permutex2var_ps(b[j], hi, b[4 + j]);
+}
+
 template <int kA, class BT>
 inline void input(BT bt, const float* plane, int64_t pw, const int32_t* in_off, float* v, int64_t vstride) {
+  if constexpr (kA == 6) {
+    // Rows first (d B, a row of the window at a time from window_row6),
+    // then the columns (B^T (d B)): 36 gathers were ~800 cycles a call,
+    // ~14% of a 64@56 layer (perf).
+    __m512 e[6][6];  // e[k][j] = (d B)[k][j]
+    for (int k = 0; k < 6; ++k) {
+      __m512 d[6];
+      window_row6(plane + k * pw, in_off, d);
+      bt(d, e[k]);
+    }
+    for (int j = 0; j < 6; ++j) {
+      __m512 col[6], r[6];
+      for (int k = 0; k < 6; ++k) col[k] = e[k][j];
+      bt(col, r);
+      for (int i = 0; i < 6; ++i) _mm512_storeu_ps(v + (i * 6 + j) * vstride, r[i]);
+    }
+    return;
+  }
   const __m512i idx = _mm512_loadu_si512(in_off);
   __m512 t[kA][kA];  // t[i][j] = (B^T d)[i][j]
   for (int j = 0; j < kA; ++j) {
