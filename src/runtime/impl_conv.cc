@@ -180,17 +180,9 @@ class ConvImplicitGemm final : public OpKernel {
     j.pack_runs = kernels::pack_runs_ukernel_for(isa_);
     G.PH = (G.OH - 1) * G.sh + (G.KH - 1) * G.dh + 1;
     G.PW = (G.OW - 1) * G.sw + (G.KW - 1) * G.dw + 1;
-    if (transposed_ && !j.pointwise) {
-      // Each channel once into a zero-padded plane (with the pre-op), so
-      // packing the pixel rows is a branch-free gather through the table.
-      std::vector<float>& xp = xpad_[static_cast<size_t>(tid)];
-      xp.resize(static_cast<size_t>(G.Cg * G.PH * G.PW));
-      for (int64_t c = 0; c < G.Cg; ++c)
-        copy_padded_plane(j.x + c * G.H * G.W, G.H, G.W, G.ph, G.pw, G.PH, G.PW, xp.data() + c * G.PH * G.PW,
-                          j.pre ? pre_s_.data<float>() + j.c0 + c : nullptr,
-                          j.pre ? pre_t_.data<float>() + j.c0 + c : nullptr);
-      j.xp = xp.data();
-    }
+    // Zero-padded planes, so packing the pixel rows is a branch-free
+    // gather through the table.
+    if (transposed_ && !j.pointwise) build_padded(j, tid, pool);
 
     if (!transposed_ && !j.pointwise && G.sh == 2 && G.sw == 2 && G.dh == 1 && G.dw == 1) build_phases(j, tid, pool);
     if (indirect_ && G.OW >= 14) {
@@ -272,18 +264,8 @@ class ConvImplicitGemm final : public OpKernel {
   void run_indirect(KernelContext& k, Job& j, int tid, ThreadPool* pool) {
     const ConvGeo& G = j.geo;
     const int64_t plane = G.PH * G.PW;
-    std::vector<float>& xp = xpad_[static_cast<size_t>(tid)];
     constexpr int64_t kSlack = 64;  // lanes of the last tiles read past the last plane
-    xp.resize(static_cast<size_t>(G.Cg * plane + kSlack));
-    std::fill(xp.end() - kSlack, xp.end(), 0.f);
-    auto pad = [&](int64_t c0, int64_t c1, int) {
-      for (int64_t c = c0; c < c1; ++c)
-        copy_padded_plane(j.x + c * G.H * G.W, G.H, G.W, G.ph, G.pw, G.PH, G.PW, xp.data() + c * plane,
-                          j.pre ? pre_s_.data<float>() + j.c0 + c : nullptr,
-                          j.pre ? pre_t_.data<float>() + j.c0 + c : nullptr);
-    };
-    if (pool && pool->threads() > 1 && G.Cg > 1) pool->parallel_for(G.Cg, pad);
-    else pad(0, G.Cg, 0);
+    build_padded(j, tid, pool, kSlack);
     std::vector<int32_t>& off = ind_off_[static_cast<size_t>(tid)];
     off.resize(static_cast<size_t>(G.K));
     for (int64_t c = 0, kk = 0; c < G.Cg; ++c)
@@ -298,7 +280,7 @@ class ConvImplicitGemm final : public OpKernel {
     constexpr int64_t kGroup = 24, kMC = 192;
     const float* wpg = wp_[static_cast<size_t>(j.oc0 / j.OCg)].data<float>();
     float* yg = j.y + j.oc0 * G.P;
-    const float* xpd = xp.data();
+    const float* xpd = j.xp;
     const int32_t* offp = off.data();
     const kernels::GemmUkernelInd fn = uk_->fn_ind;
     auto body = [&](int64_t t0, int64_t t1, int) {
@@ -333,12 +315,15 @@ class ConvImplicitGemm final : public OpKernel {
     else body(0, tiles, 0);
   }
 
-  // Stride 1, packed panels: each channel once into a zero-padded plane
-  // (with the pre-op), which pack_plane_panels copies runs from.
-  void build_padded(Job& j, int tid, ThreadPool* pool) {
+  // Each channel once into a zero-padded plane (with the pre-op), the
+  // channels split between the threads; `slack` zeros after the last plane.
+  // For the indirect path, the transposed product's gather table and
+  // stride 1's packed panels (pack_plane_panels).
+  void build_padded(Job& j, int tid, ThreadPool* pool, int64_t slack = 0) {
     const ConvGeo& G = j.geo;
     std::vector<float>& xp = xpad_[static_cast<size_t>(tid)];
-    xp.resize(static_cast<size_t>(G.Cg * G.PH * G.PW));
+    xp.resize(static_cast<size_t>(G.Cg * G.PH * G.PW + slack));
+    std::fill(xp.end() - slack, xp.end(), 0.f);
     auto pad = [&](int64_t c0, int64_t c1, int) {
       for (int64_t c = c0; c < c1; ++c)
         copy_padded_plane(j.x + c * G.H * G.W, G.H, G.W, G.ph, G.pw, G.PH, G.PW, xp.data() + c * G.PH * G.PW,
