@@ -21,24 +21,15 @@ namespace anvil::kernels::lanes {
 
 // Row k (6 values) of the 16 tiles' windows as 6 vectors, d[j] lane l =
 // tile l's value j: each tile's row is one 6-float load, two tiles per
-// register, then an 8x8 transpose within each 256-bit half and one
-// two-source permute per column to interleave the halves' tiles.
+// register, then a 4x4 transpose within each 128-bit lane of each four
+// registers and one two-source permute per column to interleave the tiles.
 inline void window_row6(const float* plane, const int32_t* in_off, __m512 d[6]) {
-  __m512 z[8];
+  __m512 z[8], b[8];
   for (int m = 0; m < 8; ++m)
     z[m] = _mm512_insertf32x8(_mm512_castps256_ps512(_mm256_maskz_loadu_ps(0x3f, plane + in_off[2 * m])),
                               _mm256_maskz_loadu_ps(0x3f, plane + in_off[2 * m + 1]), 1);
-  __m512 a[8], b[8];
-  for (int m = 0; m < 8; m += 2) {
-    a[m] = _mm512_unpacklo_ps(z[m], z[m + 1]);
-    a[m + 1] = _mm512_unpackhi_ps(z[m], z[m + 1]);
-  }
-  for (int m = 0; m < 8; m += 4) {
-    b[m] = _mm512_castpd_ps(_mm512_unpacklo_pd(_mm512_castps_pd(a[m]), _mm512_castps_pd(a[m + 2])));
-    b[m + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(_mm512_castps_pd(a[m]), _mm512_castps_pd(a[m + 2])));
-    b[m + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(_mm512_castps_pd(a[m + 1]), _mm512_castps_pd(a[m + 3])));
-    b[m + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(_mm512_castps_pd(a[m + 1]), _mm512_castps_pd(a[m + 3])));
-  }
+  avx512::transpose4_in_lanes(z, b);
+  avx512::transpose4_in_lanes(z + 4, b + 4);
   // b[j] (tiles 0-7) and b[4 + j] (tiles 8-15): 128-bit lane 0 holds value
   // j of the even tiles, lane 1 value j + 4 of them, lanes 2 and 3 the same
   // for the odd tiles.
@@ -46,17 +37,6 @@ inline void window_row6(const float* plane, const int32_t* in_off, __m512 d[6]) 
   const __m512i hi = _mm512_add_epi32(lo, _mm512_set1_epi32(4));
   for (int j = 0; j < 4; ++j) d[j] = _mm512_permutex2var_ps(b[j], lo, b[4 + j]);
   for (int j = 0; j < 2; ++j) d[4 + j] = _mm512_permutex2var_ps(b[j], hi, b[4 + j]);
-}
-
-// A 4x4 transpose within each 128-bit lane across four registers:
-// out[j] lane r element e = in[e] lane r element j. Its own inverse.
-inline void transpose4_in_lanes(const __m512 in[4], __m512 out[4]) {
-  const __m512 a0 = _mm512_unpacklo_ps(in[0], in[1]), a1 = _mm512_unpackhi_ps(in[0], in[1]);
-  const __m512 a2 = _mm512_unpacklo_ps(in[2], in[3]), a3 = _mm512_unpackhi_ps(in[2], in[3]);
-  out[0] = _mm512_castpd_ps(_mm512_unpacklo_pd(_mm512_castps_pd(a0), _mm512_castps_pd(a2)));
-  out[1] = _mm512_castpd_ps(_mm512_unpackhi_pd(_mm512_castps_pd(a0), _mm512_castps_pd(a2)));
-  out[2] = _mm512_castpd_ps(_mm512_unpacklo_pd(_mm512_castps_pd(a1), _mm512_castps_pd(a3)));
-  out[3] = _mm512_castpd_ps(_mm512_unpackhi_pd(_mm512_castps_pd(a1), _mm512_castps_pd(a3)));
 }
 
 // Lane 4e + r <-> lane 4r + e (its own inverse): between "register e,
@@ -73,7 +53,7 @@ inline void window_row4(const float* plane, const int32_t* in_off, __m512 d[4]) 
     v = _mm512_insertf32x4(v, _mm_loadu_ps(plane + in_off[4 * e + 2]), 2);
     z[e] = _mm512_insertf32x4(v, _mm_loadu_ps(plane + in_off[4 * e + 3]), 3);
   }
-  transpose4_in_lanes(z, b);  // b[j] lane r element e: tile 4e + r, value j
+  avx512::transpose4_in_lanes(z, b);  // b[j] lane r element e: tile 4e + r, value j
   const __m512i idx = lanes_by_tile4();
   for (int j = 0; j < 4; ++j) d[j] = _mm512_permutexvar_ps(idx, b[j]);
 }
@@ -155,7 +135,7 @@ inline void output(AT at, const float* m, int64_t mstride, float bias, float* y,
     }
     const __m512i tix = lanes_by_tile4();
     for (int j = 0; j < 4; ++j) b[j] = _mm512_permutexvar_ps(tix, o[j]);
-    transpose4_in_lanes(b, z);  // z[e] 128-bit lane r: tile 4e + r's outputs (0,0) (0,1) (1,0) (1,1)
+    avx512::transpose4_in_lanes(b, z);  // z[e] 128-bit lane r: tile 4e + r's outputs (0,0) (0,1) (1,0) (1,1)
     const __m512i mv =
         _mm512_cvtepu16_epi32(_mm256_zextsi128_si256(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(masks))));
     auto put = [&](int l, __m128 x) {
