@@ -9,6 +9,7 @@ ms over the rounds and the ratio B/A of both, with how many rounds B won.
   python3 bench/ab_layers.py OLD_BINARY NEW_BINARY --filter "3x3/2" [--rounds 8] [--depth 8]
 """
 import argparse
+import os
 import statistics
 import subprocess
 
@@ -35,6 +36,14 @@ def main():
     ap.add_argument("--rounds", type=int, default=8)
     ap.add_argument("--depth", type=int, default=8)
     o = ap.parse_args()
+    if not os.path.isfile(o.a):
+        ap.error(f"A: no such file: {o.a}")
+    if not os.path.isfile(o.b):
+        ap.error(f"B: no such file: {o.b}")
+    if not os.access(o.a, os.X_OK):
+        ap.error(f"A: not executable: {o.a}")
+    if not os.access(o.b, os.X_OK):
+        ap.error(f"B: not executable: {o.b}")
     ta, tb = {}, {}
     wins = {}
     for r in range(o.rounds):

@@ -10,6 +10,7 @@ B/A, and how many rounds B was faster.
   python3 bench/ab_model.py A_ANVIL B_ANVIL MODEL [--nodes conv.1.0] [--rounds 6] [--threads 1]
 """
 import argparse
+import os
 import csv
 import io
 import statistics
@@ -35,6 +36,16 @@ def main():
     ap.add_argument("--iters", type=int, default=20)
     ap.add_argument("--sum-only", action="store_true")
     o = ap.parse_args()
+    if not os.path.isfile(o.a):
+        ap.error(f"A: no such file: {o.a}")
+    if not os.path.isfile(o.b):
+        ap.error(f"B: no such file: {o.b}")
+    if not os.path.isfile(o.model):
+        ap.error(f"MODEL: no such file: {o.model}")
+    if not os.access(o.a, os.X_OK):
+        ap.error(f"A: not executable: {o.a}")
+    if not os.access(o.b, os.X_OK):
+        ap.error(f"B: not executable: {o.b}")
     ta, tb, order = {}, {}, []
     for r in range(o.rounds):
         runs = [(o.a, ta), (o.b, tb)]
