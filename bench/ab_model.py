@@ -14,6 +14,7 @@ import os
 import csv
 import io
 import statistics
+import sys
 import subprocess
 
 
@@ -61,6 +62,8 @@ def main():
                     if node not in order and binary == o.a:
                         order.append(node)
             store.setdefault("(sum)", []).append(total)
+    if not order:
+        sys.exit(f"no node matches --nodes {o.nodes!r} and --kernel {o.kernel!r} (kernel names start like conv2d_)")
     print(f"{'node':<34} {'A med':>8} {'B med':>8} {'B/A':>6}  B faster")
     for node in ([] if o.sum_only else order) + ["(sum)"]:
         if node not in tb:

@@ -175,7 +175,7 @@ GemmPlan gemm_plan(int64_t cols, int64_t rows, Isa isa);
 // Bumped whenever gemm_plan or gemm_ukernel_best can answer differently
 // for some shape: a saved artifact's packed weights (whose sizes alone may
 // match another plan's) are then packed again instead of misread.
-constexpr int kGemmPlanVersion = 3;  // 2: the 24x16 tile; 3: the 8x49 tile
+constexpr int kGemmPlanVersion = 4;  // 2: the 24x16 tile; 3: the 8x49 tile; 4: stride-2 bcast panels
 // The fastest microkernel for a plain M x N product (no transposition).
 const GemmUkernelInfo& gemm_ukernel_best(int64_t M, int64_t N, Isa isa);
 

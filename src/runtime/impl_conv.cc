@@ -12,6 +12,7 @@
 
 #include "core/thread_pool.h"
 #include "kernels/copy.h"
+#include "kernels/conv_bcast.h"
 #include "kernels/gemm.h"
 #include "kernels/transpose.h"
 #include "ops/op_util.h"
@@ -51,6 +52,7 @@ class ConvImplicitGemm final : public OpKernel {
 
   std::string name() const override {
     if (indirect_) return "conv2d_indirect_gemm:f32_igemm_minmax_ukernel_16x16__avx512";
+    if (bcast_) return "conv2d_bcast_s2:f32_conv_s2_minmax_ukernel_14x32__avx512";
     return std::string(is_pointwise() ? "conv2d_1x1_gemm" : "conv2d_implicit_gemm") + (transposed_ ? "_t:" : ":") +
            uk_->name;
   }
@@ -64,6 +66,30 @@ class ConvImplicitGemm final : public OpKernel {
   void plan_indirect(int64_t out_w) {
     indirect_ = !transposed_ && !is_pointwise() && geo_.strides[0] == 1 && geo_.strides[1] == 1 &&
                 register_epilogue_ && uk_->fn_ind && uk_->nr == 16 && out_w >= 14;
+  }
+
+  // Stride-2 convs (ResNet's 3x3/2 and 1x1/2) whose output rows hold at
+  // least one 14-pixel tile: run_bcast, with W packed [32-channel
+  // panel][K][32]. Through phase planes and im2col panels these ran at
+  // 55-70% of Zen 5's peak in-model (3x3/2 128@56: 1.64 ms, ORT's NCHWc
+  // kernel 1.08).
+  void plan_bcast(int64_t out_w, const KernelConfig& cfg) {
+    bcast_ = cfg.isa >= Isa::kAvx512 && cfg.conv_bcast && group_ == 1 && geo_.strides[0] == 2 &&
+             geo_.strides[1] == 2 && geo_.dilations[0] == 1 && geo_.dilations[1] == 1 && register_epilogue_ &&
+             out_w >= kernels::kConvBcastPixels;
+    if (!bcast_) return;
+    const int64_t OC = w_.dim(0), K = w_.numel() / OC, panels = (OC + 31) / 32;
+    wp_.clear();
+    if (adopt_prepacked(cfg, {panels * 32 * K}, wp_)) return;
+    Tensor t(DType::kF32, Shape{panels * 32 * K});
+    float* d = t.data<float>();
+    for (int64_t p = 0; p < panels; ++p)
+      for (int64_t kk = 0; kk < K; ++kk)
+        for (int64_t i = 0; i < 32; ++i) {
+          const int64_t o = p * 32 + i;
+          d[(p * K + kk) * 32 + i] = o < OC ? w_.data<float>()[o * K + kk] : 0.f;
+        }
+    wp_.push_back(std::move(t));
   }
 
   // Per-input-channel x*s + t applied while packing, so padded positions
@@ -80,6 +106,7 @@ class ConvImplicitGemm final : public OpKernel {
   // Packed weights offered by cfg (an artifact's) are adopted when they
   // have this orientation's sizes.
   void choose_orientation(int64_t pixels, const KernelConfig& cfg) {
+    if (bcast_) return;
     const int64_t OC = w_.dim(0), OCg = OC / group_, K = w_.numel() / OC;
     const kernels::GemmPlan plan = kernels::gemm_plan(pixels, OCg, isa_);
     transposed_ = plan.transposed;
@@ -182,6 +209,10 @@ class ConvImplicitGemm final : public OpKernel {
     G.PW = (G.OW - 1) * G.sw + (G.KW - 1) * G.dw + 1;
     // Zero-padded planes, so packing the pixel rows is a branch-free
     // gather through the table.
+    if (bcast_) {
+      run_bcast(k, j, tid, pool);
+      return;
+    }
     if (transposed_ && !j.pointwise) build_padded(j, tid, pool);
 
     if (!transposed_ && !j.pointwise && G.sh == 2 && G.sw == 2 && G.dh == 1 && G.dw == 1) build_phases(j, tid, pool);
@@ -313,6 +344,62 @@ class ConvImplicitGemm final : public OpKernel {
     };
     if (pool && pool->threads() > 1 && tiles > 1) pool->parallel_for_balanced(tiles, kGroup, body);
     else body(0, tiles, 0);
+  }
+
+  // Stride 2, pixels broadcast (kernels/conv_bcast.h): tiles of up to 14
+  // pixels along an output row, each times every 32-channel weight panel,
+  // the whole reduction in registers. A 1x1/2 conv without pre-op whose
+  // rows split into full tiles reads the image in place; others read its
+  // zero-padded copy. Weight panels go in blocks of ~384 KB (L2), every
+  // tile running through a block before the next block.
+  void run_bcast(KernelContext& k, Job& j, int tid, ThreadPool* pool) {
+    const ConvGeo& G = j.geo;
+    constexpr int64_t kT = kernels::kConvBcastPixels;
+    const int64_t ntw = (G.OW + kT - 1) / kT, wbase = G.OW / ntw, wextra = G.OW % ntw;
+    const float* src;
+    int64_t rs, plane;
+    if (G.KH == 1 && G.KW == 1 && G.ph == 0 && G.pw == 0 && !j.pre && wextra == 0 && wbase == kT) {
+      src = j.x;
+      rs = G.W;
+      plane = G.H * G.W;
+    } else {
+      build_padded(j, tid, pool, 2 * kT + 8);
+      src = j.xp;
+      rs = G.PW;
+      plane = G.PH * G.PW;
+    }
+    std::vector<int32_t>& off = ind_off_[static_cast<size_t>(tid)];
+    off.resize(static_cast<size_t>(G.K));
+    for (int64_t c = 0, kk = 0; c < G.Cg; ++c)
+      for (int64_t kh = 0; kh < G.KH; ++kh)
+        for (int64_t kw = 0; kw < G.KW; ++kw, ++kk)
+          off[static_cast<size_t>(kk)] = static_cast<int32_t>(c * plane + kh * rs + kw);
+    const kernels::GemmEpilogue e = fused_epilogue(k, j.n, j.OC, j.oc0, G.P);
+    const float clampv[2] = {e.lo, e.hi};
+    const int64_t panels = (j.OCg + 31) / 32, tiles = G.OH * ntw;
+    const int64_t per_block = std::max<int64_t>(1, (384 << 10) / (G.K * 32 * 4));
+    const float* wp = wp_[0].data<float>();
+    const int32_t* offp = off.data();
+    for (int64_t pb = 0; pb < panels; pb += per_block) {
+      const int64_t pe = std::min(panels, pb + per_block);
+      auto body = [&](int64_t t0, int64_t t1, int) {
+        for (int64_t t = t0; t < t1; ++t) {
+          const int64_t oh = t / ntw, tw = t % ntw;
+          const int64_t ow0 = tw * wbase + std::min(tw, wextra), np = wbase + (tw < wextra ? 1 : 0);
+          const float* xt = src + 2 * oh * rs + 2 * ow0;
+          const int64_t cofs = oh * G.OW + ow0;
+          for (int64_t p = pb; p < pe; ++p) {
+            const int64_t o = p * 32;
+            kernels::f32_conv_s2_minmax_ukernel_14x32__avx512(
+                G.K, wp + p * G.K * 32, xt, offp, np, std::min<int64_t>(32, j.OCg - o), j.y + o * G.P + cofs, G.P,
+                e.bias ? e.bias + o : nullptr, e.residual ? e.residual + o * G.P + cofs : nullptr,
+                e.clamp ? clampv : nullptr);
+          }
+        }
+      };
+      if (pool && pool->threads() > 1 && tiles > 1) pool->parallel_for_balanced(tiles, 1, body);
+      else body(0, tiles, 0);
+    }
   }
 
   // Each channel once into a zero-padded plane (with the pre-op), the
@@ -816,6 +903,7 @@ class ConvImplicitGemm final : public OpKernel {
   std::vector<std::vector<float>> tmp_;  // transposed product per thread
   bool transposed_ = false;
   bool indirect_ = false;  // see plan_indirect
+  bool bcast_ = false;     // see plan_bcast
   const kernels::GemmUkernelInfo* uk_ = &kernels::gemm_ukernel_for(Isa::kScalar);  // set by choose_orientation
   std::vector<Tensor> wp_;   // per group: W packed for the chosen orientation
   Tensor pre_s_, pre_t_;
@@ -855,6 +943,7 @@ Result<std::unique_ptr<OpKernel>> create_conv(const Graph& g, const Node& n, con
   auto k = std::make_unique<ConvImplicitGemm>(cfg, group, std::move(geo), *w.constant, std::move(b), std::move(post));
   k->set_pre_scale_shift(std::move(pre_s), std::move(pre_t));
   const Shape& ys = g.value(n.outputs[0]).shape;
+  k->plan_bcast(ys[3], cfg);
   k->choose_orientation(ys[2] * ys[3], cfg);
   k->plan_indirect(ys[3]);
   return std::unique_ptr<OpKernel>(std::move(k));

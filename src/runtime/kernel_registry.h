@@ -34,6 +34,10 @@ struct KernelConfig {
   // tiles, both with at least winograd_lanes_min_channels (3x3 64@56:
   // F(4x4) 1.5 vs 2.6 ms direct, bench_conv_layers).
   int64_t winograd_lanes_min_tiles = 16, winograd_lanes_min_channels = 64;
+  // Stride-2 convs with output rows of 14 pixels or more take the
+  // pixels-broadcast kernel (impl_conv.cc, plan_bcast); off: im2col panels
+  // from phase planes, as before it (the tests run both).
+  bool conv_bcast = true;
   // Packed weights from a compiled artifact (.anvil) or from the executor
   // that was made first: a kernel adopts them instead of packing again when
   // their count and sizes are the ones it would make (adopt_prepacked).

@@ -514,6 +514,39 @@ TEST(ConvGemmImpl, StrideTwoPhasePlanesMatchReference) {
     }
 }
 
+// Stride-2 convs with output rows of 14 or more pixels take the
+// pixels-broadcast tiles (conv2d_bcast_s2): rows split into 14-pixel tiles
+// evenly (14, 15 -> 8 + 7, 29 -> 10 + 10 + 9), output channels not a
+// multiple of 32 (a partial last panel, one channel), 1x1/2 read in place
+// (56 -> 28: two full tiles a row) or through the padded copy (odd widths,
+// a pre-op), 3x3 and 5x5 windows with asymmetric pads, the residual + ReLU
+// epilogue, and enough weights for several L2 blocks of panels.
+TEST(ConvGemmImpl, StrideTwoBroadcastTilesMatchReference) {
+  if (host_isa() < Isa::kAvx512) GTEST_SKIP() << "no AVX-512 on this host";
+  std::mt19937 rng(321);
+  struct Case { int64_t C, OC, H, W, k, pt, pl, pb, pr; };
+  for (const Case& c : std::vector<Case>{{16, 64, 56, 56, 1, 0, 0, 0, 0}, {17, 33, 55, 57, 1, 0, 0, 0, 0},
+                                         {8, 1, 6, 28, 1, 0, 0, 0, 0},     {24, 48, 29, 30, 3, 1, 1, 1, 1},
+                                         {6, 17, 9, 58, 3, 0, 1, 1, 0},    {5, 70, 11, 87, 5, 2, 1, 2, 2},
+                                         {5, 32, 4, 27, 3, 1, 1, 1, 1},    {320, 40, 6, 28, 3, 1, 1, 1, 1}})
+    for (bool fused : {false, true}) {
+      Attrs a;
+      a.set("pads", std::vector<int64_t>{c.pt, c.pl, c.pb, c.pr});
+      a.set("strides", std::vector<int64_t>{2, 2});
+      const int64_t OH = (c.H + c.pt + c.pb - c.k) / 2 + 1, OW = (c.W + c.pl + c.pr - c.k) / 2 + 1;
+      std::vector<Tensor> in{random_tensor({1, c.C, c.H, c.W}, rng), random_tensor({c.OC, c.C, c.k, c.k}, rng),
+                             random_tensor({c.OC}, rng)};
+      const std::string op = !fused ? "Conv"
+                             : c.k == 1 && c.C % 2 ? add_pre_op_residual_relu(a, in, c.C, c.OC, OH, OW, rng)
+                                                   : add_residual_relu(a, in, c.OC, OH, OW, rng);
+      const std::string desc = op + " stride 2 ic" + std::to_string(c.C) + " oc" + std::to_string(c.OC) + " " +
+                               std::to_string(c.H) + "x" + std::to_string(c.W) + " k" + std::to_string(c.k);
+      ASSERT_GE(OW, 14) << desc;
+      expect_kernel(op, in, a, "conv2d_bcast_s2", true, desc);
+      check_against_reference(op, in, a, desc);
+    }
+}
+
 // The transposed product (few pixels: 6x7, 5x5 and 3x3 maps; 7x7 ones
 // take the 8x49 tile, below) packs its pixel panels as runs along output
 // rows: a panel that is exactly one output row of 7 pixels (fixed-size
