@@ -20,12 +20,20 @@ using ConvBcastUkernel = void (*)(int64_t K, const float* w, const float* x, con
 
 constexpr int kConvBcastPixels = 14, kConvBcastChannels = 32;
 
-// Reads x[off[k] + 2 * i] for every i < 14 whatever np is: the caller
-// keeps 28 floats readable past each tile's last pixel.
+// Reads x[off[k] + 2 * i] (s1: x[off[k] + i]) for every i < 14 whatever np
+// is: the caller keeps 28 floats readable past each tile's last pixel.
 void f32_conv_s2_minmax_ukernel_14x32__avx512(int64_t K, const float* w, const float* x, const int32_t* off,
                                               int64_t np, int64_t nc, float* y, int64_t ldy, const float* bias,
                                               const float* residual, const float* clamp);
 void f32_conv_s2_minmax_ukernel_14x32__scalar(int64_t K, const float* w, const float* x, const int32_t* off,
+                                              int64_t np, int64_t nc, float* y, int64_t ldy, const float* bias,
+                                              const float* residual, const float* clamp);
+// The same with consecutive pixels (x[off[k] + i]): 1x1 stride-1 convs,
+// tiles of 14 pixels along the flattened map (rows do not matter there).
+void f32_conv_s1_minmax_ukernel_14x32__avx512(int64_t K, const float* w, const float* x, const int32_t* off,
+                                              int64_t np, int64_t nc, float* y, int64_t ldy, const float* bias,
+                                              const float* residual, const float* clamp);
+void f32_conv_s1_minmax_ukernel_14x32__scalar(int64_t K, const float* w, const float* x, const int32_t* off,
                                               int64_t np, int64_t nc, float* y, int64_t ldy, const float* bias,
                                               const float* residual, const float* clamp);
 

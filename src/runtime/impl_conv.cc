@@ -52,7 +52,9 @@ class ConvImplicitGemm final : public OpKernel {
 
   std::string name() const override {
     if (indirect_) return "conv2d_indirect_gemm:f32_igemm_minmax_ukernel_16x16__avx512";
-    if (bcast_) return "conv2d_bcast_s2:f32_conv_s2_minmax_ukernel_14x32__avx512";
+    if (bcast_)
+      return bcast_s1_ ? "conv2d_1x1_bcast:f32_conv_s1_minmax_ukernel_14x32__avx512"
+                       : "conv2d_bcast_s2:f32_conv_s2_minmax_ukernel_14x32__avx512";
     return std::string(is_pointwise() ? "conv2d_1x1_gemm" : "conv2d_implicit_gemm") + (transposed_ ? "_t:" : ":") +
            uk_->name;
   }
@@ -69,14 +71,24 @@ class ConvImplicitGemm final : public OpKernel {
   }
 
   // Stride-2 convs (ResNet's 3x3/2 and 1x1/2) whose output rows hold at
-  // least one 14-pixel tile: run_bcast, with W packed [32-channel
-  // panel][K][32]. Through phase planes and im2col panels these ran at
-  // 55-70% of Zen 5's peak in-model (3x3/2 128@56: 1.64 ms, ORT's NCHWc
-  // kernel 1.08).
-  void plan_bcast(int64_t out_w, const KernelConfig& cfg) {
-    bcast_ = cfg.isa >= Isa::kAvx512 && cfg.conv_bcast && group_ == 1 && geo_.strides[0] == 2 &&
-             geo_.strides[1] == 2 && geo_.dilations[0] == 1 && geo_.dilations[1] == 1 && register_epilogue_ &&
-             out_w >= kernels::kConvBcastPixels;
+  // least one 14-pixel tile, and 1x1 stride-1 convs on maps of a multiple
+  // of 14 pixels (56x56, 28x28, 14x14) with 128 or more input channels:
+  // run_bcast, with W packed [32-channel panel][K][32]. Through phase
+  // planes and im2col panels the strided ones ran at 55-70% of Zen 5's
+  // peak in-model (3x3/2 128@56: 1.64 ms, ORT's NCHWc kernel 1.08); the
+  // 1x1s through the 16x16 and 8x49 tiles at 77-85% (ResNet-50's 1x1s:
+  // 22.1 -> 20.4 ms, alternated). With 64 input channels the tile's
+  // transposing store outweighs the gain (64->256@56: 8% slower).
+  void plan_bcast(int64_t out_w, int64_t out_pixels, const KernelConfig& cfg) {
+    const bool pw1 = geo_.kernel[0] == 1 && geo_.kernel[1] == 1 && geo_.strides[0] == 1 && geo_.strides[1] == 1 &&
+                     geo_.pad_begin[0] == 0 && geo_.pad_begin[1] == 0 && geo_.pad_end[0] == 0 &&
+                     geo_.pad_end[1] == 0;
+    const bool s2 = geo_.strides[0] == 2 && geo_.strides[1] == 2 && geo_.dilations[0] == 1 &&
+                    geo_.dilations[1] == 1 && out_w >= kernels::kConvBcastPixels;
+    bcast_ = cfg.isa >= Isa::kAvx512 && cfg.conv_bcast && group_ == 1 && register_epilogue_ &&
+             (s2 || (pw1 && out_pixels % kernels::kConvBcastPixels == 0 && out_pixels >= cfg.conv_bcast_min_pixels &&
+                     w_.dim(1) >= cfg.conv_bcast_min_channels));
+    bcast_s1_ = bcast_ && !s2;
     if (!bcast_) return;
     const int64_t OC = w_.dim(0), K = w_.numel() / OC, panels = (OC + 31) / 32;
     wp_.clear();
@@ -355,7 +367,11 @@ class ConvImplicitGemm final : public OpKernel {
   void run_bcast(KernelContext& k, Job& j, int tid, ThreadPool* pool) {
     const ConvGeo& G = j.geo;
     constexpr int64_t kT = kernels::kConvBcastPixels;
-    const int64_t ntw = (G.OW + kT - 1) / kT, wbase = G.OW / ntw, wextra = G.OW % ntw;
+    // Stride 2: tiles along output rows, split evenly. 1x1 stride 1: tiles
+    // of 14 along the flattened map (one row of ntw = P / 14 tiles).
+    const bool s1 = bcast_s1_;
+    const int64_t ntw = s1 ? G.P / kT : (G.OW + kT - 1) / kT, wbase = s1 ? kT : G.OW / ntw,
+                  wextra = s1 ? 0 : G.OW % ntw;
     const float* src;
     int64_t rs, plane;
     if (G.KH == 1 && G.KW == 1 && G.ph == 0 && G.pw == 0 && !j.pre && wextra == 0 && wbase == kT) {
@@ -376,7 +392,7 @@ class ConvImplicitGemm final : public OpKernel {
           off[static_cast<size_t>(kk)] = static_cast<int32_t>(c * plane + kh * rs + kw);
     const kernels::GemmEpilogue e = fused_epilogue(k, j.n, j.OC, j.oc0, G.P);
     const float clampv[2] = {e.lo, e.hi};
-    const int64_t panels = (j.OCg + 31) / 32, tiles = G.OH * ntw;
+    const int64_t panels = (j.OCg + 31) / 32, tiles = s1 ? ntw : G.OH * ntw;
     const int64_t per_block = std::max<int64_t>(1, (384 << 10) / (G.K * 32 * 4));
     const float* wp = wp_[0].data<float>();
     const int32_t* offp = off.data();
@@ -386,11 +402,11 @@ class ConvImplicitGemm final : public OpKernel {
         for (int64_t t = t0; t < t1; ++t) {
           const int64_t oh = t / ntw, tw = t % ntw;
           const int64_t ow0 = tw * wbase + std::min(tw, wextra), np = wbase + (tw < wextra ? 1 : 0);
-          const float* xt = src + 2 * oh * rs + 2 * ow0;
+          const float* xt = s1 ? src + ow0 : src + 2 * oh * rs + 2 * ow0;
           const int64_t cofs = oh * G.OW + ow0;
           for (int64_t p = pb; p < pe; ++p) {
             const int64_t o = p * 32;
-            kernels::f32_conv_s2_minmax_ukernel_14x32__avx512(
+            (s1 ? kernels::f32_conv_s1_minmax_ukernel_14x32__avx512 : kernels::f32_conv_s2_minmax_ukernel_14x32__avx512)(
                 G.K, wp + p * G.K * 32, xt, offp, np, std::min<int64_t>(32, j.OCg - o), j.y + o * G.P + cofs, G.P,
                 e.bias ? e.bias + o : nullptr, e.residual ? e.residual + o * G.P + cofs : nullptr,
                 e.clamp ? clampv : nullptr);
@@ -904,6 +920,7 @@ class ConvImplicitGemm final : public OpKernel {
   bool transposed_ = false;
   bool indirect_ = false;  // see plan_indirect
   bool bcast_ = false;     // see plan_bcast
+  bool bcast_s1_ = false;  // its 1x1 stride-1 form
   const kernels::GemmUkernelInfo* uk_ = &kernels::gemm_ukernel_for(Isa::kScalar);  // set by choose_orientation
   std::vector<Tensor> wp_;   // per group: W packed for the chosen orientation
   Tensor pre_s_, pre_t_;
@@ -943,7 +960,7 @@ Result<std::unique_ptr<OpKernel>> create_conv(const Graph& g, const Node& n, con
   auto k = std::make_unique<ConvImplicitGemm>(cfg, group, std::move(geo), *w.constant, std::move(b), std::move(post));
   k->set_pre_scale_shift(std::move(pre_s), std::move(pre_t));
   const Shape& ys = g.value(n.outputs[0]).shape;
-  k->plan_bcast(ys[3], cfg);
+  k->plan_bcast(ys[3], ys[2] * ys[3], cfg);
   k->choose_orientation(ys[2] * ys[3], cfg);
   k->plan_indirect(ys[3]);
   return std::unique_ptr<OpKernel>(std::move(k));

@@ -38,6 +38,10 @@ struct KernelConfig {
   // pixels-broadcast kernel (impl_conv.cc, plan_bcast); off: im2col panels
   // from phase planes, as before it (the tests run both).
   bool conv_bcast = true;
+  // ... and 1x1 stride-1 convs with a multiple of 14 output pixels, this
+  // many or more (7x7 maps keep the 8x49 tile), and this many input
+  // channels or more.
+  int64_t conv_bcast_min_pixels = 196, conv_bcast_min_channels = 128;
   // Packed weights from a compiled artifact (.anvil) or from the executor
   // that was made first: a kernel adopts them instead of packing again when
   // their count and sizes are the ones it would make (adopt_prepacked).

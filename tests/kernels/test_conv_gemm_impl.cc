@@ -547,6 +547,34 @@ TEST(ConvGemmImpl, StrideTwoBroadcastTilesMatchReference) {
     }
 }
 
+// 1x1 stride-1 convs on maps of a multiple of 14 pixels with 128+ input
+// channels take the same tiles along the flattened map (conv2d_1x1_bcast):
+// read in place, or through a copy with the pre-op; output channels not a
+// multiple of 32; epilogues. Below 128 channels, or on 7x7 maps, the GEMM.
+TEST(ConvGemmImpl, PointwiseBroadcastTilesMatchReference) {
+  if (host_isa() < Isa::kAvx512) GTEST_SKIP() << "no AVX-512 on this host";
+  std::mt19937 rng(654);
+  struct Case { int64_t C, OC, H, W; };
+  for (const Case& c : std::vector<Case>{{128, 33, 14, 14}, {130, 64, 7, 28}, {257, 17, 2, 98}, {128, 1, 28, 14}})
+    for (int fused : {0, 1, 2}) {
+      Attrs a;
+      std::vector<Tensor> in{random_tensor({1, c.C, c.H, c.W}, rng), random_tensor({c.OC, c.C, 1, 1}, rng),
+                             random_tensor({c.OC}, rng)};
+      const std::string op = fused == 0   ? "Conv"
+                             : fused == 1 ? add_residual_relu(a, in, c.OC, c.H, c.W, rng)
+                                          : add_pre_op_residual_relu(a, in, c.C, c.OC, c.H, c.W, rng);
+      const std::string desc = op + " 1x1 ic" + std::to_string(c.C) + " oc" + std::to_string(c.OC) + " " +
+                               std::to_string(c.H) + "x" + std::to_string(c.W) + (fused == 2 ? " pre-op" : "");
+      expect_kernel(op, in, a, "conv2d_1x1_bcast", true, desc);
+      check_against_reference(op, in, a, desc);
+    }
+  Attrs a;
+  expect_kernel("Conv", {random_tensor({1, 64, 14, 14}, rng), random_tensor({32, 64, 1, 1}, rng)}, a, "conv2d_1x1_gemm",
+                true, "64 input channels");
+  expect_kernel("Conv", {random_tensor({1, 128, 7, 7}, rng), random_tensor({32, 128, 1, 1}, rng)}, a,
+                "conv2d_1x1_gemm", true, "7x7 map");
+}
+
 // The transposed product (few pixels: 6x7, 5x5 and 3x3 maps; 7x7 ones
 // take the 8x49 tile, below) packs its pixel panels as runs along output
 // rows: a panel that is exactly one output row of 7 pixels (fixed-size

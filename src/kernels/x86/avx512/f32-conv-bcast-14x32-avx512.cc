@@ -14,9 +14,11 @@ namespace anvil::kernels {
 // weight vectors and one broadcast, 31 of the 32 registers. Per reduction
 // row 16 loads (2 vectors, 14 broadcasts at fixed displacements from one
 // pointer) feed 28 FMAs.
-void f32_conv_s2_minmax_ukernel_14x32__avx512(int64_t K, const float* w, const float* x, const int32_t* off,
-                                              int64_t np, int64_t nc, float* y, int64_t ldy, const float* bias,
-                                              const float* residual, const float* clamp) {
+namespace {
+
+template <int kStride>
+void tile(int64_t K, const float* w, const float* x, const int32_t* off, int64_t np, int64_t nc, float* y,
+          int64_t ldy, const float* bias, const float* residual, const float* clamp) {
   __m512 acc[14][2];
 #pragma GCC unroll 14
   for (int i = 0; i < 14; ++i) acc[i][0] = acc[i][1] = _mm512_setzero_ps();
@@ -26,7 +28,7 @@ void f32_conv_s2_minmax_ukernel_14x32__avx512(int64_t K, const float* w, const f
     w += 32;
 #pragma GCC unroll 14
     for (int i = 0; i < 14; ++i) {
-      const __m512 b = _mm512_set1_ps(p[2 * i]);
+      const __m512 b = _mm512_set1_ps(p[kStride * i]);
       acc[i][0] = _mm512_fmadd_ps(b, w0, acc[i][0]);
       acc[i][1] = _mm512_fmadd_ps(b, w1, acc[i][1]);
     }
@@ -51,6 +53,20 @@ void f32_conv_s2_minmax_ukernel_14x32__avx512(int64_t K, const float* w, const f
       _mm512_mask_storeu_ps(y + oc * ldy, pm, v);
     }
   }
+}
+
+}  // namespace
+
+void f32_conv_s2_minmax_ukernel_14x32__avx512(int64_t K, const float* w, const float* x, const int32_t* off,
+                                              int64_t np, int64_t nc, float* y, int64_t ldy, const float* bias,
+                                              const float* residual, const float* clamp) {
+  tile<2>(K, w, x, off, np, nc, y, ldy, bias, residual, clamp);
+}
+
+void f32_conv_s1_minmax_ukernel_14x32__avx512(int64_t K, const float* w, const float* x, const int32_t* off,
+                                              int64_t np, int64_t nc, float* y, int64_t ldy, const float* bias,
+                                              const float* residual, const float* clamp) {
+  tile<1>(K, w, x, off, np, nc, y, ldy, bias, residual, clamp);
 }
 
 }  // namespace anvil::kernels
