@@ -520,7 +520,8 @@ TEST(ConvGemmImpl, StrideTwoPhasePlanesMatchReference) {
 // multiple of 32 (a partial last panel, one channel), 1x1/2 read in place
 // (56 -> 28: two full tiles a row) or through the padded copy (odd widths,
 // a pre-op), 3x3 and 5x5 windows with asymmetric pads, the residual + ReLU
-// epilogue, and enough weights for several L2 blocks of panels.
+// epilogue, enough weights for several L2 blocks of panels, and more
+// weights than input (2 threads then split the panels, not the tiles).
 TEST(ConvGemmImpl, StrideTwoBroadcastTilesMatchReference) {
   if (host_isa() < Isa::kAvx512) GTEST_SKIP() << "no AVX-512 on this host";
   std::mt19937 rng(321);
@@ -528,7 +529,8 @@ TEST(ConvGemmImpl, StrideTwoBroadcastTilesMatchReference) {
   for (const Case& c : std::vector<Case>{{16, 64, 56, 56, 1, 0, 0, 0, 0}, {17, 33, 55, 57, 1, 0, 0, 0, 0},
                                          {8, 1, 6, 28, 1, 0, 0, 0, 0},     {24, 48, 29, 30, 3, 1, 1, 1, 1},
                                          {6, 17, 9, 58, 3, 0, 1, 1, 0},    {5, 70, 11, 87, 5, 2, 1, 2, 2},
-                                         {5, 32, 4, 27, 3, 1, 1, 1, 1},    {320, 40, 6, 28, 3, 1, 1, 1, 1}})
+                                         {5, 32, 4, 27, 3, 1, 1, 1, 1},    {320, 40, 6, 28, 3, 1, 1, 1, 1},
+                                         {64, 200, 8, 28, 3, 1, 1, 1, 1}})
     for (bool fused : {false, true}) {
       Attrs a;
       a.set("pads", std::vector<int64_t>{c.pt, c.pl, c.pb, c.pr});
@@ -550,12 +552,13 @@ TEST(ConvGemmImpl, StrideTwoBroadcastTilesMatchReference) {
 // 1x1 stride-1 convs on maps of a multiple of 14 pixels with 128+ input
 // channels take the same tiles along the flattened map (conv2d_1x1_bcast):
 // read in place, or through a copy with the pre-op; output channels not a
-// multiple of 32; epilogues. Below 128 channels, or on 7x7 maps, the GEMM.
+// multiple of 32; epilogues; more weights than input (the panel split). Below 128 channels, or on 7x7 maps, the GEMM.
 TEST(ConvGemmImpl, PointwiseBroadcastTilesMatchReference) {
   if (host_isa() < Isa::kAvx512) GTEST_SKIP() << "no AVX-512 on this host";
   std::mt19937 rng(654);
   struct Case { int64_t C, OC, H, W; };
-  for (const Case& c : std::vector<Case>{{128, 33, 14, 14}, {130, 64, 7, 28}, {257, 17, 2, 98}, {128, 1, 28, 14}})
+  for (const Case& c : std::vector<Case>{{128, 33, 14, 14}, {130, 64, 7, 28}, {257, 17, 2, 98}, {128, 1, 28, 14},
+                                         {128, 230, 14, 14}})
     for (int fused : {0, 1, 2}) {
       Attrs a;
       std::vector<Tensor> in{random_tensor({1, c.C, c.H, c.W}, rng), random_tensor({c.OC, c.C, 1, 1}, rng),
