@@ -78,7 +78,9 @@ class ConvImplicitGemm final : public OpKernel {
   // peak in-model (3x3/2 128@56: 1.64 ms, ORT's NCHWc kernel 1.08); the
   // 1x1s through the 16x16 and 8x49 tiles at 77-85% (ResNet-50's 1x1s:
   // 22.1 -> 20.4 ms, alternated). With 64 input channels the tile's
-  // transposing store outweighs the gain (64->256@56: 8% slower).
+  // transposing store outweighs the gain (64->256@56: 8% slower); so does
+  // a last channel panel a fifth or more empty (MobileNetV2's 144->24@56:
+  // 0.209 against 0.142 ms on the 24x16 tile, 6 of 6 alternated rounds).
   void plan_bcast(int64_t out_w, int64_t out_pixels, const KernelConfig& cfg) {
     const bool pw1 = geo_.kernel[0] == 1 && geo_.kernel[1] == 1 && geo_.strides[0] == 1 && geo_.strides[1] == 1 &&
                      geo_.pad_begin[0] == 0 && geo_.pad_begin[1] == 0 && geo_.pad_end[0] == 0 &&
@@ -87,7 +89,7 @@ class ConvImplicitGemm final : public OpKernel {
                     geo_.dilations[1] == 1 && out_w >= kernels::kConvBcastPixels;
     bcast_ = cfg.isa >= Isa::kAvx512 && cfg.conv_bcast && group_ == 1 && register_epilogue_ &&
              (s2 || (pw1 && out_pixels % kernels::kConvBcastPixels == 0 && out_pixels >= cfg.conv_bcast_min_pixels &&
-                     w_.dim(1) >= cfg.conv_bcast_min_channels));
+                     w_.dim(1) >= cfg.conv_bcast_min_channels && (w_.dim(0) + 31) / 32 * 32 * 4 <= w_.dim(0) * 5));
     bcast_s1_ = bcast_ && !s2;
     if (!bcast_) return;
     const int64_t OC = w_.dim(0), K = w_.numel() / OC, panels = (OC + 31) / 32;

@@ -39,8 +39,8 @@ struct KernelConfig {
   // from phase planes, as before it (the tests run both).
   bool conv_bcast = true;
   // ... and 1x1 stride-1 convs with a multiple of 14 output pixels, this
-  // many or more (7x7 maps keep the 8x49 tile), and this many input
-  // channels or more.
+  // many or more (7x7 maps keep the 8x49 tile), this many input channels
+  // or more, and output channels filling 32-wide panels to 80% or more.
   int64_t conv_bcast_min_pixels = 196, conv_bcast_min_channels = 128;
   // Packed weights from a compiled artifact (.anvil) or from the executor
   // that was made first: a kernel adopts them instead of packing again when

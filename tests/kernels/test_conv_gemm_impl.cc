@@ -552,12 +552,14 @@ TEST(ConvGemmImpl, StrideTwoBroadcastTilesMatchReference) {
 // 1x1 stride-1 convs on maps of a multiple of 14 pixels with 128+ input
 // channels take the same tiles along the flattened map (conv2d_1x1_bcast):
 // read in place, or through a copy with the pre-op; output channels not a
-// multiple of 32; epilogues; more weights than input (the panel split). Below 128 channels, or on 7x7 maps, the GEMM.
+// multiple of 32 (filling the last panel to 80% or more); epilogues; more
+// weights than input (the panel split). Below 128 input channels, on 7x7
+// maps, or with a last panel a fifth or more empty: the GEMM.
 TEST(ConvGemmImpl, PointwiseBroadcastTilesMatchReference) {
   if (host_isa() < Isa::kAvx512) GTEST_SKIP() << "no AVX-512 on this host";
   std::mt19937 rng(654);
   struct Case { int64_t C, OC, H, W; };
-  for (const Case& c : std::vector<Case>{{128, 33, 14, 14}, {130, 64, 7, 28}, {257, 17, 2, 98}, {128, 1, 28, 14},
+  for (const Case& c : std::vector<Case>{{128, 59, 14, 14}, {130, 64, 7, 28}, {257, 30, 2, 98}, {128, 26, 28, 14},
                                          {128, 230, 14, 14}})
     for (int fused : {0, 1, 2}) {
       Attrs a;
@@ -576,6 +578,8 @@ TEST(ConvGemmImpl, PointwiseBroadcastTilesMatchReference) {
                 true, "64 input channels");
   expect_kernel("Conv", {random_tensor({1, 128, 7, 7}, rng), random_tensor({32, 128, 1, 1}, rng)}, a,
                 "conv2d_1x1_gemm", true, "7x7 map");
+  expect_kernel("Conv", {random_tensor({1, 144, 14, 14}, rng), random_tensor({24, 144, 1, 1}, rng)}, a,
+                "conv2d_1x1_gemm", true, "24 output channels: a quarter of the panel empty");
 }
 
 // The transposed product (few pixels: 6x7, 5x5 and 3x3 maps; 7x7 ones
