@@ -82,9 +82,7 @@ class ConvImplicitGemm final : public OpKernel {
   // a last channel panel a fifth or more empty (MobileNetV2's 144->24@56:
   // 0.209 against 0.142 ms on the 24x16 tile, 6 of 6 alternated rounds).
   void plan_bcast(int64_t out_w, int64_t out_pixels, const KernelConfig& cfg) {
-    const bool pw1 = geo_.kernel[0] == 1 && geo_.kernel[1] == 1 && geo_.strides[0] == 1 && geo_.strides[1] == 1 &&
-                     geo_.pad_begin[0] == 0 && geo_.pad_begin[1] == 0 && geo_.pad_end[0] == 0 &&
-                     geo_.pad_end[1] == 0;
+    const bool pw1 = is_1x1_unpadded_s1();  // a pre-op is fine: run_bcast applies it in the padded copy
     const bool s2 = geo_.strides[0] == 2 && geo_.strides[1] == 2 && geo_.dilations[0] == 1 &&
                     geo_.dilations[1] == 1 && out_w >= kernels::kConvBcastPixels;
     bcast_ = cfg.isa >= Isa::kAvx512 && cfg.conv_bcast && group_ == 1 && register_epilogue_ &&
@@ -221,12 +219,12 @@ class ConvImplicitGemm final : public OpKernel {
     j.pack_runs = kernels::pack_runs_ukernel_for(isa_);
     G.PH = (G.OH - 1) * G.sh + (G.KH - 1) * G.dh + 1;
     G.PW = (G.OW - 1) * G.sw + (G.KW - 1) * G.dw + 1;
-    // Zero-padded planes, so packing the pixel rows is a branch-free
-    // gather through the table.
     if (bcast_) {
       run_bcast(k, j, tid, pool);
       return;
     }
+    // Zero-padded planes, so packing the pixel rows is a branch-free
+    // gather through the table.
     if (transposed_ && !j.pointwise) build_padded(j, tid, pool);
 
     if (!transposed_ && !j.pointwise && G.sh == 2 && G.sw == 2 && G.dh == 1 && G.dw == 1) build_phases(j, tid, pool);
@@ -360,11 +358,11 @@ class ConvImplicitGemm final : public OpKernel {
     else body(0, tiles, 0);
   }
 
-  // Stride 2, pixels broadcast (kernels/conv_bcast.h): tiles of up to 14
-  // pixels along an output row, each times every 32-channel weight panel,
-  // the whole reduction in registers. A 1x1/2 conv without pre-op whose
-  // rows split into full tiles reads the image in place; others read its
-  // zero-padded copy. Weight panels go in blocks of ~384 KB (L2), every
+  // Pixels broadcast (kernels/conv_bcast.h): tiles of up to 14 pixels
+  // (stride 2: along an output row; 1x1 stride 1: along the flattened
+  // map), each times every 32-channel weight panel, the whole reduction in
+  // registers. 1x1 convs without pre-op whose tiles are all full read the
+  // image in place; others read its zero-padded copy. Weight panels go in blocks of ~384 KB (L2), every
   // tile running through a block before the next block.
   void run_bcast(KernelContext& k, Job& j, int tid, ThreadPool* pool) {
     const ConvGeo& G = j.geo;
@@ -398,6 +396,8 @@ class ConvImplicitGemm final : public OpKernel {
     const int64_t per_block = std::max<int64_t>(1, (384 << 10) / (G.K * 32 * 4));
     const float* wp = wp_[0].data<float>();
     const int32_t* offp = off.data();
+    const kernels::ConvBcastUkernel uk =
+        s1 ? kernels::f32_conv_s1_minmax_ukernel_14x32__avx512 : kernels::f32_conv_s2_minmax_ukernel_14x32__avx512;
     // Tiles [t0, t1) times panels [pb, pe).
     auto run_tiles = [&](int64_t t0, int64_t t1, int64_t pb, int64_t pe) {
       for (int64_t t = t0; t < t1; ++t) {
@@ -407,8 +407,7 @@ class ConvImplicitGemm final : public OpKernel {
         const int64_t cofs = oh * G.OW + ow0;
         for (int64_t p = pb; p < pe; ++p) {
           const int64_t o = p * 32;
-          (s1 ? kernels::f32_conv_s1_minmax_ukernel_14x32__avx512 : kernels::f32_conv_s2_minmax_ukernel_14x32__avx512)(
-              G.K, wp + p * G.K * 32, xt, offp, np, std::min<int64_t>(32, j.OCg - o), j.y + o * G.P + cofs, G.P,
+          uk(G.K, wp + p * G.K * 32, xt, offp, np, std::min<int64_t>(32, j.OCg - o), j.y + o * G.P + cofs, G.P,
               e.bias ? e.bias + o : nullptr, e.residual ? e.residual + o * G.P + cofs : nullptr,
               e.clamp ? clampv : nullptr);
         }
@@ -915,10 +914,13 @@ class ConvImplicitGemm final : public OpKernel {
     return e;
   }
 
-  bool is_pointwise() const {
-    if (pre_s_.defined() && pre_s_.numel()) return false;  // the input must be transformed first
+  bool is_1x1_unpadded_s1() const {
     return geo_.kernel[0] == 1 && geo_.kernel[1] == 1 && geo_.strides[0] == 1 && geo_.strides[1] == 1 &&
            geo_.pad_begin[0] == 0 && geo_.pad_begin[1] == 0 && geo_.pad_end[0] == 0 && geo_.pad_end[1] == 0;
+  }
+  bool is_pointwise() const {
+    if (pre_s_.defined() && pre_s_.numel()) return false;  // the input must be transformed first
+    return is_1x1_unpadded_s1();
   }
 
   Isa isa_;
