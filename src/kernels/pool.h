@@ -8,7 +8,8 @@
 
 namespace anvil::kernels {
 
-// 3x3 window, stride 2, dilation 1, any padding (ResNet's stem pool): the
+// 3x3 window, stride 2, dilation 1, any top/bottom padding and up to 2
+// columns on the left (ResNet's stem pool; the driver's loop takes wider): the
 // H x W plane x into OH x OW y, taps in the padding ignored (a window all in
 // padding yields lowest(), as the reference's).
 using MaxPool3x3s2PlaneUkernel = void (*)(const float* x, int64_t H, int64_t W, int64_t ph, int64_t pw, int64_t OH,

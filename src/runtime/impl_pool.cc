@@ -17,7 +17,7 @@ class MaxPool2d final : public OpKernel {
  public:
   MaxPool2d(const KernelConfig& cfg, ops::WindowGeometry geo) : pool_(cfg.pool), geo_(std::move(geo)) {
     if (geo_.kernel[0] == 3 && geo_.kernel[1] == 3 && geo_.strides[0] == 2 && geo_.strides[1] == 2 &&
-        geo_.dilations[0] == 1 && geo_.dilations[1] == 1)
+        geo_.dilations[0] == 1 && geo_.dilations[1] == 1 && geo_.pad_begin[1] <= 2)
       k3s2_ = kernels::maxpool3x3s2_ukernel_for(cfg.isa);
   }
   std::string name() const override {

@@ -837,10 +837,13 @@ TEST(ConvGemmImpl, MaxPoolMatchesReference) {
   big.set("pads", std::vector<int64_t>{1, 1, 1, 1});
   check_against_reference("MaxPool", {random_tensor({1, 64, 56, 56}, rng)}, big, "maxpool resnet stem");
   // 3x3/2 has its own AVX-512 plane kernel: widths around its 16-output
-  // chunks, ceil mode, asymmetric and no padding, a window all in padding.
+  // chunks (32 input columns and the next chunk's first), ceil mode,
+  // asymmetric, wide (2) and no padding, a window all in padding, a
+  // one-column image.
   for (const auto& [H, W, ceil, pads] : std::vector<std::tuple<int64_t, int64_t, int64_t, std::vector<int64_t>>>{
            {9, 17, 0, {1, 1, 1, 1}}, {12, 33, 1, {1, 1, 1, 1}}, {112, 112, 0, {1, 1, 1, 1}},
-           {7, 113, 1, {0, 0, 0, 0}}, {10, 31, 0, {1, 0, 0, 1}}, {5, 64, 1, {1, 1, 1, 1}}, {3, 3, 1, {1, 1, 1, 1}}}) {
+           {7, 113, 1, {0, 0, 0, 0}}, {10, 31, 0, {1, 0, 0, 1}}, {5, 64, 1, {1, 1, 1, 1}}, {3, 3, 1, {1, 1, 1, 1}},
+           {8, 20, 0, {2, 2, 2, 2}}, {6, 16, 1, {0, 2, 1, 0}}, {11, 48, 0, {1, 1, 1, 1}}, {4, 1, 0, {1, 1, 1, 1}}}) {
     Attrs a;
     a.set("kernel_shape", std::vector<int64_t>{3, 3});
     a.set("strides", std::vector<int64_t>{2, 2});
