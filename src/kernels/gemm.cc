@@ -77,6 +77,27 @@ void apply_epilogue(float* c, int64_t ldc, int64_t mr, int64_t nr, const float* 
 
 }  // namespace
 
+Tensor prepack_gemv_b(const float* B, int64_t ldb, int64_t K, int64_t N) {
+  const int64_t panels = (N + kGemvPanel - 1) / kGemvPanel;
+  Tensor t(DType::kF32, Shape{panels * K * kGemvPanel});
+  float* d = t.data<float>();
+  for (int64_t p = 0; p < panels; ++p)
+    for (int64_t k = 0; k < K; ++k)
+      for (int64_t j = 0; j < kGemvPanel; ++j) {
+        const int64_t col = p * kGemvPanel + j;
+        *d++ = col < N ? B[k * ldb + col] : 0.f;
+      }
+  return t;
+}
+
+void f32_gemv_ukernel_1x64__scalar(int64_t K, const float* a, const float* b, float* y, int64_t n) {
+  for (int64_t j = 0; j < n; ++j) {
+    float s = 0.f;
+    for (int64_t k = 0; k < K; ++k) s += a[k] * b[k * kGemvPanel + j];
+    y[j] = s;
+  }
+}
+
 const GemmUkernelInfo& gemm_ukernel_for(Isa isa) {
   if (isa >= Isa::kAvx512 && host_isa() >= Isa::kAvx512) return kAvx512;
   if (isa >= Isa::kAvx2 && host_isa() >= Isa::kAvx2) return kAvx2;

@@ -175,7 +175,7 @@ GemmPlan gemm_plan(int64_t cols, int64_t rows, Isa isa);
 // Bumped whenever gemm_plan or gemm_ukernel_best can answer differently
 // for some shape: a saved artifact's packed weights (whose sizes alone may
 // match another plan's) are then packed again instead of misread.
-constexpr int kGemmPlanVersion = 4;  // 2: the 24x16 tile; 3: the 8x49 tile; 4: stride-2 bcast panels
+constexpr int kGemmPlanVersion = 5;  // 2: the 24x16 tile; 3: the 8x49 tile; 4: stride-2 bcast panels; 5: batch-1 GEMV panels
 // The fastest microkernel for a plain M x N product (no transposition).
 const GemmUkernelInfo& gemm_ukernel_best(int64_t M, int64_t N, Isa isa);
 
@@ -238,5 +238,13 @@ void f32_gemm_ukernel_6x16__avx2(int64_t kc, const float* a, const float* b, flo
 void f32_gemm_ukernel_4x8__scalar(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, int64_t mr,
                                   int64_t nr, bool accumulate, const char* prefetch,
     int64_t prefetch_lines);
+
+// Matrix-vector product for batch-1 fully connected layers: B packed by
+// prepack_gemv_b() as panels of kGemvPanel columns, each [K][kGemvPanel]
+// (zero past column N). The ukernel does one panel: y[0..n) = a . panel.
+constexpr int64_t kGemvPanel = 64;
+Tensor prepack_gemv_b(const float* B, int64_t ldb, int64_t K, int64_t N);
+void f32_gemv_ukernel_1x64__avx512(int64_t K, const float* a, const float* b, float* y, int64_t n);
+void f32_gemv_ukernel_1x64__scalar(int64_t K, const float* a, const float* b, float* y, int64_t n);
 
 }  // namespace anvil::kernels

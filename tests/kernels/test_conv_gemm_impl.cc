@@ -878,6 +878,28 @@ TEST(ConvGemmImpl, GemmAndMatMulMatchReference) {
       }
     }
   }
+  // Batch 1 takes the GEMV panels at AVX-512 (Gemm with bias and beta;
+  // MatMul); more rows keep the GEMM.
+  for (int64_t N : {1, 64, 65, 1000}) {
+    Attrs a;
+    a.set("transB", int64_t{1});
+    a.set("beta", 0.5f);
+    const std::vector<Tensor> gin{random_tensor({1, 300}, rng), random_tensor({N, 300}, rng), random_tensor({N}, rng)};
+    check_against_reference("Gemm", gin, a, "gemm batch 1 N" + std::to_string(N));
+    check_against_reference("MatMul", {random_tensor({1, 129}, rng), random_tensor({129, N}, rng)}, Attrs(),
+                            "matmul batch 1 N" + std::to_string(N));
+    if (host_isa() >= Isa::kAvx512) {
+      for (int64_t M : {1, 2}) {
+        Graph g;
+        ASSERT_TRUE(testing::build_single_op_graph(g, "Gemm", {random_tensor({M, 300}, rng), gin[1], gin[2]}, a, 1,
+                                                   {true}).is_ok());
+        auto ex = Executor::create(std::move(g), 2);
+        ASSERT_TRUE(ex.is_ok());
+        EXPECT_EQ((*ex)->step_kernel_name(0).find("gemv") != std::string::npos, M == 1)
+            << "M " << M << " N " << N << ": " << (*ex)->step_kernel_name(0);
+      }
+    }
+  }
 }
 
 }  // namespace

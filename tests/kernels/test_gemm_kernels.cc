@@ -193,3 +193,46 @@ TEST(GemmKernels, PlanPicksTheTileThatFitsTheShape) {
 
 }  // namespace
 }  // namespace anvil::kernels
+
+namespace anvil::kernels {
+namespace {
+
+// The batch-1 GEMV panel kernel against its plain loop: reduction lengths
+// odd and even (its two-step unroll), below and past the 4 KB prefetch
+// distance, every column count of a panel, on prepack_gemv_b's packing of
+// a matrix with a row stride wider than N (last panel partial).
+TEST(GemvKernels, PanelsMatchScalarReference) {
+  if (host_isa() < Isa::kAvx512) GTEST_SKIP() << "no AVX-512 on this host";
+  std::mt19937 rng(17);
+  std::uniform_real_distribution<float> u(-1.f, 1.f);
+  for (int64_t K : {1, 2, 3, 16, 33, 2049}) {
+    for (int64_t N : {1, 15, 16, 17, 63, 64, 65, 130}) {
+      const int64_t ldb = N + 3;
+      std::vector<float> a(static_cast<size_t>(K)), B(static_cast<size_t>(K * ldb));
+      for (float& f : a) f = u(rng);
+      for (float& f : B) f = u(rng);
+      const Tensor bp = prepack_gemv_b(B.data(), ldb, K, N);
+      const int64_t panels = (N + kGemvPanel - 1) / kGemvPanel;
+      ASSERT_EQ(bp.numel(), panels * K * kGemvPanel);
+      std::vector<float> want(static_cast<size_t>(panels * kGemvPanel) + 8, 7.f), got = want;
+      for (int64_t p = 0; p < panels; ++p) {
+        const int64_t n = std::min(kGemvPanel, N - p * kGemvPanel);
+        f32_gemv_ukernel_1x64__scalar(K, a.data(), bp.data<float>() + p * K * kGemvPanel, want.data() + p * kGemvPanel, n);
+        f32_gemv_ukernel_1x64__avx512(K, a.data(), bp.data<float>() + p * K * kGemvPanel, got.data() + p * kGemvPanel, n);
+      }
+      for (int64_t j = 0; j < static_cast<int64_t>(want.size()); ++j) {
+        if (j < N) {
+          double exact = 0;
+          for (int64_t k = 0; k < K; ++k) exact += double(a[static_cast<size_t>(k)]) * B[static_cast<size_t>(k * ldb + j)];
+          ASSERT_NEAR(want[static_cast<size_t>(j)], exact, 1e-5 * K) << "scalar K " << K << " N " << N << " col " << j;
+          ASSERT_NEAR(got[static_cast<size_t>(j)], exact, 1e-5 * K) << "avx512 K " << K << " N " << N << " col " << j;
+        } else {
+          ASSERT_EQ(got[static_cast<size_t>(j)], 7.f) << "wrote past column N: K " << K << " N " << N << " col " << j;
+        }
+      }
+    }
+  }
+}
+
+}  // namespace
+}  // namespace anvil::kernels
