@@ -135,20 +135,34 @@ constexpr double kTransposeCost = 0.92;
 // (also multiples of 49) fill 16-wide tiles exactly, and the tie goes to
 // the 16x16 tile (listed first); forced onto the 8x49 tile, ResNet-50's
 // 28x28 layers measured level within this host's noise (6 alternated runs).
-double plan_score(const GemmUkernelInfo& uk, int64_t rows, int64_t cols) {
-  if (&uk == &kAvx512Map7 && !(cols % 49 == 0 && cols <= 196)) return 0;
-  return tile_use(rows, uk.mr) * tile_use(cols, uk.nr) * tile_speed(uk);
+// With a reduction of 64 or less (ResNet's 64-channel 1x1s at 56x56,
+// MobileNetV2's 24- and 32-channel ones) it also takes larger maps that are
+// multiples of 49 (3136 = 64 x 49, 784 = 16 x 49), and is preferred: there
+// each output element gets only 64 FMAs, so the tile's loads and stores
+// weigh, and 8x49 does 3 B loads and 8 broadcasts per 24.5 FMA slots and
+// writes 8 rows of 49 floats, where 16x16 does 17 loads per 16 FMAs and
+// writes 16 rows of one line each. In-model, 6 alternated rounds on Zen 5:
+// ResNet-101's layer1 64->256@56 1x1s 0.86-0.88x the 16x16 tile's time at
+// 1 thread (0.87-0.97 at 2), its 64->64 0.77; MobileNetV2's 24->144@56
+// 0.83, 32->16@112 0.87; with K = 144 (144->24@56) it was 1.15x slower.
+double plan_score(const GemmUkernelInfo& uk, int64_t rows, int64_t cols, int64_t depth) {
+  const bool shallow = depth > 0 && depth <= 64;
+  if (&uk == &kAvx512Map7 && !(cols % 49 == 0 && (cols <= 196 || shallow))) return 0;
+  const double bonus = &uk == &kAvx512Map7 && cols > 196 ? 1.05 : 1.0;
+  return tile_use(rows, uk.mr) * tile_use(cols, uk.nr) * tile_speed(uk) * bonus;
 }
 
 }  // namespace
 
-GemmPlan gemm_plan(int64_t cols, int64_t rows, Isa isa) {
+GemmPlan gemm_plan(int64_t cols, int64_t rows, Isa isa, int64_t depth) {
   const GemmUkernelInfo& def = gemm_ukernel_for(isa);
   GemmPlan best{&def, false};
   double best_score = -1;
   for (const GemmUkernelInfo* uk : gemm_ukernels(def.isa))
     for (bool t : {false, true}) {
-      const double s = t ? plan_score(*uk, cols, rows) * kTransposeCost : plan_score(*uk, rows, cols);
+      // (Only the direct product reads B, the image, in place: the depth
+      // rule is about that orientation.)
+      const double s = t ? plan_score(*uk, cols, rows, 0) * kTransposeCost : plan_score(*uk, rows, cols, depth);
       if (s > best_score + 1e-9) {
         best_score = s;
         best = {uk, t};
@@ -162,7 +176,7 @@ const GemmUkernelInfo& gemm_ukernel_best(int64_t M, int64_t N, Isa isa) {
   const GemmUkernelInfo* best = &def;
   double best_score = -1;
   for (const GemmUkernelInfo* uk : gemm_ukernels(def.isa)) {
-    const double s = plan_score(*uk, M, N);
+    const double s = plan_score(*uk, M, N, 0);
     if (s > best_score + 1e-9) {
       best_score = s;
       best = uk;

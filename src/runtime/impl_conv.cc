@@ -120,7 +120,7 @@ class ConvImplicitGemm final : public OpKernel {
   void choose_orientation(int64_t pixels, const KernelConfig& cfg) {
     if (bcast_) return;
     const int64_t OC = w_.dim(0), OCg = OC / group_, K = w_.numel() / OC;
-    const kernels::GemmPlan plan = kernels::gemm_plan(pixels, OCg, isa_);
+    const kernels::GemmPlan plan = kernels::gemm_plan(pixels, OCg, isa_, is_pointwise() ? K : 0);
     transposed_ = plan.transposed;
     uk_ = plan.uk;
     wp_.clear();

@@ -643,6 +643,36 @@ TEST(ConvGemmImpl, SevenBySevenMapsTakeTheFortyNineColumnTile) {
     }
 }
 
+// 1x1 convs with 64 or fewer input channels on maps of a multiple of 49
+// pixels past 14x14 (ResNet's 64-channel 1x1s at 56x56) take the 8x49 tile
+// too, reading the image in place: more pixels than one column block
+// (35x35 = 1225 = 25 x 49), output channels not a multiple of 8 (44),
+// five input channels, batch 2, residual + ReLU; 65 channels keep the
+// 16x16 tile.
+TEST(ConvGemmImpl, ShallowPointwiseOnLargeMapsTakesTheFortyNineColumnTile) {
+  std::mt19937 rng(3136);
+  struct Case { int64_t N, C, OC, H; bool tile49; };
+  for (const Case& c : std::vector<Case>{{1, 64, 256, 56, true}, {1, 24, 44, 28, true}, {2, 32, 16, 35, true},
+                                         {1, 5, 16, 21, true}, {1, 65, 32, 28, false}})
+    for (bool fused : {false, true}) {
+      Attrs a;
+      std::vector<Tensor> in{random_tensor({c.N, c.C, c.H, c.H}, rng), random_tensor({c.OC, c.C, 1, 1}, rng),
+                             random_tensor({c.OC}, rng)};
+      std::string op = "Conv";
+      if (fused) {
+        op = add_residual_relu(a, in, c.OC, c.H, c.H, rng);
+        in.back() = random_tensor({c.N, c.OC, c.H, c.H}, rng);
+      }
+      const std::string desc = op + " n" + std::to_string(c.N) + " 1x1 ic" + std::to_string(c.C) + " oc" +
+                               std::to_string(c.OC) + " " + std::to_string(c.H) + "x" + std::to_string(c.H);
+      check_against_reference(op, in, a, desc);
+      if (host_isa() >= Isa::kAvx512) {
+        if (c.tile49) expect_kernel(op, in, a, "conv2d_1x1_gemm:f32_gemm_ukernel_8x49__avx512", true, desc);
+        else expect_kernel(op, in, a, "conv2d_1x1_gemm:f32_gemm_ukernel_16x16__avx512", true, desc);
+      }
+    }
+}
+
 // Winograd F(2x2, 3x3): odd and even output sizes (partial last tiles),
 // asymmetric pads, batch 2, both GEMM orientations (few tiles: transposed),
 // bias and a residual + ReLU epilogue. Same 1e-4 relative bound as direct.

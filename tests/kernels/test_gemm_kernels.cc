@@ -183,6 +183,14 @@ TEST(GemmKernels, PlanPicksTheTileThatFitsTheShape) {
   EXPECT_TRUE(p6x7.transposed);
   EXPECT_EQ(p6x7.uk->mr, 7);
   EXPECT_NE(gemm_plan(3136, 256, Isa::kAvx512).uk->nr, 49);  // 56x56: 16-wide tiles fill it exactly
+  // ... unless the reduction is 64 or shorter: then the 8x49 tile's fewer
+  // loads per FMA and longer row stores win (ResNet's 64->256@56).
+  const GemmPlan shallow = gemm_plan(3136, 256, Isa::kAvx512, 64);
+  EXPECT_FALSE(shallow.transposed);
+  EXPECT_EQ(shallow.uk->nr, 49);
+  EXPECT_EQ(gemm_plan(784, 144, Isa::kAvx512, 24).uk->nr, 49);
+  EXPECT_NE(gemm_plan(3136, 256, Isa::kAvx512, 65).uk->nr, 49);
+  EXPECT_NE(gemm_plan(3136 + 16, 256, Isa::kAvx512, 64).uk->nr, 49);  // not a multiple of 49
   const GemmPlan p56 = gemm_plan(3136, 64, Isa::kAvx512);
   EXPECT_FALSE(p56.transposed);
   EXPECT_EQ(gemm_ukernel_best(1, 1000, Isa::kAvx512).mr, 6);
