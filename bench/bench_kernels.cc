@@ -1,9 +1,14 @@
 // Kernel benchmarks (Google Benchmark): the packed SGEMM at each ISA on
 // ResNet-50 layer shapes (M = output channels, N = pixels, K = C*kh*kw), and
 // the plain-loop reference Conv for comparison. Counters report GFLOP/s.
+// And the batch-1 GEMVs on narrow heads (K = 2048, N outputs): 64-column
+// panels against weight rows, weights rotated through 64 MB of copies so
+// they come from memory as in a model.
 //   build/bench/bench_kernels --benchmark_filter=Gemm
+//   build/bench/bench_kernels --benchmark_filter=Gemv
 #include <benchmark/benchmark.h>
 
+#include <algorithm>
 #include <random>
 #include <vector>
 
@@ -33,6 +38,38 @@ void BM_Sgemm(benchmark::State& st, Isa isa) {
                                               benchmark::Counter::kIs1000);
 }
 
+// mode 0: 64-column panels (f32_gemv_ukernel_1x64); 1: weight rows
+// (f32_gemv_dot_ukernel_1x4).
+void BM_Gemv(benchmark::State& st, int mode) {
+  const int64_t K = st.range(0), N = st.range(1);
+  if (anvil::host_isa() < Isa::kAvx512) {
+    st.SkipWithError("needs AVX-512");
+    return;
+  }
+  namespace k = anvil::kernels;
+  std::vector<float> a(K), B(K * N), y(N + 64);
+  std::mt19937 rng(1);
+  std::uniform_real_distribution<float> u(-1, 1);
+  for (float& x : a) x = u(rng);
+  for (float& x : B) x = u(rng);
+  const anvil::Tensor one = mode == 0 ? k::prepack_gemv_b(B.data(), N, K, N) : k::prepack_gemv_rows(B.data(), N, K, N);
+  const int64_t copies = std::max<int64_t>(1, (int64_t{64} << 20) / one.nbytes());
+  std::vector<anvil::Tensor> w(static_cast<size_t>(copies), one);
+  for (auto& t : w) t = one.clone();
+  size_t i = 0;
+  for (auto _ : st) {
+    const float* b = w[i++ % w.size()].data<float>();
+    if (mode == 0)
+      for (int64_t p = 0; p < N; p += k::kGemvPanel)
+        k::f32_gemv_ukernel_1x64__avx512(K, a.data(), b + p * K, y.data() + p, std::min(k::kGemvPanel, N - p));
+    else
+      for (int64_t g = 0; g < N; g += k::kGemvDotRows)
+        k::f32_gemv_dot_ukernel_1x4__avx512(K, a.data(), b + g * K, y.data() + g, std::min(k::kGemvDotRows, N - g));
+    benchmark::DoNotOptimize(y.data());
+  }
+  st.counters["weight KB"] = one.nbytes() / 1024.0;
+}
+
 // ResNet-50: conv2 3x3 64->64 @56x56, conv4 1x1 256->1024... @14x14, conv5 3x3 512 @7x7.
 void shapes(benchmark::internal::Benchmark* b) {
   b->Args({64, 3136, 576})->Args({256, 3136, 64})->Args({256, 196, 2304})->Args({1024, 196, 256})->Args({512, 49, 4608});
@@ -41,6 +78,10 @@ void shapes(benchmark::internal::Benchmark* b) {
 BENCHMARK_CAPTURE(BM_Sgemm, avx512, Isa::kAvx512)->Apply(shapes)->Unit(benchmark::kMillisecond);
 BENCHMARK_CAPTURE(BM_Sgemm, avx2, Isa::kAvx2)->Apply(shapes)->Unit(benchmark::kMillisecond);
 BENCHMARK_CAPTURE(BM_Sgemm, scalar, Isa::kScalar)->Apply(shapes)->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_Gemv, panels, 0)->Args({2048, 1})->Args({2048, 4})->Args({2048, 16})->Args({2048, 31})
+    ->Unit(benchmark::kMicrosecond);
+BENCHMARK_CAPTURE(BM_Gemv, rows, 1)->Args({2048, 1})->Args({2048, 4})->Args({2048, 16})->Args({2048, 31})
+    ->Unit(benchmark::kMicrosecond);
 
 }  // namespace
 

@@ -98,6 +98,22 @@ void f32_gemv_ukernel_1x64__scalar(int64_t K, const float* a, const float* b, fl
   }
 }
 
+Tensor prepack_gemv_rows(const float* B, int64_t ldb, int64_t K, int64_t N) {
+  Tensor t(DType::kF32, Shape{N * K});
+  float* d = t.data<float>();
+  for (int64_t j = 0; j < N; ++j)
+    for (int64_t k = 0; k < K; ++k) *d++ = B[k * ldb + j];
+  return t;
+}
+
+void f32_gemv_dot_ukernel_1x4__scalar(int64_t K, const float* a, const float* bt, float* y, int64_t n) {
+  for (int64_t j = 0; j < n; ++j) {
+    float s = 0.f;
+    for (int64_t k = 0; k < K; ++k) s += a[k] * bt[j * K + k];
+    y[j] = s;
+  }
+}
+
 const GemmUkernelInfo& gemm_ukernel_for(Isa isa) {
   if (isa >= Isa::kAvx512 && host_isa() >= Isa::kAvx512) return kAvx512;
   if (isa >= Isa::kAvx2 && host_isa() >= Isa::kAvx2) return kAvx2;

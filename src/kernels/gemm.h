@@ -177,7 +177,7 @@ GemmPlan gemm_plan(int64_t cols, int64_t rows, Isa isa, int64_t depth = 0);
 // Bumped whenever gemm_plan or gemm_ukernel_best can answer differently
 // for some shape: a saved artifact's packed weights (whose sizes alone may
 // match another plan's) are then packed again instead of misread.
-constexpr int kGemmPlanVersion = 6;  // 2: the 24x16 tile; 3: the 8x49 tile; 4: stride-2 bcast panels; 5: batch-1 GEMV panels; 6: 8x49 for K <= 64
+constexpr int kGemmPlanVersion = 6;  // 2: the 24x16 tile; 3: the 8x49 tile; 4: stride-2 bcast panels; 5: batch-1 GEMV panels; 6: 8x49 for K <= 64, GEMV rows for N < 32
 // The fastest microkernel for a plain M x N product (no transposition).
 const GemmUkernelInfo& gemm_ukernel_best(int64_t M, int64_t N, Isa isa);
 
@@ -248,5 +248,14 @@ constexpr int64_t kGemvPanel = 64;
 Tensor prepack_gemv_b(const float* B, int64_t ldb, int64_t K, int64_t N);
 void f32_gemv_ukernel_1x64__avx512(int64_t K, const float* a, const float* b, float* y, int64_t n);
 void f32_gemv_ukernel_1x64__scalar(int64_t K, const float* a, const float* b, float* y, int64_t n);
+
+// Batch 1 with fewer than kGemvDotMaxN outputs (regression heads): B packed
+// by prepack_gemv_rows() as one row of K per output ([N][K]), so no byte
+// read is padding. The ukernel does up to 4 outputs: y[j] = a . row j.
+constexpr int64_t kGemvDotMaxN = 32;
+constexpr int64_t kGemvDotRows = 4;
+Tensor prepack_gemv_rows(const float* B, int64_t ldb, int64_t K, int64_t N);
+void f32_gemv_dot_ukernel_1x4__avx512(int64_t K, const float* a, const float* bt, float* y, int64_t n);
+void f32_gemv_dot_ukernel_1x4__scalar(int64_t K, const float* a, const float* bt, float* y, int64_t n);
 
 }  // namespace anvil::kernels

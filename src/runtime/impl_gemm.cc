@@ -28,6 +28,15 @@ class DenseGemm final : public OpKernel {
     const int64_t K = b_.dim(0), N = b_.dim(1);
     if (rows == 1 && !trans_a && isa_ >= Isa::kAvx512 && host_isa() >= Isa::kAvx512) {
       gemv_ = true;
+      // Few outputs: one weight row per output, not a 64-column panel
+      // mostly of zeros.
+      if (N < kernels::kGemvDotMaxN) {
+        dot_ = true;
+        std::vector<Tensor> adopted;
+        if (adopt_prepacked(cfg, {N * K}, adopted)) bp_ = adopted[0];
+        else bp_ = kernels::prepack_gemv_rows(b_.data<float>(), N, K, N);
+        return;
+      }
       const int64_t panels = (N + kernels::kGemvPanel - 1) / kernels::kGemvPanel;
       std::vector<Tensor> adopted;
       if (adopt_prepacked(cfg, {panels * K * kernels::kGemvPanel}, adopted)) bp_ = adopted[0];
@@ -44,6 +53,7 @@ class DenseGemm final : public OpKernel {
   std::vector<Tensor> packed() const override { return {bp_}; }
 
   std::string name() const override {
+    if (dot_) return std::string(op_) + "_gemv:f32_gemv_dot_ukernel_1x4__avx512";
     return gemv_ ? std::string(op_) + "_gemv:f32_gemv_ukernel_1x64__avx512" : std::string(op_) + "_gemm:" + uk_->name;
   }
 
@@ -87,6 +97,20 @@ class DenseGemm final : public OpKernel {
   // Threads take whole panels (16 for a 1000-class FC), each its own part
   // of the weight stream.
   void run_gemv(const float* a, int64_t K, int64_t N, float* y) const {
+    if (dot_) {
+      // Threads take groups of 4 outputs; under 2 groups one thread reads
+      // it all (at most 3 x K weights).
+      constexpr int64_t R = kernels::kGemvDotRows;
+      const int64_t groups = (N + R - 1) / R;
+      const float* bt = bp_.data<float>();
+      auto body = [&](int64_t g0, int64_t g1, int) {
+        for (int64_t g = g0; g < g1; ++g)
+          kernels::f32_gemv_dot_ukernel_1x4__avx512(K, a, bt + g * R * K, y + g * R, std::min(R, N - g * R));
+      };
+      if (pool_ && pool_->threads() > 1 && groups > 1) pool_->parallel_for(groups, body);
+      else body(0, groups, 0);
+      return;
+    }
     constexpr int64_t P = kernels::kGemvPanel;
     const int64_t panels = (N + P - 1) / P;
     const float* b = bp_.data<float>();
@@ -106,7 +130,7 @@ class DenseGemm final : public OpKernel {
   const char* op_;
   std::vector<ops::PostOp> post_;
   const kernels::GemmUkernelInfo* uk_ = nullptr;
-  bool gemv_ = false;
+  bool gemv_ = false, dot_ = false;
   Tensor bp_;
   std::vector<float> at_;
 };

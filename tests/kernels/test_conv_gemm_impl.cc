@@ -908,9 +908,10 @@ TEST(ConvGemmImpl, GemmAndMatMulMatchReference) {
       }
     }
   }
-  // Batch 1 takes the GEMV panels at AVX-512 (Gemm with bias and beta;
-  // MatMul); more rows keep the GEMM.
-  for (int64_t N : {1, 64, 65, 1000}) {
+  // Batch 1 takes the GEMV at AVX-512 (Gemm with bias and beta; MatMul):
+  // weight rows under 32 outputs, 64-column panels from 32; more rows keep
+  // the GEMM.
+  for (int64_t N : {1, 3, 5, 31, 32, 64, 65, 1000}) {
     Attrs a;
     a.set("transB", int64_t{1});
     a.set("beta", 0.5f);
@@ -925,8 +926,9 @@ TEST(ConvGemmImpl, GemmAndMatMulMatchReference) {
                                                    {true}).is_ok());
         auto ex = Executor::create(std::move(g), 2);
         ASSERT_TRUE(ex.is_ok());
-        EXPECT_EQ((*ex)->step_kernel_name(0).find("gemv") != std::string::npos, M == 1)
-            << "M " << M << " N " << N << ": " << (*ex)->step_kernel_name(0);
+        const std::string name = (*ex)->step_kernel_name(0);
+        EXPECT_EQ(name.find("gemv") != std::string::npos, M == 1) << "M " << M << " N " << N << ": " << name;
+        EXPECT_EQ(name.find("gemv_dot") != std::string::npos, M == 1 && N < 32) << "M " << M << " N " << N << ": " << name;
       }
     }
   }

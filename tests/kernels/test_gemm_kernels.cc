@@ -205,6 +205,41 @@ TEST(GemmKernels, PlanPicksTheTileThatFitsTheShape) {
 namespace anvil::kernels {
 namespace {
 
+// The batch-1 GEMV for few outputs against its plain loop and a double
+// sum: reduction lengths around its 32- and 16-float steps (the masked
+// tail), 1 to 4 outputs, nothing written past output n.
+TEST(GemvKernels, DotRowsMatchScalarReference) {
+  if (host_isa() < Isa::kAvx512) GTEST_SKIP() << "no AVX-512 on this host";
+  std::mt19937 rng(23);
+  std::uniform_real_distribution<float> u(-1.f, 1.f);
+  for (int64_t K : {1, 2, 15, 16, 17, 31, 32, 33, 47, 2049}) {
+    for (int64_t N : {1, 2, 3, 4, 5, 31}) {
+      const int64_t ldb = N + 2;
+      std::vector<float> a(static_cast<size_t>(K)), B(static_cast<size_t>(K * ldb));
+      for (float& f : a) f = u(rng);
+      for (float& f : B) f = u(rng);
+      const Tensor bt = prepack_gemv_rows(B.data(), ldb, K, N);
+      ASSERT_EQ(bt.numel(), N * K);
+      std::vector<float> want(static_cast<size_t>(N) + 8, 7.f), got = want;
+      for (int64_t g = 0; g < N; g += kGemvDotRows) {
+        const int64_t n = std::min(kGemvDotRows, N - g);
+        f32_gemv_dot_ukernel_1x4__scalar(K, a.data(), bt.data<float>() + g * K, want.data() + g, n);
+        f32_gemv_dot_ukernel_1x4__avx512(K, a.data(), bt.data<float>() + g * K, got.data() + g, n);
+      }
+      for (int64_t j = 0; j < static_cast<int64_t>(want.size()); ++j) {
+        if (j < N) {
+          double exact = 0;
+          for (int64_t k = 0; k < K; ++k) exact += double(a[static_cast<size_t>(k)]) * B[static_cast<size_t>(k * ldb + j)];
+          ASSERT_NEAR(want[static_cast<size_t>(j)], exact, 1e-5 * K) << "scalar K " << K << " N " << N << " out " << j;
+          ASSERT_NEAR(got[static_cast<size_t>(j)], exact, 1e-5 * K) << "avx512 K " << K << " N " << N << " out " << j;
+        } else {
+          ASSERT_EQ(got[static_cast<size_t>(j)], 7.f) << "wrote past output N: K " << K << " N " << N << " at " << j;
+        }
+      }
+    }
+  }
+}
+
 // The batch-1 GEMV panel kernel against its plain loop: reduction lengths
 // odd and even (its two-step unroll), below and past the 4 KB prefetch
 // distance, every column count of a panel, on prepack_gemv_b's packing of
