@@ -38,7 +38,7 @@ void input_ref(const float (&bt)[kA][kA], const float* plane, int64_t pw, const 
 
 template <int kA, int kM>
 void output_ref(const float (&at)[kM][kA], const float* m, int64_t mstride, float bias, float* y, int64_t ow,
-                const int32_t* out_off, const uint16_t* masks) {
+                const int32_t* out_off, const uint16_t* masks, const float* clamp) {
   for (int t = 0; t < 16; ++t) {
     float tmp[kM][kA];
     for (int i = 0; i < kM; ++i)
@@ -52,7 +52,9 @@ void output_ref(const float (&at)[kM][kA], const float* m, int64_t mstride, floa
         if (!((masks[i * kM + j] >> t) & 1)) continue;
         float s = 0.f;
         for (int k = 0; k < kA; ++k) s += tmp[i][k] * at[j][k];
-        y[out_off[t] + i * ow + j] = s + bias;
+        float v = s + bias;
+        if (clamp) v = v < clamp[0] ? clamp[0] : v > clamp[1] ? clamp[1] : v;  // NaN stays NaN
+        y[out_off[t] + i * ow + j] = v;
       }
   }
 }
@@ -64,16 +66,18 @@ void f32_winograd_f4x3_input_ukernel_36x16__scalar(const float* plane, int64_t p
   input_ref<6, 4>(kBT, plane, pw, in_off, v, vstride);
 }
 void f32_winograd_f4x3_output_ukernel_36x16__scalar(const float* m, int64_t mstride, float bias, float* y,
-                                                    int64_t ow, const int32_t* out_off, const uint16_t* masks) {
-  output_ref<6, 4>(kAT, m, mstride, bias, y, ow, out_off, masks);
+                                                    int64_t ow, const int32_t* out_off, const uint16_t* masks,
+                                                    const float* clamp) {
+  output_ref<6, 4>(kAT, m, mstride, bias, y, ow, out_off, masks, clamp);
 }
 void f32_winograd_f2x3_input_ukernel_16x16__scalar(const float* plane, int64_t pw, const int32_t* in_off, float* v,
                                                    int64_t vstride) {
   input_ref<4, 2>(kBT2, plane, pw, in_off, v, vstride);
 }
 void f32_winograd_f2x3_output_ukernel_16x16__scalar(const float* m, int64_t mstride, float bias, float* y,
-                                                    int64_t ow, const int32_t* out_off, const uint16_t* masks) {
-  output_ref<4, 2>(kAT2, m, mstride, bias, y, ow, out_off, masks);
+                                                    int64_t ow, const int32_t* out_off, const uint16_t* masks,
+                                                    const float* clamp) {
+  output_ref<4, 2>(kAT2, m, mstride, bias, y, ow, out_off, masks, clamp);
 }
 
 }  // namespace anvil::kernels

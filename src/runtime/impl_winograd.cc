@@ -11,6 +11,7 @@
 // transposed (tiles as GEMM rows) so the register tile stays full.
 #include <algorithm>
 #include <cstring>
+#include <limits>
 #include <vector>
 
 #include "core/thread_pool.h"
@@ -304,6 +305,16 @@ class ConvWinogradLanes final : public OpKernel {
   ConvWinogradLanes(const KernelConfig& cfg, const kernels::GemmUkernelInfo& uk, ops::WindowGeometry geo,
                    const Tensor& w, Tensor b, std::vector<ops::PostOp> post)
       : pool_(cfg.pool), uk_(&uk), geo_(std::move(geo)), b_(std::move(b)), post_(std::move(post)) {
+    // A lone ReLU/Clip (conv + BN + ReLU: most of ResNet's 3x3s) is applied
+    // by the output transform before its stores; as a pass of its own
+    // (apply_post_ops_block) it read and wrote every output once more, a
+    // fork-join of its own on large maps.
+    if (post_.size() == 1 && (post_[0].kind == ops::PostOpKind::kRelu || post_[0].kind == ops::PostOpKind::kClip)) {
+      clamp_[0] = post_[0].kind == ops::PostOpKind::kClip ? post_[0].alpha : 0.f;
+      clamp_[1] = post_[0].kind == ops::PostOpKind::kClip ? post_[0].beta : std::numeric_limits<float>::infinity();
+      post_.clear();
+      clamp_fused_ = true;
+    }
     OC_ = w.dim(0);
     C_ = w.dim(1);
     const int64_t oc_panels = (OC_ + 15) / 16;
@@ -519,7 +530,7 @@ class ConvWinogradLanes final : public OpKernel {
     for (int64_t o = o0; o < o1; ++o)
       for (int64_t g = 0; g < ng; ++g)
         kOutUk(mbuf + (o - o0) * Tv + g * 16, mstride, bias ? bias[o] : 0.f, yn + o * OH * OW, OW,
-               out_off_.data() + (g0 + g) * 16, masks_.data() + (g0 + g) * 16);
+               out_off_.data() + (g0 + g) * 16, masks_.data() + (g0 + g) * 16, clamp_fused_ ? clamp_ : nullptr);
   }
 
   // Where weight panel (point xi, 16 output channels p, K block kb) of the
@@ -537,7 +548,9 @@ class ConvWinogradLanes final : public OpKernel {
   const kernels::GemmUkernelInfo* uk_;
   ops::WindowGeometry geo_;
   Tensor b_, pre_s_, pre_t_;
-  std::vector<ops::PostOp> post_;
+  std::vector<ops::PostOp> post_;  // empty when clamp_ applies the only one
+  float clamp_[2] = {0.f, 0.f};
+  bool clamp_fused_ = false;
   int64_t OC_ = 0, C_ = 0;
   std::vector<Tensor> up_;  // one tensor: U packed as the GEMM's A panels, in stream order (panel_offset)
   std::vector<int32_t> in_off_, out_off_;

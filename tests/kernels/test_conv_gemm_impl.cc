@@ -732,7 +732,10 @@ TEST(ConvGemmImpl, WinogradF2x3MatchesReference) {
   reset_winograd_limits();
 }
 
-struct WinoCase { int64_t N, C, OC, H, W, pt, pl, pb, pr; bool fused, pre; };
+// fused: residual + ReLU (with the pre-op when pre); else `act`, when
+// set, a lone "relu" or "clip" (to [-0.5, 0.7]), which the output transform
+// applies in registers.
+struct WinoCase { int64_t N, C, OC, H, W, pt, pl, pb, pr; bool fused, pre; const char* act = nullptr; };
 
 void check_winograd_lanes(const std::vector<WinoCase>& cases, const std::string& kernel, std::mt19937& rng) {
   for (const WinoCase& c : cases) {
@@ -753,9 +756,16 @@ void check_winograd_lanes(const std::vector<WinoCase>& cases, const std::string&
         in.push_back(random_tensor({c.C}, rng));
       }
       in.push_back(random_tensor({c.N, c.OC, OH, OW}, rng));
+    } else if (c.act) {
+      op = "FusedConv";
+      const bool clip = std::string(c.act) == "clip";
+      a.set("post_ops", std::vector<std::string>{c.act});
+      a.set("post_alpha", std::vector<float>{clip ? -0.5f : 0.f});
+      a.set("post_beta", std::vector<float>{clip ? 0.7f : 0.f});
     }
     const std::string desc = kernel + " mb" + std::to_string(c.N) + " c" + std::to_string(c.C) + " oc" +
-                             std::to_string(c.OC) + " " + std::to_string(c.H) + "x" + std::to_string(c.W) + " " + op;
+                             std::to_string(c.OC) + " " + std::to_string(c.H) + "x" + std::to_string(c.W) + " " + op +
+                             (c.act ? std::string(" ") + c.act : "");
     auto ref = testing::run_single_op(op, in, a);
     ASSERT_TRUE(ref.is_ok()) << desc;
     const Tensor& want = (*ref)[0];
@@ -798,6 +808,9 @@ TEST(ConvGemmImpl, WinogradF4x3MatchesReference) {
       {1, 24, 33, 30, 7, 0, 1, 2, 1, true, false},    // asymmetric pads, 8x2 tiles
       {1, 16, 32, 28, 28, 1, 1, 1, 1, true, true},    // 49 tiles: four groups, the last with one
       {1, 8, 16, 3, 3, 0, 0, 0, 0, false, false},     // 1x1 output
+      {1, 64, 40, 14, 14, 1, 1, 1, 1, false, false, "relu"},  // ReLU in the output transform
+      {2, 33, 20, 15, 18, 1, 1, 1, 1, false, false, "clip"},  // Clip there, partial tiles, batch 2
+      {1, 16, 32, 28, 28, 1, 1, 1, 1, false, false, "relu"},  // many groups (tiles split by group)
   }, "conv2d_winograd_f4x3", rng);
   reset_winograd_limits();
 }
@@ -813,7 +826,9 @@ TEST(ConvGemmImpl, WinogradF2x3LanesMatchesReference) {
                         {1, 300, 40, 9, 9, 1, 1, 1, 1, true, false},
                         {2, 33, 70, 12, 12, 1, 1, 1, 1, true, true},
                         {1, 24, 33, 10, 11, 0, 1, 0, 1, true, false},
-                        {1, 16, 17, 5, 13, 1, 1, 1, 1, false, false}},
+                        {1, 16, 17, 5, 13, 1, 1, 1, 1, false, false},
+                        {1, 64, 48, 7, 7, 1, 1, 1, 1, false, false, "relu"},
+                        {1, 24, 33, 10, 11, 0, 1, 0, 1, false, false, "clip"}},
                        "conv2d_winograd_f2x3_lanes", rng);
   reset_winograd_limits();
 }

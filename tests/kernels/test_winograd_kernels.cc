@@ -47,12 +47,23 @@ void check_pair(const Pair& p) {
     // Every third trial: all outputs of all tiles (the full-tile stores).
     for (uint16_t& mk : masks) mk = trial % 3 == 0 ? uint16_t{0xffff} : static_cast<uint16_t>(rng());
     std::vector<float> y_ref(static_cast<size_t>(oh * ow), 5.f), y_opt = y_ref;
-    const float bias = u(rng);
-    p.out_ref(m.data(), vstride, bias, y_ref.data(), ow, out_off, masks);
-    p.out_opt(m.data(), vstride, bias, y_opt.data(), ow, out_off, masks);
+    // Trials alternate no clamp, ReLU and a Clip to [-0.3, 0.4]; on some
+    // the bias is NaN, so every stored output is NaN and the clamp must
+    // keep it.
+    const float bias = trial % 4 == 3 ? NAN : u(rng);
+    const float relu[2] = {0.f, INFINITY}, clip[2] = {-0.3f, 0.4f};
+    const float* clamp = trial % 3 == 1 ? relu : trial % 3 == 2 ? clip : nullptr;
+    p.out_ref(m.data(), vstride, bias, y_ref.data(), ow, out_off, masks, clamp);
+    p.out_opt(m.data(), vstride, bias, y_opt.data(), ow, out_off, masks, clamp);
     int stored = 0;
     for (size_t i = 0; i < y_ref.size(); ++i) {
+      if (std::isnan(y_ref[i])) {
+        ASSERT_TRUE(std::isnan(y_opt[i])) << p.name << " output transform lost a NaN, trial " << trial << " at " << i;
+        ++stored;
+        continue;
+      }
       ASSERT_NEAR(y_opt[i], y_ref[i], 1e-5f * 256) << p.name << " output transform, trial " << trial << " at " << i;
+      if (clamp) ASSERT_TRUE(y_opt[i] == 5.f || (y_opt[i] >= clamp[0] && y_opt[i] <= clamp[1])) << p.name << " at " << i;
       stored += y_ref[i] != 5.f;
     }
     EXPECT_GT(stored, 0);

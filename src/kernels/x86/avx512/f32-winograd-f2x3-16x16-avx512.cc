@@ -27,8 +27,9 @@ void f32_winograd_f2x3_input_ukernel_16x16__avx512(const float* plane, int64_t p
 }
 
 void f32_winograd_f2x3_output_ukernel_16x16__avx512(const float* m, int64_t mstride, float bias, float* y,
-                                                    int64_t ow, const int32_t* out_off, const uint16_t* masks) {
-  lanes::output<4, 2>([](const __m512* x, __m512* s) { at4(x, s); }, m, mstride, bias, y, ow, out_off, masks);
+                                                    int64_t ow, const int32_t* out_off, const uint16_t* masks,
+    const float* clamp) {
+  lanes::output<4, 2>([](const __m512* x, __m512* s) { at4(x, s); }, m, mstride, bias, y, ow, out_off, masks, clamp);
 }
 
 }  // namespace anvil::kernels

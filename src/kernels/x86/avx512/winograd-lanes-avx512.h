@@ -82,8 +82,11 @@ inline void input(BT bt, const float* plane, int64_t pw, const int32_t* in_off, 
 
 template <int kA, int kM, class AT>
 inline void output(AT at, const float* m, int64_t mstride, float bias, float* y, int64_t ow, const int32_t* out_off,
-                   const uint16_t* masks) {
+                   const uint16_t* masks, const float* clamp) {
   const __m512 bv = _mm512_set1_ps(bias);
+  const __m512 lo = _mm512_set1_ps(clamp ? clamp[0] : 0.f), hi = _mm512_set1_ps(clamp ? clamp[1] : 0.f);
+  // This operand order keeps NaN, as the reference Relu/Clip do.
+  auto finish = [&](__m512 v) { return clamp ? _mm512_min_ps(hi, _mm512_max_ps(lo, v)) : v; };
   __m512 s[kM][kA];  // s[i][j] = (A^T M)[i][j]
   for (int j = 0; j < kA; ++j) {
     __m512 col[kA], r[kM];
@@ -100,7 +103,7 @@ inline void output(AT at, const float* m, int64_t mstride, float bias, float* y,
     for (int i = 0; i < kM; ++i) {
       __m512 r[kM];
       at(s[i], r);
-      for (int j = 0; j < kM; ++j) o[i * kM + j] = _mm512_add_ps(r[j], bv);
+      for (int j = 0; j < kM; ++j) o[i * kM + j] = finish(_mm512_add_ps(r[j], bv));
     }
     avx512::transpose16(o);
     // Lane p of mv: the tiles whose output p exists; tile l's outputs are
@@ -131,7 +134,7 @@ inline void output(AT at, const float* m, int64_t mstride, float bias, float* y,
     for (int i = 0; i < 2; ++i) {
       __m512 r[2];
       at(s[i], r);
-      for (int j = 0; j < 2; ++j) o[i * 2 + j] = _mm512_add_ps(r[j], bv);
+      for (int j = 0; j < 2; ++j) o[i * 2 + j] = finish(_mm512_add_ps(r[j], bv));
     }
     const __m512i tix = lanes_by_tile4();
     for (int j = 0; j < 4; ++j) b[j] = _mm512_permutexvar_ps(tix, o[j]);
