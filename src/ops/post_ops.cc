@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 namespace anvil::ops {
 
@@ -153,6 +154,14 @@ void apply_post_ops_block(const std::vector<PostOp>& ops, const KernelContext& k
       }
     }
   }
+}
+
+bool lone_clamp(const std::vector<PostOp>& ops, float clamp[2]) {
+  if (ops.size() != 1 || (ops[0].kind != PostOpKind::kRelu && ops[0].kind != PostOpKind::kClip)) return false;
+  const bool clip = ops[0].kind == PostOpKind::kClip;
+  clamp[0] = clip ? ops[0].alpha : 0.f;
+  clamp[1] = clip ? ops[0].beta : std::numeric_limits<float>::infinity();
+  return true;
 }
 
 void append_post_op(Attrs& attrs, PostOpKind kind, float alpha, float beta) {

@@ -52,6 +52,11 @@ Status apply_node_post_ops(const KernelContext& k, int first_extra_input, Tensor
 void apply_post_ops_block(const std::vector<PostOp>& ops, const KernelContext& k, float* image, int64_t n, int64_t C,
                           int64_t p, int64_t c0, int64_t c1, int64_t p0, int64_t p1);
 
+// True when `ops` is one ReLU or Clip, which a kernel can apply in
+// registers as min(max(v, lo), hi): clamp = {0, +inf} for ReLU, {alpha,
+// beta} for Clip. False (clamp untouched) for anything else.
+bool lone_clamp(const std::vector<PostOp>& ops, float clamp[2]);
+
 // Appends a post-op to a node's attributes (passes use this).
 void append_post_op(Attrs& attrs, PostOpKind kind, float alpha = 0, float beta = 0);
 // Maps an activation node (op + attrs) to a post-op; false if not fusable.

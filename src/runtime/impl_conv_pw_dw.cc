@@ -14,7 +14,6 @@
 // blocks share the strip's input rows in L2.
 #include <algorithm>
 #include <atomic>
-#include <limits>
 #include <vector>
 
 #include "core/thread_pool.h"
@@ -210,13 +209,10 @@ Result<std::unique_ptr<OpKernel>> create_pw_dw(const Graph& g, const Node& n, co
   ANVIL_TRY(ops::pointwise_activation(n.attrs, pw_on, pw_lo, pw_hi));
   std::vector<ops::PostOp> post;
   ANVIL_TRY(ops::parse_post_ops(n.attrs, 5, post));
-  bool dw_on = false;
-  float dw_lo = 0, dw_hi = 0;
-  if (post.size() == 1 && (post[0].kind == ops::PostOpKind::kRelu || post[0].kind == ops::PostOpKind::kClip)) {
-    dw_on = true;
-    dw_lo = post[0].kind == ops::PostOpKind::kClip ? post[0].alpha : 0.f;
-    dw_hi = post[0].kind == ops::PostOpKind::kClip ? post[0].beta : std::numeric_limits<float>::infinity();
-  } else if (!post.empty()) {
+  float dw_clamp[2] = {0.f, 0.f};
+  const bool dw_on = ops::lone_clamp(post, dw_clamp);
+  const float dw_lo = dw_clamp[0], dw_hi = dw_clamp[1];
+  if (!dw_on && !post.empty()) {
     return unsupported("depthwise post-ops other than one ReLU/Clip");
   }
   // The 16x16 tile where there is one (it reads the image's rows in place),

@@ -12,7 +12,6 @@
 // channels 4 at a time.
 #include <algorithm>
 #include <cstring>
-#include <limits>
 #include <vector>
 
 #include "core/thread_pool.h"
@@ -45,11 +44,7 @@ class ConvDirectStem final : public OpKernel {
     C_ = w.dim(1);
     KH_ = w.dim(2);
     KW_ = w.dim(3);
-    if (post_.size() == 1 && (post_[0].kind == ops::PostOpKind::kRelu || post_[0].kind == ops::PostOpKind::kClip)) {
-      clamp_[0] = post_[0].kind == ops::PostOpKind::kClip ? post_[0].alpha : 0.f;
-      clamp_[1] = post_[0].kind == ops::PostOpKind::kClip ? post_[0].beta : std::numeric_limits<float>::infinity();
-      clamp_fused_ = true;
-    }
+    clamp_fused_ = ops::lone_clamp(post_, clamp_);
     const int64_t blocks = (OC_ + kStemMR - 1) / kStemMR, taps = C_ * KH_ * KW_;
     if (adopt_prepacked(cfg, {blocks * taps * kStemMR, blocks * kStemMR}, packed_)) return;
     // Weights as [oc block][c][kh][kw][4 output channels], the tail block

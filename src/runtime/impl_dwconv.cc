@@ -6,7 +6,6 @@
 // leaves the register tile almost empty.
 #include <algorithm>
 #include <cstring>
-#include <limits>
 #include <vector>
 
 #include "core/thread_pool.h"
@@ -31,11 +30,7 @@ class DepthwiseConv2d final : public OpKernel {
     if (k3.fn && geo_.kernel[0] == 3 && geo_.kernel[1] == 3 && geo_.dilations[0] == 1 && geo_.dilations[1] == 1 &&
         geo_.strides[0] == geo_.strides[1] && (geo_.strides[0] == 1 || geo_.strides[0] == 2)) {
       plane_uk_ = &k3;
-      if (post_.size() == 1 && (post_[0].kind == ops::PostOpKind::kRelu || post_[0].kind == ops::PostOpKind::kClip)) {
-        clamp_[0] = post_[0].kind == ops::PostOpKind::kClip ? post_[0].alpha : 0.f;
-        clamp_[1] = post_[0].kind == ops::PostOpKind::kClip ? post_[0].beta : std::numeric_limits<float>::infinity();
-        clamp_fused_ = true;
-      }
+      clamp_fused_ = ops::lone_clamp(post_, clamp_);
     }
   }
 

@@ -11,7 +11,6 @@
 // transposed (tiles as GEMM rows) so the register tile stays full.
 #include <algorithm>
 #include <cstring>
-#include <limits>
 #include <vector>
 
 #include "core/thread_pool.h"
@@ -309,12 +308,8 @@ class ConvWinogradLanes final : public OpKernel {
     // by the output transform before its stores; as a pass of its own
     // (apply_post_ops_block) it read and wrote every output once more, a
     // fork-join of its own on large maps.
-    if (post_.size() == 1 && (post_[0].kind == ops::PostOpKind::kRelu || post_[0].kind == ops::PostOpKind::kClip)) {
-      clamp_[0] = post_[0].kind == ops::PostOpKind::kClip ? post_[0].alpha : 0.f;
-      clamp_[1] = post_[0].kind == ops::PostOpKind::kClip ? post_[0].beta : std::numeric_limits<float>::infinity();
-      post_.clear();
-      clamp_fused_ = true;
-    }
+    clamp_fused_ = ops::lone_clamp(post_, clamp_);
+    if (clamp_fused_) post_.clear();
     OC_ = w.dim(0);
     C_ = w.dim(1);
     const int64_t oc_panels = (OC_ + 15) / 16;
