@@ -32,4 +32,21 @@ void f32_pack_runs_ukernel_1x1__scalar(int64_t rows, const float* const* src, in
 void f32_pack_runs_ukernel_1x16__avx512(int64_t rows, const float* const* src, int64_t runs, const int64_t* at,
                                         const int64_t* off, const int64_t* len, int64_t nr, float* dst);
 
+// One channel into the window of its zero-padded plane that a convolution
+// reads (depthwise, Winograd's input transform, the indirect and small-map
+// GEMM paths), so those kernels never check bounds:
+//   dst[r * PW + c] = x[(r - ph) * W + (c - pw)]   where that pixel exists,
+//                   = 0                              elsewhere,
+// for r < PH, c < PW (negative pads crop; PH, PW may cut the image short).
+// With scale, existing pixels become x * scale[0] + shift[0] (a BatchNorm
+// before a padded conv: the padding stays zero).
+using PadPlaneUkernel = void (*)(const float* x, int64_t H, int64_t W, int64_t ph, int64_t pw, int64_t PH,
+                                 int64_t PW, float* dst, const float* scale, const float* shift);
+PadPlaneUkernel pad_plane_ukernel_for(Isa isa);
+
+void f32_pad_plane_ukernel_1x1__scalar(const float* x, int64_t H, int64_t W, int64_t ph, int64_t pw, int64_t PH,
+                                       int64_t PW, float* dst, const float* scale, const float* shift);
+void f32_pad_plane_ukernel_1x16__avx512(const float* x, int64_t H, int64_t W, int64_t ph, int64_t pw, int64_t PH,
+                                        int64_t PW, float* dst, const float* scale, const float* shift);
+
 }  // namespace anvil::kernels

@@ -18,7 +18,6 @@
 #include "ops/op_util.h"
 #include "ops/post_ops.h"
 #include "runtime/kernel_registry.h"
-#include "runtime/padded_plane.h"
 
 namespace anvil {
 
@@ -441,9 +440,10 @@ class ConvImplicitGemm final : public OpKernel {
     std::vector<float>& xp = xpad_[static_cast<size_t>(tid)];
     xp.resize(static_cast<size_t>(G.Cg * G.PH * G.PW + slack));
     std::fill(xp.end() - slack, xp.end(), 0.f);
+    const kernels::PadPlaneUkernel pad_uk = kernels::pad_plane_ukernel_for(isa_);
     auto pad = [&](int64_t c0, int64_t c1, int) {
       for (int64_t c = c0; c < c1; ++c)
-        copy_padded_plane(j.x + c * G.H * G.W, G.H, G.W, G.ph, G.pw, G.PH, G.PW, xp.data() + c * G.PH * G.PW,
+        pad_uk(j.x + c * G.H * G.W, G.H, G.W, G.ph, G.pw, G.PH, G.PW, xp.data() + c * G.PH * G.PW,
                           j.pre ? pre_s_.data<float>() + j.c0 + c : nullptr,
                           j.pre ? pre_t_.data<float>() + j.c0 + c : nullptr);
     };

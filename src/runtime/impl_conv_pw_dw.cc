@@ -17,13 +17,13 @@
 #include <vector>
 
 #include "core/thread_pool.h"
+#include "kernels/copy.h"
 #include "kernels/dwconv.h"
 #include "kernels/gemm.h"
 #include "ops/fused_conv_dw.h"
 #include "ops/op_util.h"
 #include "ops/post_ops.h"
 #include "runtime/kernel_registry.h"
-#include "runtime/padded_plane.h"
 
 namespace anvil {
 
@@ -155,7 +155,7 @@ class ConvPwDwStrips final : public OpKernel {
     const int64_t PH = (loh - 1) * S + KH, PW = (OW - 1) * S + KW;
     std::vector<float>& plane = planes_[static_cast<size_t>(tid)];
     plane.resize(static_cast<size_t>(PH * PW + 16));  // +16: the stride-2 kernel loads past the last tap
-    copy_padded_plane(xs, Hs, W, lph, pw, PH, PW, plane.data());
+    kernels::pad_plane_ukernel_for(isa_)(xs, Hs, W, lph, pw, PH, PW, plane.data(), nullptr, nullptr);
     std::fill(plane.end() - 16, plane.end(), 0.f);
     const float* rows[16];
     for (int64_t oh = 0; oh < loh; ++oh) {

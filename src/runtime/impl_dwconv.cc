@@ -9,11 +9,11 @@
 #include <vector>
 
 #include "core/thread_pool.h"
+#include "kernels/copy.h"
 #include "kernels/dwconv.h"
 #include "ops/op_util.h"
 #include "ops/post_ops.h"
 #include "runtime/kernel_registry.h"
-#include "runtime/padded_plane.h"
 
 namespace anvil {
 
@@ -22,7 +22,7 @@ namespace {
 class DepthwiseConv2d final : public OpKernel {
  public:
   DepthwiseConv2d(const KernelConfig& cfg, ops::WindowGeometry geo, Tensor w, Tensor b, std::vector<ops::PostOp> post)
-      : uk_(kernels::dwconv_ukernel_for(cfg.isa)), pool_(cfg.pool), geo_(std::move(geo)), w_(std::move(w)),
+      : uk_(kernels::dwconv_ukernel_for(cfg.isa)), pad_uk_(kernels::pad_plane_ukernel_for(cfg.isa)), pool_(cfg.pool), geo_(std::move(geo)), w_(std::move(w)),
         b_(std::move(b)), post_(std::move(post)) {
     // 3x3, stride 1 or 2, no dilation: the whole-plane kernel, with a lone
     // ReLU/Clip epilogue (MobileNet's ReLU6) fused in.
@@ -79,7 +79,7 @@ class DepthwiseConv2d final : public OpKernel {
       for (int64_t nc = b; nc < e; ++nc) {
         const int64_t n = nc / C, c = nc % C;
         const float* xc = xin + nc * H * W;
-        copy_padded_plane(xc, H, W, ph, pw, PH, PW, plane.data());
+        pad_uk_(xc, H, W, ph, pw, PH, PW, plane.data(), nullptr, nullptr);
         std::fill(plane.end() - 16, plane.end(), 0.f);
         float* yc = out + nc * OH * OW;
         const float bv = bias ? bias[c] : 0.f;
@@ -97,6 +97,7 @@ class DepthwiseConv2d final : public OpKernel {
 
  private:
   kernels::DwconvUkernelInfo uk_;
+  kernels::PadPlaneUkernel pad_uk_;
   const kernels::Dwconv3x3UkernelInfo* plane_uk_ = nullptr;
   float clamp_[2] = {0.f, 0.f};
   bool clamp_fused_ = false;

@@ -14,12 +14,12 @@
 #include <vector>
 
 #include "core/thread_pool.h"
+#include "kernels/copy.h"
 #include "kernels/gemm.h"
 #include "kernels/winograd.h"
 #include "ops/op_util.h"
 #include "ops/post_ops.h"
 #include "runtime/kernel_registry.h"
-#include "runtime/padded_plane.h"
 
 namespace anvil {
 
@@ -120,7 +120,7 @@ class ConvWinogradF2x3 final : public OpKernel {
         plane.resize(static_cast<size_t>(PH * PW));
         for (int64_t c = c0; c < c1; ++c) {
           const float* xc = xn + c * H * W;
-          copy_padded_plane(xc, H, W, ph, pw, PH, PW, plane.data(), pre ? pre_s_.data<float>() + c : nullptr,
+          pad_uk_(xc, H, W, ph, pw, PH, PW, plane.data(), pre ? pre_s_.data<float>() + c : nullptr,
                             pre ? pre_t_.data<float>() + c : nullptr);
           for (int64_t th = 0; th < TH; ++th) {
             const float* r0 = plane.data() + 2 * th * PW;
@@ -267,6 +267,7 @@ class ConvWinogradF2x3 final : public OpKernel {
  private:
   Isa isa_;
   ThreadPool* pool_;
+  kernels::PadPlaneUkernel pad_uk_ = kernels::pad_plane_ukernel_for(isa_);
   ops::WindowGeometry geo_;
   Tensor b_, pre_s_, pre_t_;
   std::vector<ops::PostOp> post_;
@@ -418,7 +419,7 @@ class ConvWinogradLanes final : public OpKernel {
       // plane is transformed while in L1 (level within this host's noise in
       // bench_conv_layers at 2 threads).
       auto pad = [&](int64_t c) {
-        copy_padded_plane(xn + c * H * W, H, W, ph, pw, PH, PW, pbuf + c * plane_size,
+        pad_uk_(xn + c * H * W, H, W, ph, pw, PH, PW, pbuf + c * plane_size,
                           pre ? pre_s_.data<float>() + c : nullptr, pre ? pre_t_.data<float>() + c : nullptr);
       };
       if (by_group) {
@@ -540,6 +541,7 @@ class ConvWinogradLanes final : public OpKernel {
   }
 
   ThreadPool* pool_;
+  kernels::PadPlaneUkernel pad_uk_ = kernels::pad_plane_ukernel_for(Isa::kAvx512);  // the class needs AVX-512
   const kernels::GemmUkernelInfo* uk_;
   ops::WindowGeometry geo_;
   Tensor b_, pre_s_, pre_t_;

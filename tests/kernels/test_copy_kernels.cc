@@ -2,7 +2,10 @@
 // their plain-loop references: every length around the 16-output step, with
 // and without the affine pre-op, and nothing written past n; panel widths
 // around the 16-column chunks (the 16x16 and 8x49 tiles' among them) with
-// random runs, nothing written past the panel.
+// random runs, nothing written past the panel; the zero-padded plane copy
+// cell by cell against its definition on pads of 0-3 a side, crops
+// (negative pads), planes cut short of the image and planes with no image
+// rows, guards around the plane untouched.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -85,6 +88,53 @@ TEST(CopyKernels, PackRunsMatchesScalarReference) {
             ASSERT_EQ(want[static_cast<size_t>(r * nr + q)], v);
           }
       }
+  }
+}
+
+TEST(CopyKernels, PadPlaneIsEachPixelOrZero) {
+  std::mt19937 rng(7);
+  std::uniform_real_distribution<float> u(-2.f, 2.f);
+  const float kGuard = -12345.f;
+  for (Isa isa : {Isa::kScalar, Isa::kAvx512}) {
+    if (isa > host_isa()) continue;
+    const PadPlaneUkernel fn = pad_plane_ukernel_for(isa);
+    int cases = 0;
+    for (int64_t H : {1, 2, 5, 7, 14})
+      for (int64_t W : {1, 3, 7, 15, 16, 17, 56})
+        for (int64_t ph : {-1, 0, 1, 3})
+          for (int64_t pw : {-2, 0, 1, 2, 3})
+            for (int64_t extra_h : {-2, 0, 1, 3})
+              for (int64_t extra_w : {-1, 0, 2})
+                for (bool scaled : {false, true}) {
+                  const int64_t PH = std::max<int64_t>(1, H + ph + extra_h);
+                  const int64_t PW = std::max<int64_t>(1, W + pw + extra_w);
+                  std::vector<float> x(static_cast<size_t>(H * W));
+                  for (float& v : x) v = u(rng);
+                  const float s = u(rng), t = u(rng);
+                  std::vector<float> buf(static_cast<size_t>(PH * PW + 64), kGuard);
+                  float* dst = buf.data() + 32;
+                  fn(x.data(), H, W, ph, pw, PH, PW, dst, scaled ? &s : nullptr, scaled ? &t : nullptr);
+                  for (int64_t i = 0; i < 32; ++i) {
+                    ASSERT_EQ(buf[static_cast<size_t>(i)], kGuard) << isa_name(isa) << ": wrote before the plane";
+                    ASSERT_EQ(dst[PH * PW + i], kGuard) << isa_name(isa) << ": wrote past the plane";
+                  }
+                  for (int64_t r = 0; r < PH; ++r)
+                    for (int64_t c = 0; c < PW; ++c) {
+                      const int64_t ih = r - ph, iw = c - pw;
+                      double want = 0.0, tol = 0.0;
+                      if (ih >= 0 && ih < H && iw >= 0 && iw < W) {
+                        const float v = x[static_cast<size_t>(ih * W + iw)];
+                        want = scaled ? double(v) * s + t : v;
+                        // x * s + t fused or not: within an ulp of its terms.
+                        tol = scaled ? 2e-7 * (std::fabs(v * s) + std::fabs(t)) : 0.0;
+                      }
+                      ASSERT_NEAR(dst[r * PW + c], want, tol)
+                          << isa_name(isa) << " H=" << H << " W=" << W << " ph=" << ph << " pw=" << pw << " PH=" << PH
+                          << " PW=" << PW << " scaled=" << scaled << " at row " << r << " col " << c;
+                    }
+                  ++cases;
+                }
+    EXPECT_GT(cases, 5000);
   }
 }
 
