@@ -293,7 +293,15 @@ void sgemm_isa(const GemmArgs& g, Isa isa) {
   // (A single column panel is packed: cheap, and its calls' prefetches
   // stream A instead.)
   const bool b_in_place = g.b_in_place && uk.fn_ldb && !g.b_prepacked && !g.pack_b_fn && g.N > uk.nr;
-  if ((!g.b_prepacked || g.pack_b_fn) && !b_in_place && static_cast<int64_t>(b_buf.size()) < kc_max * nc_max)
+  // A single column panel whose rows are exactly NR floats apart (the image
+  // of a 1x1 conv on a 7x7 map with the 8x49 tile, or 4x4 with 16x16) is
+  // already in the packed panel's layout: read it where it is. Packing it
+  // was a copy of the whole input per call, made by each thread (the
+  // threads split the rows): 200 KB for 1024->256@7.
+  const bool b_as_packed =
+      g.b_in_place && !g.b_prepacked && !g.pack_b_fn && g.N == uk.nr && g.ldb == uk.nr && g.B != nullptr;
+  if ((!g.b_prepacked || g.pack_b_fn) && !b_in_place && !b_as_packed &&
+      static_cast<int64_t>(b_buf.size()) < kc_max * nc_max)
     b_buf.resize(static_cast<size_t>(kc_max * nc_max));
   const int64_t MC = kMC / uk.mr * uk.mr;  // row blocks must hold whole MR panels
   const int64_t mc_max = std::min<int64_t>(MC, (g.M + uk.mr - 1) / uk.mr * uk.mr);
@@ -309,7 +317,8 @@ void sgemm_isa(const GemmArgs& g, Isa isa) {
     for (int64_t pc = 0; pc < g.K; pc += kKC) {
       const int64_t kc = std::min(kKC, g.K - pc);
       if (g.pack_b_fn) g.pack_b_fn(g.pack_ctx, g.col0 + jc, nc, pc, kc, uk.nr, b_buf.data());
-      else if (!g.b_prepacked && !b_in_place) pack_b(g.B + pc * g.ldb + jc, g.ldb, kc, nc, uk.nr, b_buf.data());
+      else if (!g.b_prepacked && !b_in_place && !b_as_packed)
+        pack_b(g.B + pc * g.ldb + jc, g.ldb, kc, nc, uk.nr, b_buf.data());
       const bool acc = accumulate || pc > 0;
       const float* a_block = g.a_prepacked ? g.a_prepacked + pc * a_panels * uk.mr : nullptr;
       const float* b_block = g.b_prepacked ? g.b_prepacked + pc * b_panels * uk.nr : nullptr;
@@ -369,7 +378,7 @@ void sgemm_isa(const GemmArgs& g, Isa isa) {
         int64_t call = 0;
         for (int64_t jr = 0; jr < nc; jr += uk.nr) {
           const int64_t nr = std::min<int64_t>(uk.nr, nc - jr);
-          const float* bp = b_in_place ? g.B + pc * g.ldb + jc + jr
+          const float* bp = b_in_place || b_as_packed ? g.B + pc * g.ldb + jc + jr
                             : b_block  ? b_block + ((g.b_prepacked_col0 + jc + jr) / uk.nr) * kc * uk.nr
                                        : b_buf.data() + (jr / uk.nr) * kc * uk.nr;
           // Prepacked B (weights) comes from memory: while this panel is
@@ -486,8 +495,10 @@ void sgemm_parallel(const GemmArgs& g, Isa isa, ThreadPool* pool) {
   // panels of the operand not split: stealing (parallel_for_balanced) only
   // where that operand is prepacked or read in place, so no panel is packed
   // twice.
-  // (B in place as sgemm_isa decides it: a single column panel is packed.)
-  const bool b_unpacked = g.b_prepacked || (g.b_in_place && uk.fn_ldb && !g.pack_b_fn && g.N > uk.nr);
+  // (B in place as sgemm_isa decides it: a single column panel is packed,
+  // unless its rows are exactly the panel's width apart.)
+  const bool b_unpacked = g.b_prepacked || (g.b_in_place && uk.fn_ldb && !g.pack_b_fn && g.N > uk.nr) ||
+                          (g.b_in_place && !g.pack_b_fn && g.N == uk.nr && g.ldb == uk.nr && g.B != nullptr);
   const bool balanced = by_cols ? g.a_prepacked && !g.pack_a_fn : b_unpacked;
   auto part_fn = [&](int64_t b, int64_t e, int) {
     GemmArgs part = g;

@@ -643,6 +643,26 @@ TEST(ConvGemmImpl, SevenBySevenMapsTakeTheFortyNineColumnTile) {
     }
 }
 
+// 1x1 convs whose map is exactly one column panel (7x7 on the 8x49 tile,
+// 4x4 on the 16x16 tile) read the image as the packed panel, unpacked:
+// reductions over several KC blocks (1024, 520 and 300 channels), output
+// channels past one row panel and not a multiple of it, with and without
+// residual + ReLU, at 1 and 2 threads (the threads split the rows).
+TEST(ConvGemmImpl, SinglePanelPointwiseReadsTheImageAsPacked) {
+  std::mt19937 rng(4916);
+  struct Case { int64_t C, OC, H; };
+  for (const Case& c : std::vector<Case>{{1024, 72, 7}, {300, 37, 7}, {520, 48, 4}, {256, 21, 4}})
+    for (bool fused : {false, true}) {
+      Attrs a;
+      std::vector<Tensor> in{random_tensor({1, c.C, c.H, c.H}, rng), random_tensor({c.OC, c.C, 1, 1}, rng),
+                             random_tensor({c.OC}, rng)};
+      const std::string op = fused ? add_residual_relu(a, in, c.OC, c.H, c.H, rng) : "Conv";
+      const std::string desc = op + " 1x1 ic" + std::to_string(c.C) + " oc" + std::to_string(c.OC) + " " +
+                               std::to_string(c.H) + "x" + std::to_string(c.H);
+      check_against_reference(op, in, a, desc);
+    }
+}
+
 // 1x1 convs with 64 or fewer input channels on maps of a multiple of 49
 // pixels past 14x14 (ResNet's 64-channel 1x1s at 56x56) take the 8x49 tile
 // too, reading the image in place: more pixels than one column block
