@@ -354,8 +354,9 @@ int cmd_bench(const ModelArgs& a, const BenchArgs& b) {
     fmt::print("{}\n", j.dump());
   } else {
     fmt::print("model {}  batch {}  warm-up {}  timed {}\n", a.path, batch, b.warmup, b.iters);
-    fmt::print("compile {:.1f} ms; activation memory {:.1f} MiB (planned)\n", compile_ms,
-               static_cast<double>(sess->activation_bytes()) / (1 << 20));
+    fmt::print("compile {:.1f} ms; activation memory {:.1f} MiB (planned; {} outputs written over their residual)\n",
+               compile_ms, static_cast<double>(sess->activation_bytes()) / (1 << 20),
+               sess->impl()->executor->in_place_steps());
     fmt::print("per image: mean {:.3f} ms  median {:.3f} ms  p90 {:.3f} ms  min {:.3f} ms\n", mean, median, p90, mn);
     if (flops > 0)
       fmt::print("throughput: {:.2f} GFLOP/s at the median ({}FLOP per image)\n",

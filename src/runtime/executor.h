@@ -84,6 +84,8 @@ class Executor {
   void set_keep_intermediates(bool on);
   // Bytes of activation memory the current plan holds (inputs excluded).
   int64_t activation_bytes() const { return activation_bytes_; }
+  // Steps whose output took over an input's buffer (OpKernel::in_place_input).
+  int in_place_steps() const { return in_place_steps_; }
 
  private:
   explicit Executor(Graph g) : g_(std::move(g)) {}
@@ -98,6 +100,7 @@ class Executor {
   std::vector<Tensor> arena_;  // buffers the planned slots point into
   bool keep_intermediates_ = false;
   int64_t activation_bytes_ = 0;
+  int in_place_steps_ = 0;
   void plan_memory();
   bool flush_denormals_ = true;
   Isa isa_ = Isa::kScalar;

@@ -49,6 +49,22 @@ class ConvImplicitGemm final : public OpKernel {
 
   std::vector<Tensor> packed() const override { return wp_; }
 
+  // The residual is read in the microkernel's epilogue, element by element
+  // before the store of the same element, when the whole reduction is one
+  // pass: the broadcast tiles always; the direct GEMM when K fits one KC
+  // block and the tile applies the epilogue itself (else the raw product
+  // is stored first and the residual added after: it would be gone).
+  int in_place_input() const override {
+    if (!register_epilogue_ || sum_input_ < 0 || group_ != 1 || indirect_) return -1;
+    if (bcast_) return sum_input_;
+    const int64_t K = w_.numel() / w_.dim(0);
+    if (transposed_ || !uk_ || K > kernels::gemm_kc()) return -1;
+    // B read in place goes through fn_ldb (always with the epilogue); packed
+    // B through fn_epi when the tile has one.
+    const bool in_place_b = is_pointwise() && uk_->fn_ldb;
+    return in_place_b || uk_->fn_epi ? sum_input_ : -1;
+  }
+
   std::string name() const override {
     if (indirect_) return "conv2d_indirect_gemm:f32_igemm_minmax_ukernel_16x16__avx512";
     if (bcast_)
