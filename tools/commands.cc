@@ -339,7 +339,8 @@ int cmd_bench(const ModelArgs& a, const BenchArgs& b) {
     nlohmann::json j = {{"model", a.path},       {"batch", batch},   {"warmup", b.warmup}, {"iters", b.iters},
                         {"threads", b.threads},  {"mean_ms", mean},  {"median_ms", median}, {"p90_ms", p90},
                         {"min_ms", mn},          {"compile_ms", compile_ms}, {"flops", flops}, {"runs_ms", ms},
-                        {"activation_bytes", sess->activation_bytes()}};
+                        {"activation_bytes", sess->activation_bytes()},
+                        {"in_place_outputs", sess->impl()->executor->in_place_steps()}};
     // Which kernel family each conv got (the part of the kernel name before
     // ':'), so benchmark scripts can report the algorithms behind a time.
     nlohmann::json convs = nlohmann::json::object();
