@@ -59,10 +59,10 @@ class ConvImplicitGemm final : public OpKernel {
     if (bcast_) return sum_input_;
     const int64_t K = w_.numel() / w_.dim(0);
     if (transposed_ || !uk_ || K > kernels::gemm_kc()) return -1;
-    // B read in place goes through fn_ldb (always with the epilogue); packed
-    // B through fn_epi when the tile has one.
-    const bool in_place_b = is_pointwise() && uk_->fn_ldb;
-    return in_place_b || uk_->fn_epi ? sum_input_ : -1;
+    // Packed B goes through fn_epi, or through fn with the epilogue after
+    // the store (the residual would be gone): only tiles with fn_epi. B read
+    // in place goes through fn_ldb, which always applies the epilogue.
+    return uk_->fn_epi ? sum_input_ : -1;
   }
 
   std::string name() const override {

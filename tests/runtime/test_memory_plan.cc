@@ -7,6 +7,7 @@
 #include <cstring>
 #include <random>
 
+#include "core/cpu.h"
 #include "ir/op_registry.h"
 #include "passes/pass.h"
 #include "runtime/executor.h"
@@ -82,7 +83,9 @@ TEST(MemoryPlan, ResidualConvsWriteOverTheirResidual) {
       (*kept)->set_keep_intermediates(true);
       // 64x64: the largest residual output is 256 x 16 x 16 floats (256 KB);
       // 160x160: 256 x 40 x 40 (1.6 MB), past the threaded limit.
-      if (threads == 1 || hw == 160) EXPECT_GT((*planned)->in_place_steps(), 0) << hw << " threads " << threads;
+      // (The kernels that apply a residual in registers are AVX-512 ones.)
+      if (active_isa() < Isa::kAvx512) EXPECT_EQ((*planned)->in_place_steps(), 0);
+      else if (threads == 1 || hw == 160) EXPECT_GT((*planned)->in_place_steps(), 0) << hw << " threads " << threads;
       else EXPECT_EQ((*planned)->in_place_steps(), 0) << hw << " threads " << threads;
       EXPECT_EQ((*kept)->in_place_steps(), 0);
       for (unsigned run = 0; run < 2; ++run) {
