@@ -31,7 +31,7 @@ CompileOptions compile_options(const ModelArgs& a, int threads);
 int cmd_optimize(const ModelArgs& a, bool report, const std::string& dump_after, const std::string& format,
                  const std::string& output);
 int cmd_check(const ModelArgs& a, const std::string& levels, uint64_t seed, bool per_layer = false,
-              double tolerance = 1e-4);
+              double tolerance = 1e-4, int threads = 0);
 Result<Model> load_model(const ModelArgs& a);
 // Parses "name:1,3,224,224" (also "name=1x3x224x224").
 Status parse_shape_arg(const std::string& s, std::string& name, Shape& shape);

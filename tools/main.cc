@@ -82,6 +82,10 @@ int main(int argc, char** argv) {
                   "Compare every layer of the optimized graph with the value it replaces; name the first that diverges");
   check->add_option("--tolerance", check_tol, "Max |diff| relative to each tensor's max |value|")
       ->check(CLI::NonNegativeNumber);
+  int check_threads = 0;
+  check->add_option("--threads", check_threads,
+                    "Worker threads of both sessions (0: one per physical core); kernels and the memory plan can "
+                    "differ by thread count");
 
   ProfileArgs prof;
   auto* profile = add_profile_command(app, prof);
@@ -107,7 +111,7 @@ int main(int argc, char** argv) {
   if (*bench) return cmd_bench(bench_m, b);
   if (*zoo) return cmd_zoo(z);
   if (*optimize) return cmd_optimize(opt_m, opt_report, dump_after, opt_format, opt_out);
-  if (*check) return cmd_check(check_m, check_levels, check_seed, check_per_layer, check_tol);
+  if (*check) return cmd_check(check_m, check_levels, check_seed, check_per_layer, check_tol, check_threads);
   if (*profile) return cmd_profile(prof);
   if (*sysinfo) return cmd_sysinfo(si);
   if (*serve) return cmd_serve(serve_args);

@@ -54,7 +54,8 @@ int cmd_optimize(const ModelArgs& a, bool report, const std::string& dump_after,
   return 0;
 }
 
-int cmd_check(const ModelArgs& a, const std::string& levels, uint64_t seed, bool per_layer, double tolerance) {
+int cmd_check(const ModelArgs& a, const std::string& levels, uint64_t seed, bool per_layer, double tolerance,
+              int threads) {
   const size_t comma = levels.find(',');
   auto parse_level = [](std::string s, int& out) {
     if (!s.empty() && (s[0] == 'O' || s[0] == 'o')) s = s.substr(1);
@@ -68,7 +69,7 @@ int cmd_check(const ModelArgs& a, const std::string& levels, uint64_t seed, bool
     return report(invalid_argument("--levels must be two levels like O0,O3, got '" + levels + "'"));
   auto m = load_model(a);
   if (!m) return report(m.status());
-  o.base = compile_options(a, 0);
+  o.base = compile_options(a, threads);
   o.per_layer = per_layer;
   o.tolerance = tolerance;
   std::map<std::string, Tensor> inputs;

@@ -50,6 +50,9 @@ done <"$here/cases.tsv"
 check max_memory_flag 2 "not a size" "$anvil" run "$files/good_relu_64x8x8.onnx" --max-memory 12XB
 check max_memory_small 1 "the memory limit is 20.0 KiB" "$anvil" run "$files/good_relu_64x8x8.onnx" --max-memory 20K
 check max_memory_env 1 "ANVIL_MAX_MEMORY=20K" env ANVIL_MAX_MEMORY=20K "$anvil" run "$files/good_relu_64x8x8.onnx"
+# check compares its two levels at the thread count asked for, and refuses a negative one.
+check check_threads 0 "" "$anvil" check "$files/good_relu_64x8x8.onnx" --threads 2
+check check_threads_negative 2 "threads must be >= 0" "$anvil" check "$files/good_relu_64x8x8.onnx" --threads -1
 # A compiled model runs in a process that registered no ops before loading it.
 check compile_anvil 0 "" "$anvil" compile "$files/good_relu_64x8x8.onnx" -o "$tmp/relu.anvil"
 check run_anvil 0 "" "$anvil" run "$tmp/relu.anvil" --threads 1
