@@ -399,7 +399,7 @@ class ConvWinogradLanes final : public OpKernel {
     thread_local std::vector<float> padded, v_shared;
     padded.resize(static_cast<size_t>(C_ * plane_size));
     float* const pbuf = padded.data();
-    const int64_t vps_shared = C_ * G * 16;
+    const int64_t vps_shared = point_stride(C_ * G * 16);
     if (!by_group) v_shared.resize(static_cast<size_t>(kPts * vps_shared));
     float* const vsh = v_shared.data();
     vbufs_.resize(static_cast<size_t>(threads));
@@ -428,7 +428,7 @@ class ConvWinogradLanes final : public OpKernel {
         });
         par(G, [&](int64_t g0, int64_t g1, int tid) {
           std::vector<float>& vb = vbufs_[static_cast<size_t>(tid)];
-          vb.resize(static_cast<size_t>(kPts * C_ * 16));
+          vb.resize(static_cast<size_t>(kPts * point_stride(C_ * 16)));
           for (int64_t g = g0; g < g1; ++g) {
             transform_input(pbuf, plane_size, PW, 0, C_, g, 1, vb.data());
             for (int64_t blk = 0; blk < blocks; ++blk) products_and_output(blk, g, 1, vb.data(), tid, bias, yn, OW, OH);
@@ -463,12 +463,21 @@ class ConvWinogradLanes final : public OpKernel {
   static constexpr kernels::WinogradOutputUkernel kOutUk =
       kM == 4 ? kernels::f32_winograd_f4x3_output_ukernel_36x16__avx512 : kernels::f32_winograd_f2x3_output_ukernel_16x16__avx512;
 
+  // Floats from one point's V (or M) to the next's: n, plus one cache
+  // line. Unpadded, n is a power of two of 4-32 KB (channels x 16 tiles x
+  // 4 bytes), so the 36 lines a channel's input transform stores (one per
+  // point), and the 36 an output transform reads, all fell in the same L1
+  // set (12 ways) and kept evicting each other: the transform of ResNet's
+  // 3x3 256@14 took 64 us of its 0.52 ms at 1 thread (pad and transform
+  // 86 -> 41 us with the line), and more at 2 threads (113 -> 70 us).
+  static constexpr int64_t point_stride(int64_t n) { return n + 16; }
+
   // Channels [c0, c1) of tile groups [g0, g0 + ng) into v, the packed B of
   // those groups' ng * 16 columns: per KC block of channels, per group, kc
   // rows of 16.
   void transform_input(const float* pbuf, int64_t plane_size, int64_t PW, int64_t c0, int64_t c1, int64_t g0,
                        int64_t ng, float* v) const {
-    const int64_t KC = kernels::gemm_kc(), Tv = ng * 16, vps = C_ * Tv;
+    const int64_t KC = kernels::gemm_kc(), Tv = ng * 16, vps = point_stride(C_ * Tv);
     for (int64_t c = c0; c < c1; ++c) {
       const int64_t kb0 = c / KC * KC, kcb = std::min(KC, C_ - kb0);
       for (int64_t g = 0; g < ng; ++g)
@@ -482,12 +491,12 @@ class ConvWinogradLanes final : public OpKernel {
   // the output transform with bias.
   void products_and_output(int64_t blk, int64_t g0, int64_t ng, const float* v, int tid, const float* bias, float* yn,
                            int64_t OW, int64_t OH) {
-    const int64_t KC = kernels::gemm_kc(), Tv = ng * 16, vps = C_ * Tv;
+    const int64_t KC = kernels::gemm_kc(), Tv = ng * 16, vps = point_stride(C_ * Tv);
     const int64_t kblocks = (C_ + KC - 1) / KC;
     std::vector<float>& mb = mbufs_[static_cast<size_t>(tid)];
-    mb.resize(std::max(mb.size(), static_cast<size_t>(kPts * kOcBlock * Tv)));
+    const int64_t mstride = point_stride(kOcBlock * Tv);
+    mb.resize(std::max(mb.size(), static_cast<size_t>(kPts * mstride)));
     float* const mbuf = mb.data();
-    const int64_t mstride = kOcBlock * Tv;
     const int64_t o0 = blk * kOcBlock, o1 = std::min(OC_, o0 + kOcBlock);
     const int64_t p0 = o0 / 16, p1 = (o1 + 15) / 16, per_pt = (p1 - p0) * kblocks, steps = kPts * per_pt;
     // Step s = (point, panel, K block) of this block. Each weight panel is
