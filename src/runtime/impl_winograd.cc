@@ -403,6 +403,7 @@ class ConvWinogradLanes final : public OpKernel {
     if (!by_group) v_shared.resize(static_cast<size_t>(kPts * vps_shared));
     float* const vsh = v_shared.data();
     vbufs_.resize(static_cast<size_t>(threads));
+    planes_.resize(static_cast<size_t>(threads));
     mbufs_.resize(static_cast<size_t>(threads));
     auto par = [&](int64_t n, const std::function<void(int64_t, int64_t, int)>& fn) {
       if (pool_ && threads > 1 && n > 1) pool_->parallel_for_balanced(n, pool_->grain_for(n), fn);
@@ -438,6 +439,38 @@ class ConvWinogradLanes final : public OpKernel {
           par(OC_, [&](int64_t o0, int64_t o1, int) {
             ops::apply_post_ops_block(post_, k, yn, n, OC_, OH * OW, o0, o1, 0, OH * OW);
           });
+        continue;
+      }
+      // Two threads: each pads and transforms every channel into a V of its
+      // own, then runs its share of the output-channel blocks, in one
+      // parallel region. With V shared, each thread's transform stores hit
+      // lines the other core held from the last layer's products (every
+      // thread reads all of V), and the transform phase took 70 us at 2
+      // threads against 38 us for the whole of it at 1 (3x3 256@14); done
+      // twice it costs one thread's time and nothing crosses cores. In-model
+      // (bench/ab_model.py, 2 threads): ResNet-101 224's layer3 3x3s 0.964x
+      // (5/8 rounds; untouched layer1 3x3s 1.013x), 112's Winograd nodes
+      // 0.897-0.912x. At 1 thread the same single-plane path ran 1.06x
+      // slower than the shared padded buffer, and with more threads the
+      // repeated transforms would outgrow the products' shares: untested
+      // here, so they keep the shared V.
+      if (threads == 2 && blocks >= threads) {
+        par(threads, [&](int64_t t0, int64_t t1, int tid) {
+          std::vector<float>& vb = vbufs_[static_cast<size_t>(tid)];
+          vb.resize(static_cast<size_t>(kPts * vps_shared));
+          std::vector<float>& pl = planes_[static_cast<size_t>(tid)];
+          pl.resize(static_cast<size_t>(plane_size));
+          for (int64_t c = 0; c < C_; ++c) {
+            pad_uk_(xn + c * H * W, H, W, ph, pw, PH, PW, pl.data(), pre ? pre_s_.data<float>() + c : nullptr,
+                    pre ? pre_t_.data<float>() + c : nullptr);
+            transform_input(pl.data(), 0, PW, c, c + 1, 0, G, vb.data());
+          }
+          for (int64_t blk = blocks * t0 / threads; blk < blocks * t1 / threads; ++blk) {
+            products_and_output(blk, 0, G, vb.data(), tid, bias, yn, OW, OH);
+            const int64_t o0 = blk * kOcBlock, o1 = std::min(OC_, o0 + kOcBlock);
+            if (!post_.empty()) ops::apply_post_ops_block(post_, k, yn, n, OC_, OH * OW, o0, o1, 0, OH * OW);
+          }
+        });
         continue;
       }
       par(C_, [&](int64_t c0, int64_t c1, int) {
@@ -562,7 +595,7 @@ class ConvWinogradLanes final : public OpKernel {
   std::vector<int32_t> in_off_, out_off_;
   std::vector<uint16_t> masks_;
   int64_t tiles_ = 0;  // of the image being run
-  std::vector<std::vector<float>> vbufs_, mbufs_;
+  std::vector<std::vector<float>> vbufs_, mbufs_, planes_;
 };
 
 template <int kM>  // 4 or 2: ConvWinogradLanes; 0: ConvWinogradF2x3
