@@ -98,8 +98,15 @@ class ConvImplicitGemm final : public OpKernel {
   // 0.209 against 0.142 ms on the 24x16 tile, 6 of 6 alternated rounds).
   void plan_bcast(int64_t out_w, int64_t out_pixels, const KernelConfig& cfg) {
     const bool pw1 = is_1x1_unpadded_s1();  // a pre-op is fine: run_bcast applies it in the padded copy
+    // Strided rows that the 14-pixel tiles fill less than 60% (15 and 16
+    // wide: two tiles of 8) keep the GEMM: at 256x256 input ResNet-101's
+    // 3x3/2 256 and 1x1/2 512->1024 (32 -> 16) ran 0.82x and 0.71x the
+    // broadcast tiles' time there (6 of 6 alternated rounds each). Its 32-wide
+    // rows (three tiles of 11: 76%) stay: 3x3/2 128 measured level there.
+    constexpr int64_t kT = kernels::kConvBcastPixels;
+    const bool rows_fill = out_w * 10 >= (out_w + kT - 1) / kT * kT * 6;
     const bool s2 = geo_.strides[0] == 2 && geo_.strides[1] == 2 && geo_.dilations[0] == 1 &&
-                    geo_.dilations[1] == 1 && out_w >= kernels::kConvBcastPixels;
+                    geo_.dilations[1] == 1 && out_w >= kT && rows_fill;
     bcast_ = cfg.isa >= Isa::kAvx512 && cfg.conv_bcast && group_ == 1 && register_epilogue_ &&
              (s2 || (pw1 && out_pixels % kernels::kConvBcastPixels == 0 && out_pixels >= cfg.conv_bcast_min_pixels &&
                      w_.dim(1) >= cfg.conv_bcast_min_channels && (w_.dim(0) + 31) / 32 * 32 * 4 <= w_.dim(0) * 5));
@@ -187,6 +194,7 @@ class ConvImplicitGemm final : public OpKernel {
     // a window tap reads consecutive floats of one phase; or null.
     const float* phases;
     int64_t QH, QW, nph;  // nph: phases per channel kept (1, 2 or 4)
+    int64_t qs;           // floats from one phase plane to the next (QH x QW, or a line more: phase_stride)
     kernels::PackRunsUkernel pack_runs;  // builds the panels' rows from their runs
     int64_t OCg;
     const KernelContext* k;
@@ -265,7 +273,7 @@ class ConvImplicitGemm final : public OpKernel {
         a.b_in_place = true;
       } else if (j.phases && G.KH == 1 && G.KW == 1 && j.QH == G.OH && j.QW == G.OW && uk_->fn_ldb) {
         a.B = j.phases;  // a 1x1/2 conv is pointwise on the even-even phase
-        a.ldb = G.P;
+        a.ldb = j.qs;
         a.b_in_place = true;
       } else {
         a.pack_b_fn = &pack_b_panels;
@@ -627,7 +635,7 @@ class ConvImplicitGemm final : public OpKernel {
     for (int64_t kk = 0; kk < kc; kk += kRows) {
       const int64_t rows = std::min(kRows, kc - kk);
       for (int64_t r = 0; r < rows; ++r) {
-        src[r] = j.phases ? j.phases + (c * j.nph + phase_index(j, kh, kw)) * j.QH * j.QW + (kh / 2) * j.QW + kw / 2
+        src[r] = j.phases ? j.phases + (c * j.nph + phase_index(j, kh, kw)) * j.qs + (kh / 2) * j.QW + kw / 2
                           : j.xp + c * G.PH * G.PW + kh * G.dh * G.PW + kw * G.dw;
         if (++kw == G.KW) {
           kw = 0;
@@ -680,8 +688,9 @@ class ConvImplicitGemm final : public OpKernel {
     j.QH = (G.PH + 1) / 2;
     j.QW = (G.PW + 1) / 2;
     const int64_t plane = j.QH * j.QW;
+    j.qs = plane;
     std::vector<float>& buf = phases_[static_cast<size_t>(tid)];
-    buf.resize(static_cast<size_t>(G.Cg * j.nph * plane));
+    buf.resize(static_cast<size_t>(G.Cg * j.nph * j.qs));
     float* out = buf.data();
     const float* pre_s = j.pre ? pre_s_.data<float>() + j.c0 : nullptr;
     const float* pre_t = j.pre ? pre_t_.data<float>() + j.c0 : nullptr;
@@ -691,7 +700,7 @@ class ConvImplicitGemm final : public OpKernel {
         const float* xc = j.x + c * G.H * G.W;
         for (int64_t a = 0; a < rows; ++a)
           for (int64_t b = 0; b < cols; ++b) {
-            float* q = out + (c * j.nph + a * cols + b) * plane;
+            float* q = out + (c * j.nph + a * cols + b) * j.qs;
             // Columns jj with 0 <= 2*jj + b - pw < W, the same on every row.
             const int64_t off = b - G.pw;
             const int64_t lo = std::clamp<int64_t>((-off + 1) / 2, 0, j.QW);

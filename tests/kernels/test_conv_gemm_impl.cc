@@ -514,9 +514,10 @@ TEST(ConvGemmImpl, StrideTwoPhasePlanesMatchReference) {
     }
 }
 
-// Stride-2 convs with output rows of 14 or more pixels take the
-// pixels-broadcast tiles (conv2d_bcast_s2): rows split into 14-pixel tiles
-// evenly (14, 15 -> 8 + 7, 29 -> 10 + 10 + 9), output channels not a
+// Stride-2 convs with output rows of 14 or more pixels that the tiles fill
+// to 60% or more take the pixels-broadcast tiles (conv2d_bcast_s2): rows
+// split into 14-pixel tiles evenly (14, 17 -> 9 + 8, 29 -> 10 + 10 + 9,
+// 43 -> 11 + 11 + 11 + 10), output channels not a
 // multiple of 32 (a partial last panel, one channel), 1x1/2 read in place
 // (56 -> 28: two full tiles a row) or through the padded copy (odd widths,
 // a pre-op), 3x3 and 5x5 windows with asymmetric pads, the residual + ReLU
@@ -527,7 +528,7 @@ TEST(ConvGemmImpl, StrideTwoBroadcastTilesMatchReference) {
   std::mt19937 rng(321);
   struct Case { int64_t C, OC, H, W, k, pt, pl, pb, pr; };
   for (const Case& c : std::vector<Case>{{16, 64, 56, 56, 1, 0, 0, 0, 0}, {17, 33, 55, 57, 1, 0, 0, 0, 0},
-                                         {8, 1, 6, 28, 1, 0, 0, 0, 0},     {24, 48, 29, 30, 3, 1, 1, 1, 1},
+                                         {8, 1, 6, 28, 1, 0, 0, 0, 0},     {24, 48, 29, 34, 3, 1, 1, 1, 1},
                                          {6, 17, 9, 58, 3, 0, 1, 1, 0},    {5, 70, 11, 87, 5, 2, 1, 2, 2},
                                          {5, 32, 4, 27, 3, 1, 1, 1, 1},    {320, 40, 6, 28, 3, 1, 1, 1, 1},
                                          {64, 200, 8, 28, 3, 1, 1, 1, 1}})
@@ -547,6 +548,16 @@ TEST(ConvGemmImpl, StrideTwoBroadcastTilesMatchReference) {
       expect_kernel(op, in, a, "conv2d_bcast_s2", true, desc);
       check_against_reference(op, in, a, desc);
     }
+  // 15- and 16-wide rows (two tiles of 8 or 7) keep the GEMM.
+  for (int64_t W : {30, 32}) {
+    std::vector<Tensor> in{random_tensor({1, 64, 32, W}, rng), random_tensor({128, 64, 1, 1}, rng),
+                           random_tensor({128}, rng)};
+    Attrs a;
+    a.set("strides", std::vector<int64_t>{2, 2});
+    const std::string desc = "1x1/2 64->128 32x" + std::to_string(W);
+    expect_kernel("Conv", in, a, "conv2d_implicit_gemm", true, desc);
+    check_against_reference("Conv", in, a, desc);
+  }
 }
 
 // 1x1 stride-1 convs on maps of a multiple of 14 pixels with 128+ input
