@@ -97,12 +97,6 @@ struct GemmArgs {
 // (.anvil) stores it as is.
 // The Isa overloads pack for the ISA's default microkernel.
 int64_t gemm_kc();  // the reduction block size of these layouts
-
-// Whether rows `ld` floats apart fall in at most 8 of the L1's 64 sets (a
-// stride of a multiple of 512 bytes: the channel planes of power-of-two
-// maps, 16x16 and up), so that a microkernel reading one such row per k
-// step keeps evicting its own panel from L1.
-inline bool row_stride_aliases(int64_t ld) { return ld > 0 && ld % 128 == 0; }
 int64_t prepacked_a_numel(int64_t M, int64_t K, Isa isa);
 int64_t prepacked_b_numel(int64_t K, int64_t N, Isa isa);
 Tensor prepack_a(const float* A, int64_t lda, int64_t M, int64_t K, Isa isa);

@@ -194,7 +194,6 @@ class ConvImplicitGemm final : public OpKernel {
     // a window tap reads consecutive floats of one phase; or null.
     const float* phases;
     int64_t QH, QW, nph;  // nph: phases per channel kept (1, 2 or 4)
-    int64_t qs;           // floats from one phase plane to the next (QH x QW, or a line more: phase_stride)
     kernels::PackRunsUkernel pack_runs;  // builds the panels' rows from their runs
     int64_t OCg;
     const KernelContext* k;
@@ -273,7 +272,7 @@ class ConvImplicitGemm final : public OpKernel {
         a.b_in_place = true;
       } else if (j.phases && G.KH == 1 && G.KW == 1 && j.QH == G.OH && j.QW == G.OW && uk_->fn_ldb) {
         a.B = j.phases;  // a 1x1/2 conv is pointwise on the even-even phase
-        a.ldb = j.qs;
+        a.ldb = G.P;
         a.b_in_place = true;
       } else {
         a.pack_b_fn = &pack_b_panels;
@@ -635,7 +634,7 @@ class ConvImplicitGemm final : public OpKernel {
     for (int64_t kk = 0; kk < kc; kk += kRows) {
       const int64_t rows = std::min(kRows, kc - kk);
       for (int64_t r = 0; r < rows; ++r) {
-        src[r] = j.phases ? j.phases + (c * j.nph + phase_index(j, kh, kw)) * j.qs + (kh / 2) * j.QW + kw / 2
+        src[r] = j.phases ? j.phases + (c * j.nph + phase_index(j, kh, kw)) * j.QH * j.QW + (kh / 2) * j.QW + kw / 2
                           : j.xp + c * G.PH * G.PW + kh * G.dh * G.PW + kw * G.dw;
         if (++kw == G.KW) {
           kw = 0;
@@ -688,9 +687,8 @@ class ConvImplicitGemm final : public OpKernel {
     j.QH = (G.PH + 1) / 2;
     j.QW = (G.PW + 1) / 2;
     const int64_t plane = j.QH * j.QW;
-    j.qs = plane;
     std::vector<float>& buf = phases_[static_cast<size_t>(tid)];
-    buf.resize(static_cast<size_t>(G.Cg * j.nph * j.qs));
+    buf.resize(static_cast<size_t>(G.Cg * j.nph * plane));
     float* out = buf.data();
     const float* pre_s = j.pre ? pre_s_.data<float>() + j.c0 : nullptr;
     const float* pre_t = j.pre ? pre_t_.data<float>() + j.c0 : nullptr;
@@ -700,7 +698,7 @@ class ConvImplicitGemm final : public OpKernel {
         const float* xc = j.x + c * G.H * G.W;
         for (int64_t a = 0; a < rows; ++a)
           for (int64_t b = 0; b < cols; ++b) {
-            float* q = out + (c * j.nph + a * cols + b) * j.qs;
+            float* q = out + (c * j.nph + a * cols + b) * plane;
             // Columns jj with 0 <= 2*jj + b - pw < W, the same on every row.
             const int64_t off = b - G.pw;
             const int64_t lo = std::clamp<int64_t>((-off + 1) / 2, 0, j.QW);
