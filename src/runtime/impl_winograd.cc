@@ -419,10 +419,13 @@ class ConvWinogradLanes final : public OpKernel {
       // in the same parallel region: one fork-join less per layer, and the
       // plane is transformed while in L1 (level within this host's noise in
       // bench_conv_layers at 2 threads).
-      auto pad = [&](int64_t c) {
-        pad_uk_(xn + c * H * W, H, W, ph, pw, PH, PW, pbuf + c * plane_size,
-                          pre ? pre_s_.data<float>() + c : nullptr, pre ? pre_t_.data<float>() + c : nullptr);
+      // Rows [r0, r1) of channel c's zero-padded plane into `plane` (its
+      // row 0 at plane[0]); pad(c): all of it into the shared buffer.
+      auto pad_rows = [&](int64_t c, float* plane, int64_t r0, int64_t r1) {
+        pad_uk_(xn + c * H * W, H, W, ph - r0, pw, r1 - r0, PW, plane + r0 * PW,
+                pre ? pre_s_.data<float>() + c : nullptr, pre ? pre_t_.data<float>() + c : nullptr);
       };
+      auto pad = [&](int64_t c) { pad_rows(c, pbuf + c * plane_size, 0, PH); };
       // By group on 2+ threads: each thread pads, for every channel, only
       // the band of rows its own groups' windows read, into a buffer of its
       // own, then runs those groups, in one parallel region. The channels
@@ -441,9 +444,7 @@ class ConvWinogradLanes final : public OpKernel {
           // The padded rows these groups' windows read: from the first
           // tile row's top to the last one's bottom.
           const int64_t a = kM * (g0 * 16 / TW), b = std::min(PH, kM * ((std::min(T, g1 * 16) - 1) / TW) + kA);
-          for (int64_t c = 0; c < C_; ++c)
-            pad_uk_(xn + c * H * W, H, W, ph - a, pw, b - a, PW, pl.data() + c * plane_size + a * PW,
-                    pre ? pre_s_.data<float>() + c : nullptr, pre ? pre_t_.data<float>() + c : nullptr);
+          for (int64_t c = 0; c < C_; ++c) pad_rows(c, pl.data() + c * plane_size, a, b);
           for (int64_t g = g0; g < g1; ++g) {
             transform_input(pl.data(), plane_size, PW, 0, C_, g, 1, vb.data());
             for (int64_t blk = 0; blk < blocks; ++blk) products_and_output(blk, g, 1, vb.data(), tid, bias, yn, OW, OH);
@@ -493,8 +494,7 @@ class ConvWinogradLanes final : public OpKernel {
           std::vector<float>& pl = planes_[static_cast<size_t>(tid)];
           pl.resize(static_cast<size_t>(plane_size));
           for (int64_t c = 0; c < C_; ++c) {
-            pad_uk_(xn + c * H * W, H, W, ph, pw, PH, PW, pl.data(), pre ? pre_s_.data<float>() + c : nullptr,
-                    pre ? pre_t_.data<float>() + c : nullptr);
+            pad_rows(c, pl.data(), 0, PH);
             transform_input(pl.data(), 0, PW, c, c + 1, 0, G, vb.data());
           }
           for (int64_t blk = blocks * t0 / threads; blk < blocks * t1 / threads; ++blk) {
