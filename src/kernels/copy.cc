@@ -44,6 +44,29 @@ void f32_pad_plane_ukernel_1x1__scalar(const float* x, int64_t H, int64_t W, int
   }
 }
 
+void f32_im2row_ukernel_1x1__scalar(const float* x, const Im2rowGeo& g, int64_t k0, int64_t kc, const int64_t* seg,
+                                    int64_t ldd, float* dst, const float* scale, const float* shift) {
+  const int64_t taps = g.KH * g.KW;
+  for (int64_t k = k0; k < k0 + kc; ++k) {
+    const int64_t c = k / taps, kh = k % taps / g.KW, kw = k % g.KW;
+    const float* xc = x + c * g.H * g.W;
+    float* d = dst + (k - k0) * ldd;
+    for (int64_t oh = g.oh0; oh < g.oh1; ++oh) {
+      const int64_t ih = oh * g.sh + kh * g.dh - g.ph;
+      for (int64_t ow = 0; ow < g.OW; ++ow) {
+        const int64_t iw = ow * g.sw + kw * g.dw - g.pw;
+        float v = 0.f;
+        if (ih >= 0 && ih < g.H && iw >= 0 && iw < g.W) v = scale ? xc[ih * g.W + iw] * scale[c] + shift[c] : xc[ih * g.W + iw];
+        d[seg[oh - g.oh0] + ow] = v;
+      }
+    }
+  }
+}
+
+Im2rowUkernel im2row_ukernel_for(Isa isa) {
+  return isa >= Isa::kAvx512 && host_isa() >= Isa::kAvx512 ? f32_im2row_ukernel_1x16__avx512 : nullptr;
+}
+
 PadPlaneUkernel pad_plane_ukernel_for(Isa isa) {
   return isa >= Isa::kAvx512 && host_isa() >= Isa::kAvx512 ? f32_pad_plane_ukernel_1x16__avx512
                                                             : f32_pad_plane_ukernel_1x1__scalar;

@@ -49,4 +49,28 @@ void f32_pad_plane_ukernel_1x1__scalar(const float* x, int64_t H, int64_t W, int
 void f32_pad_plane_ukernel_1x16__avx512(const float* x, int64_t H, int64_t W, int64_t ph, int64_t pw, int64_t PH,
                                         int64_t PW, float* dst, const float* scale, const float* shift);
 
+// Reduction rows [k0, k0 + kc) of a convolution's implicit im2col matrix
+// (row k = (c, kh, kw), c-major, as the conv's weights are laid out),
+// written straight into a packed B block for small maps, no phase or padded
+// planes in between: for output rows oh in [oh0, oh1),
+//   dst[(k - k0) * ldd + seg[oh - oh0] + ow]
+//     = x[c][oh*sh + kh*dh - ph][ow*sw + kw*dw - pw]   (* scale[c] + shift[c])
+// and 0 where that pixel is padding. seg[] places each output row in the
+// block (its panel and column there); rows of a panel are ldd floats apart.
+// The AVX-512 kernel holds an input row in two registers (W <= 32) and
+// makes each output row (OW <= 16) with one two-source permute.
+struct Im2rowGeo {
+  int64_t H, W, OW, KH, KW, sh, sw, dh, dw, ph, pw;
+  int64_t oh0, oh1;
+};
+constexpr int64_t kIm2rowMaxW = 32, kIm2rowMaxOW = 16;
+using Im2rowUkernel = void (*)(const float* x, const Im2rowGeo& g, int64_t k0, int64_t kc, const int64_t* seg,
+                               int64_t ldd, float* dst, const float* scale, const float* shift);
+Im2rowUkernel im2row_ukernel_for(Isa isa);  // null below AVX-512
+
+void f32_im2row_ukernel_1x1__scalar(const float* x, const Im2rowGeo& g, int64_t k0, int64_t kc, const int64_t* seg,
+                                    int64_t ldd, float* dst, const float* scale, const float* shift);
+void f32_im2row_ukernel_1x16__avx512(const float* x, const Im2rowGeo& g, int64_t k0, int64_t kc, const int64_t* seg,
+                                     int64_t ldd, float* dst, const float* scale, const float* shift);
+
 }  // namespace anvil::kernels

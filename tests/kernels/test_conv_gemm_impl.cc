@@ -654,6 +654,44 @@ TEST(ConvGemmImpl, SevenBySevenMapsTakeTheFortyNineColumnTile) {
     }
 }
 
+// Windowed convs on small maps (input rows up to 32 wide, output rows up
+// to 16, the pixels a whole number of the tile's panels) build their packed
+// panels from the image directly (kernels/copy.h's im2row): 3x3/2 to 7x7
+// and to 4x4 with reductions over several KC blocks that start mid-channel
+// (100 and 60 channels), 3x3 stride 1 on 4x4 (ResNet-101's 512@4 at 112
+// input), 8x8 outputs over four 16-wide panels (two output rows each), a
+// 5x5/2 window, dilation 2, stride 3, asymmetric pads, batch 2, rows
+// exactly 32 wide and 33 (the plane path), with and without the pre-op
+// (padding stays zero) and residual + ReLU, at 1 and 2 threads.
+TEST(ConvGemmImpl, SmallMapPanelsFromTheImageMatchReference) {
+  std::mt19937 rng(777);
+  struct Case { int64_t N, C, OC, H, W, k, stride, dil, pt, pl, pb, pr; };
+  for (const Case& c : std::vector<Case>{{1, 100, 40, 14, 14, 3, 2, 1, 1, 1, 1, 1}, {1, 60, 24, 7, 7, 3, 2, 1, 1, 1, 1, 1},
+                                         {1, 60, 20, 4, 4, 3, 1, 1, 1, 1, 1, 1}, {2, 33, 17, 16, 16, 3, 2, 1, 1, 1, 1, 1},
+                                         {1, 20, 16, 15, 15, 5, 2, 1, 2, 2, 2, 2}, {1, 24, 16, 8, 8, 3, 1, 2, 0, 0, 0, 0},
+                                         {1, 16, 16, 12, 12, 3, 3, 1, 1, 1, 1, 1}, {1, 30, 32, 14, 14, 3, 2, 1, 0, 1, 2, 1},
+                                         {1, 16, 16, 32, 32, 3, 2, 1, 1, 1, 1, 1}, {1, 16, 16, 33, 33, 3, 2, 1, 1, 1, 0, 0}})
+    for (bool fused : {false, true}) {
+      Attrs a;
+      a.set("pads", std::vector<int64_t>{c.pt, c.pl, c.pb, c.pr});
+      a.set("strides", std::vector<int64_t>{c.stride, c.stride});
+      a.set("dilations", std::vector<int64_t>{c.dil, c.dil});
+      const int64_t span = c.dil * (c.k - 1) + 1;
+      const int64_t OH = (c.H + c.pt + c.pb - span) / c.stride + 1, OW = (c.W + c.pl + c.pr - span) / c.stride + 1;
+      std::vector<Tensor> in{random_tensor({c.N, c.C, c.H, c.W}, rng), random_tensor({c.OC, c.C, c.k, c.k}, rng),
+                             random_tensor({c.OC}, rng)};
+      std::string op = "Conv";
+      if (fused) {
+        op = add_pre_op_residual_relu(a, in, c.C, c.OC, OH, OW, rng);
+        in.back() = random_tensor({c.N, c.OC, OH, OW}, rng);
+      }
+      check_against_reference(op, in, a,
+                              op + " n" + std::to_string(c.N) + " ic" + std::to_string(c.C) + " oc" +
+                                  std::to_string(c.OC) + " " + std::to_string(c.H) + "x" + std::to_string(c.W) + " k" +
+                                  std::to_string(c.k) + " s" + std::to_string(c.stride) + " d" + std::to_string(c.dil));
+    }
+}
+
 // 1x1 convs whose map is exactly one column panel (7x7 on the 8x49 tile,
 // 4x4 on the 16x16 tile) read the image as the packed panel, unpacked:
 // reductions over several KC blocks (1024, 520 and 300 channels), output

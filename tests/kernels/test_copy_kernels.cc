@@ -5,7 +5,10 @@
 // random runs, nothing written past the panel; the zero-padded plane copy
 // cell by cell against its definition on pads of 0-3 a side, crops
 // (negative pads), planes cut short of the image and planes with no image
-// rows, guards around the plane untouched.
+// rows, guards around the plane untouched; the im2row block builder on
+// random geometries (strides 1-3, dilations 1-2, pads 0-3, windows up to
+// 5x5, rows up to 32 wide, sub-ranges of rows and of output rows), every
+// written cell against the definition and nothing else touched.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -88,6 +91,76 @@ TEST(CopyKernels, PackRunsMatchesScalarReference) {
             ASSERT_EQ(want[static_cast<size_t>(r * nr + q)], v);
           }
       }
+  }
+}
+
+TEST(CopyKernels, Im2rowMatchesDefinition) {
+  std::mt19937 rng(23);
+  std::uniform_real_distribution<float> u(-2.f, 2.f);
+  auto pick = [&](int64_t lo, int64_t hi) { return std::uniform_int_distribution<int64_t>(lo, hi)(rng); };
+  const float kGuard = -777.f;
+  Isa isas[] = {Isa::kScalar, Isa::kAvx512};
+  for (Isa isa : isas) {
+    if (isa > host_isa()) continue;
+    const Im2rowUkernel fn = isa == Isa::kScalar ? f32_im2row_ukernel_1x1__scalar : im2row_ukernel_for(isa);
+    ASSERT_NE(fn, nullptr);
+    int cases = 0;
+    while (cases < 600) {
+      Im2rowGeo g{};
+      g.H = pick(1, 20);
+      g.W = pick(1, kIm2rowMaxW);
+      g.KH = pick(1, 5);
+      g.KW = pick(1, 5);
+      g.sh = pick(1, 3);
+      g.sw = pick(1, 3);
+      g.dh = pick(1, 2);
+      g.dw = pick(1, 2);
+      g.ph = pick(0, 3);
+      g.pw = pick(0, 3);
+      const int64_t OH = (g.H + 2 * g.ph - g.dh * (g.KH - 1) - 1) / g.sh + 1;
+      g.OW = (g.W + 2 * g.pw - g.dw * (g.KW - 1) - 1) / g.sw + 1;
+      if (OH < 1 || g.OW < 1 || g.OW > kIm2rowMaxOW || g.H + 2 * g.ph < g.dh * (g.KH - 1) + 1 ||
+          g.W + 2 * g.pw < g.dw * (g.KW - 1) + 1)
+        continue;
+      ++cases;
+      const int64_t C = pick(1, 4), K = C * g.KH * g.KW;
+      g.oh0 = pick(0, OH - 1);
+      g.oh1 = pick(g.oh0 + 1, OH);
+      const int64_t k0 = pick(0, K - 1), kc = pick(1, K - k0);
+      // Output rows at scattered places in a block, rows of it ldd apart.
+      const int64_t rows = g.oh1 - g.oh0, gap = pick(0, 3);
+      std::vector<int64_t> seg(static_cast<size_t>(rows));
+      for (int64_t i = 0; i < rows; ++i) seg[static_cast<size_t>(i)] = (rows - 1 - i) * (g.OW + gap) + gap;
+      const int64_t ldd = rows * (g.OW + gap) + gap + pick(0, 5);
+      std::vector<float> x(static_cast<size_t>(C * g.H * g.W)), sc(static_cast<size_t>(C)), sh(static_cast<size_t>(C));
+      for (float& f : x) f = u(rng);
+      for (float& f : sc) f = u(rng);
+      for (float& f : sh) f = u(rng);
+      const bool scaled = pick(0, 1) == 1;
+      std::vector<float> got(static_cast<size_t>(kc * ldd + 16), kGuard);
+      fn(x.data(), g, k0, kc, seg.data(), ldd, got.data(), scaled ? sc.data() : nullptr, scaled ? sh.data() : nullptr);
+      std::vector<float> want(got.size(), kGuard);
+      for (int64_t k = k0; k < k0 + kc; ++k) {
+        const int64_t c = k / (g.KH * g.KW), kh = k % (g.KH * g.KW) / g.KW, kw = k % g.KW;
+        for (int64_t oh = g.oh0; oh < g.oh1; ++oh)
+          for (int64_t ow = 0; ow < g.OW; ++ow) {
+            const int64_t ih = oh * g.sh + kh * g.dh - g.ph, iw = ow * g.sw + kw * g.dw - g.pw;
+            float v = 0.f;
+            if (ih >= 0 && ih < g.H && iw >= 0 && iw < g.W) {
+              v = x[static_cast<size_t>((c * g.H + ih) * g.W + iw)];
+              if (scaled) v = v * sc[static_cast<size_t>(c)] + sh[static_cast<size_t>(c)];
+            }
+            want[static_cast<size_t>((k - k0) * ldd + seg[static_cast<size_t>(oh - g.oh0)] + ow)] = v;
+          }
+      }
+      for (size_t i = 0; i < want.size(); ++i) {
+        // x * s + t may be one rounding (FMA) or two: within an ulp of its terms.
+        const double tol = scaled && want[i] != kGuard ? 4e-7 * (2.0 * 2.0 + 2.0) : 0.0;
+        ASSERT_NEAR(got[i], want[i], tol) << isa_name(isa) << " H=" << g.H << " W=" << g.W << " K=" << g.KH << "x"
+                                          << g.KW << " s=" << g.sh << "," << g.sw << " d=" << g.dh << "," << g.dw
+                                          << " p=" << g.ph << "," << g.pw << " k0=" << k0 << " kc=" << kc << " at " << i;
+      }
+    }
   }
 }
 
