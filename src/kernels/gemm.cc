@@ -153,7 +153,8 @@ constexpr double kTransposeCost = 0.92;
 // 28x28 layers measured level within this host's noise (6 alternated runs).
 // With a reduction of 64 or less (ResNet's 64-channel 1x1s at 56x56,
 // MobileNetV2's 24- and 32-channel ones) it also takes larger maps that are
-// multiples of 49 (3136 = 64 x 49, 784 = 16 x 49), and is preferred: there
+// multiples of 49 (3136 = 64 x 49, 784 = 16 x 49) or not (64x64 = 83 x 49 + 29:
+// the last tile masked), and is preferred: there
 // each output element gets only 64 FMAs, so the tile's loads and stores
 // weigh, and 8x49 does 3 B loads and 8 broadcasts per 24.5 FMA slots and
 // writes 8 rows of 49 floats, where 16x16 does 17 loads per 16 FMAs and
@@ -163,7 +164,7 @@ constexpr double kTransposeCost = 0.92;
 // 0.83, 32->16@112 0.87; with K = 144 (144->24@56) it was 1.15x slower.
 double plan_score(const GemmUkernelInfo& uk, int64_t rows, int64_t cols, int64_t depth) {
   const bool shallow = depth > 0 && depth <= 64;
-  if (&uk == &kAvx512Map7 && !(cols % 49 == 0 && (cols <= 196 || shallow))) return 0;
+  if (&uk == &kAvx512Map7 && !((cols % 49 == 0 && cols <= 196) || (shallow && cols > 196))) return 0;
   const double bonus = &uk == &kAvx512Map7 && cols > 196 ? 1.05 : 1.0;
   return tile_use(rows, uk.mr) * tile_use(cols, uk.nr) * tile_speed(uk) * bonus;
 }

@@ -108,7 +108,7 @@ class ConvImplicitGemm final : public OpKernel {
     const bool s2 = geo_.strides[0] == 2 && geo_.strides[1] == 2 && geo_.dilations[0] == 1 &&
                     geo_.dilations[1] == 1 && out_w >= kT && rows_fill;
     bcast_ = cfg.isa >= Isa::kAvx512 && cfg.conv_bcast && group_ == 1 && register_epilogue_ &&
-             (s2 || (pw1 && out_pixels % kernels::kConvBcastPixels == 0 && out_pixels >= cfg.conv_bcast_min_pixels &&
+             (s2 || (pw1 && out_pixels >= cfg.conv_bcast_min_pixels &&
                      w_.dim(1) >= cfg.conv_bcast_min_channels && (w_.dim(0) + 31) / 32 * 32 * 4 <= w_.dim(0) * 5));
     bcast_s1_ = bcast_ && !s2;
     if (!bcast_) return;
@@ -405,14 +405,27 @@ class ConvImplicitGemm final : public OpKernel {
     // Stride 2: tiles along output rows, split evenly. 1x1 stride 1: tiles
     // of 14 along the flattened map (one row of ntw = P / 14 tiles).
     const bool s1 = bcast_s1_;
-    const int64_t ntw = s1 ? G.P / kT : (G.OW + kT - 1) / kT, wbase = s1 ? kT : G.OW / ntw,
+    const int64_t ntw = ((s1 ? G.P : G.OW) + kT - 1) / kT, wbase = s1 ? kT : G.OW / ntw,
                   wextra = s1 ? 0 : G.OW % ntw;
     const float* src;
     int64_t rs, plane;
+    // 1x1 stride 1 on maps not a multiple of 14 pixels (64x64, 32x32,
+    // 16x16: 256x256 input): the last tile has fewer pixels, and read in
+    // place its 14 broadcasts would run past the image's last channel, so
+    // its pixels are copied into `tail` first (16 floats per channel).
+    const int64_t tail_np = s1 ? G.P % kT : 0;
+    const float* tail = nullptr;
     if (G.KH == 1 && G.KW == 1 && G.ph == 0 && G.pw == 0 && !j.pre && wextra == 0 && wbase == kT) {
       src = j.x;
       rs = G.W;
       plane = G.H * G.W;
+      if (tail_np) {
+        tail_.assign(static_cast<size_t>(G.Cg * 16), 0.f);
+        for (int64_t c = 0; c < G.Cg; ++c) std::copy_n(j.x + c * G.P + (G.P - tail_np), tail_np, tail_.data() + c * 16);
+        tail = tail_.data();
+        tail_off_.resize(static_cast<size_t>(G.K));
+        for (int64_t c = 0; c < G.K; ++c) tail_off_[static_cast<size_t>(c)] = static_cast<int32_t>(c * 16);
+      }
     } else {
       build_padded(j, tid, pool, 2 * kT + 8);
       src = j.xp;
@@ -437,12 +450,15 @@ class ConvImplicitGemm final : public OpKernel {
     auto run_tiles = [&](int64_t t0, int64_t t1, int64_t pb, int64_t pe) {
       for (int64_t t = t0; t < t1; ++t) {
         const int64_t oh = t / ntw, tw = t % ntw;
-        const int64_t ow0 = tw * wbase + std::min(tw, wextra), np = wbase + (tw < wextra ? 1 : 0);
-        const float* xt = s1 ? src + ow0 : src + 2 * oh * rs + 2 * ow0;
+        const int64_t ow0 = tw * wbase + std::min(tw, wextra);
+        const int64_t np = s1 ? std::min(kT, G.P - ow0) : wbase + (tw < wextra ? 1 : 0);
+        const bool from_tail = tail && np < kT;
+        const float* xt = from_tail ? tail : s1 ? src + ow0 : src + 2 * oh * rs + 2 * ow0;
+        const int32_t* ot = from_tail ? tail_off_.data() : offp;
         const int64_t cofs = oh * G.OW + ow0;
         for (int64_t p = pb; p < pe; ++p) {
           const int64_t o = p * 32;
-          uk(G.K, wp + p * G.K * 32, xt, offp, np, std::min<int64_t>(32, j.OCg - o), j.y + o * G.P + cofs, G.P,
+          uk(G.K, wp + p * G.K * 32, xt, ot, np, std::min<int64_t>(32, j.OCg - o), j.y + o * G.P + cofs, G.P,
               e.bias ? e.bias + o : nullptr, e.residual ? e.residual + o * G.P + cofs : nullptr,
               e.clamp ? clampv : nullptr);
         }
@@ -1005,6 +1021,8 @@ class ConvImplicitGemm final : public OpKernel {
   std::vector<float> apack_;     // A of the transposed product, packed once for all threads
   std::vector<std::vector<float>> xpad_;  // per thread: zero-padded input planes (transposed product)
   std::vector<std::vector<float>> phases_;  // per thread: stride-2 phase planes (see build_phases)
+  std::vector<float> tail_;         // run_bcast: the last partial tile's pixels, 16 floats per channel
+  std::vector<int32_t> tail_off_;   // and their reduction-row offsets
   std::vector<std::vector<int32_t>> ind_off_;  // per thread: run_indirect's reduction-row offsets
   int64_t tbl_h_ = -1, tbl_w_ = -1;
 };

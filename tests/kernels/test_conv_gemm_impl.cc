@@ -560,27 +560,32 @@ TEST(ConvGemmImpl, StrideTwoBroadcastTilesMatchReference) {
   }
 }
 
-// 1x1 stride-1 convs on maps of a multiple of 14 pixels with 128+ input
+// 1x1 stride-1 convs on maps of 196 pixels or more with 128+ input
 // channels take the same tiles along the flattened map (conv2d_1x1_bcast):
 // read in place, or through a copy with the pre-op; output channels not a
 // multiple of 32 (filling the last panel to 80% or more); epilogues; more
-// weights than input (the panel split). Below 128 input channels, on 7x7
-// maps, or with a last panel a fifth or more empty: the GEMM.
+// weights than input (the panel split); maps not a multiple of 14 pixels
+// (16x16: a last tile of 4, 15x15: of 1, 32x32: of 2, batch 2), whose last
+// tile read in place comes from a copy of its pixels. Below 128 input
+// channels, on 7x7 maps, or with a last panel a fifth or more empty: the GEMM.
 TEST(ConvGemmImpl, PointwiseBroadcastTilesMatchReference) {
   if (host_isa() < Isa::kAvx512) GTEST_SKIP() << "no AVX-512 on this host";
   std::mt19937 rng(654);
-  struct Case { int64_t C, OC, H, W; };
+  struct Case { int64_t C, OC, H, W, N = 1; };
   for (const Case& c : std::vector<Case>{{128, 59, 14, 14}, {130, 64, 7, 28}, {257, 30, 2, 98}, {128, 26, 28, 14},
-                                         {128, 230, 14, 14}})
+                                         {128, 230, 14, 14}, {128, 64, 16, 16}, {136, 60, 15, 15},
+                                         {129, 32, 32, 32}, {128, 32, 16, 16, 2}})
     for (int fused : {0, 1, 2}) {
       Attrs a;
-      std::vector<Tensor> in{random_tensor({1, c.C, c.H, c.W}, rng), random_tensor({c.OC, c.C, 1, 1}, rng),
+      std::vector<Tensor> in{random_tensor({c.N, c.C, c.H, c.W}, rng), random_tensor({c.OC, c.C, 1, 1}, rng),
                              random_tensor({c.OC}, rng)};
       const std::string op = fused == 0   ? "Conv"
                              : fused == 1 ? add_residual_relu(a, in, c.OC, c.H, c.W, rng)
                                           : add_pre_op_residual_relu(a, in, c.C, c.OC, c.H, c.W, rng);
-      const std::string desc = op + " 1x1 ic" + std::to_string(c.C) + " oc" + std::to_string(c.OC) + " " +
-                               std::to_string(c.H) + "x" + std::to_string(c.W) + (fused == 2 ? " pre-op" : "");
+      if (fused) in.back() = random_tensor({c.N, c.OC, c.H, c.W}, rng);
+      const std::string desc = op + " n" + std::to_string(c.N) + " 1x1 ic" + std::to_string(c.C) + " oc" +
+                               std::to_string(c.OC) + " " + std::to_string(c.H) + "x" + std::to_string(c.W) +
+                               (fused == 2 ? " pre-op" : "");
       expect_kernel(op, in, a, "conv2d_1x1_bcast", true, desc);
       check_against_reference(op, in, a, desc);
     }
@@ -722,7 +727,8 @@ TEST(ConvGemmImpl, ShallowPointwiseOnLargeMapsTakesTheFortyNineColumnTile) {
   std::mt19937 rng(3136);
   struct Case { int64_t N, C, OC, H; bool tile49; };
   for (const Case& c : std::vector<Case>{{1, 64, 256, 56, true}, {1, 24, 44, 28, true}, {2, 32, 16, 35, true},
-                                         {1, 5, 16, 21, true}, {1, 65, 32, 28, false}})
+                                         {1, 5, 16, 21, true}, {1, 64, 40, 33, true}, {2, 48, 24, 30, true},
+                                         {1, 65, 32, 28, false}})
     for (bool fused : {false, true}) {
       Attrs a;
       std::vector<Tensor> in{random_tensor({c.N, c.C, c.H, c.H}, rng), random_tensor({c.OC, c.C, 1, 1}, rng),

@@ -190,7 +190,11 @@ TEST(GemmKernels, PlanPicksTheTileThatFitsTheShape) {
   EXPECT_EQ(shallow.uk->nr, 49);
   EXPECT_EQ(gemm_plan(784, 144, Isa::kAvx512, 24).uk->nr, 49);
   EXPECT_NE(gemm_plan(3136, 256, Isa::kAvx512, 65).uk->nr, 49);
-  EXPECT_NE(gemm_plan(3136 + 16, 256, Isa::kAvx512, 64).uk->nr, 49);  // not a multiple of 49
+  // Maps not a multiple of 49 too (64x64 at 256x256 input: 83 full tiles
+  // and one of 29 columns), but not maps of 196 pixels or fewer.
+  EXPECT_EQ(gemm_plan(4096, 256, Isa::kAvx512, 64).uk->nr, 49);
+  EXPECT_EQ(gemm_plan(3136 + 16, 256, Isa::kAvx512, 64).uk->nr, 49);
+  EXPECT_NE(gemm_plan(100, 256, Isa::kAvx512, 64).uk->nr, 49);
   const GemmPlan p56 = gemm_plan(3136, 64, Isa::kAvx512);
   EXPECT_FALSE(p56.transposed);
   EXPECT_EQ(gemm_ukernel_best(1, 1000, Isa::kAvx512).mr, 6);
