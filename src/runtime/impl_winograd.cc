@@ -394,13 +394,17 @@ class ConvWinogradLanes final : public OpKernel {
     // (0.9 MB a block) would not. Few groups (14x14 has one): one V shared
     // by all threads, which split the output-channel blocks.
     const bool by_group = G >= 2 * threads;
+    const int64_t blocks = (OC_ + kOcBlock - 1) / kOcBlock;
+    // The 2-thread layouts below (bands: by group; own_v: one group) pad
+    // into per-thread buffers and need neither shared buffer.
+    const bool bands = by_group && threads > 1, own_v = !by_group && threads == 2 && blocks >= threads;
     // Scratch shared by every such layer the calling thread runs (see
     // ConvWinogradF2x3::run); per-thread V and M for the pool's threads.
     thread_local std::vector<float> padded, v_shared;
-    padded.resize(static_cast<size_t>(C_ * plane_size));
+    if (!bands && !own_v) padded.resize(static_cast<size_t>(C_ * plane_size));
     float* const pbuf = padded.data();
     const int64_t vps_shared = point_stride(C_ * G * 16);
-    if (!by_group) v_shared.resize(static_cast<size_t>(kPts * vps_shared));
+    if (!by_group && !own_v) v_shared.resize(static_cast<size_t>(kPts * vps_shared));
     float* const vsh = v_shared.data();
     vbufs_.resize(static_cast<size_t>(threads));
     planes_.resize(static_cast<size_t>(threads));
@@ -410,7 +414,6 @@ class ConvWinogradLanes final : public OpKernel {
       else fn(0, n, 0);
     };
     const float* bias = b_.defined() && b_.numel() ? b_.data<float>() : nullptr;
-    const int64_t blocks = (OC_ + kOcBlock - 1) / kOcBlock;
     for (int64_t n = 0; n < N; ++n) {
       const float* xn = x.data<float>() + n * C_ * H * W;
       float* yn = y.data<float>() + n * OC_ * OH * OW;
@@ -434,7 +437,7 @@ class ConvWinogradLanes final : public OpKernel {
       // rows the thread itself wrote as the previous layer's pixel tiles
       // (ResNet-101 224, 2 threads, 8 alternated rounds: layer1's 3x3s after
       // a broadcast-tile 1x1 0.86-0.90x, layer2's 0.93-0.96x, 6-8 of 8).
-      if (by_group && threads > 1) {
+      if (bands) {
         par(threads, [&](int64_t t0, int64_t t1, int tid) {
           const int64_t g0 = G * t0 / threads, g1 = G * t1 / threads;
           std::vector<float>& vb = vbufs_[static_cast<size_t>(tid)];
@@ -487,7 +490,7 @@ class ConvWinogradLanes final : public OpKernel {
       // slower than the shared padded buffer, and with more threads the
       // repeated transforms would outgrow the products' shares: untested
       // here, so they keep the shared V.
-      if (threads == 2 && blocks >= threads) {
+      if (own_v) {
         par(threads, [&](int64_t t0, int64_t t1, int tid) {
           std::vector<float>& vb = vbufs_[static_cast<size_t>(tid)];
           vb.resize(static_cast<size_t>(kPts * vps_shared));
