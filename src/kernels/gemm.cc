@@ -21,7 +21,8 @@ const GemmUkernelInfo kAvx512Tall{f32_gemm_ukernel_24x16__avx512, 24, 16, "f32_g
 // 7x7 maps whole (49 columns) and 14x14 ones in 4 panels, only there (see plan_score).
 const GemmUkernelInfo kAvx512Map7{f32_gemm_ukernel_8x49__avx512, 8, 49, "f32_gemm_ukernel_8x49__avx512", Isa::kAvx512,
                                  f32_gemm_minmax_ukernel_8x49__avx512, f32_gemm_minmax_bstride_ukernel_8x49__avx512};
-const GemmUkernelInfo kAvx512Wide{f32_gemm_ukernel_6x64__avx512, 6, 64, "f32_gemm_ukernel_6x64__avx512", Isa::kAvx512};
+const GemmUkernelInfo kAvx512Wide{f32_gemm_ukernel_6x64__avx512, 6, 64, "f32_gemm_ukernel_6x64__avx512", Isa::kAvx512,
+                                  f32_gemm_minmax_ukernel_6x64__avx512};
 const GemmUkernelInfo kAvx2{f32_gemm_ukernel_6x16__avx2, 6, 16, "f32_gemm_ukernel_6x16__avx2", Isa::kAvx2};
 const GemmUkernelInfo kScalar{f32_gemm_ukernel_4x8__scalar, 4, 8, "f32_gemm_ukernel_4x8__scalar", Isa::kScalar};
 
@@ -179,7 +180,15 @@ GemmPlan gemm_plan(int64_t cols, int64_t rows, Isa isa, int64_t depth) {
     for (bool t : {false, true}) {
       // (Only the direct product reads B, the image, in place: the depth
       // rule is about that orientation.)
-      const double s = t ? plan_score(*uk, cols, rows, 0) * kTransposeCost : plan_score(*uk, rows, cols, depth);
+      double s = t ? plan_score(*uk, cols, rows, 0) * kTransposeCost : plan_score(*uk, rows, cols, depth);
+      // Maps of 64, 128, 192 or 256 pixels (8x8 and 16x16 outputs: ResNet's
+      // last stages at 256x256 input) in the direct orientation take the
+      // 6x64 tile: 4 B loads and 6 broadcasts per 24 FMAs against the
+      // 16x16 tile's 17 per 16, and on Zen 5's full-width FMAs the loads
+      // were the limit (ResNet-101 at 256, alternated in-model, 4 of 4
+      // rounds: layer4's 1x1s on 8x8 0.84-0.86x, its 3x3/2 0.81x and 1x1/2
+      // 0.77x, layer3's 3x3/2 and 1x1/2 to 16x16 0.90x and 0.86x).
+      if (!t && uk == &kAvx512Wide && cols % 64 == 0 && cols >= 64 && cols <= 256) s *= 1.1;
       if (s > best_score + 1e-9) {
         best_score = s;
         best = {uk, t};

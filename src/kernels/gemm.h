@@ -177,7 +177,7 @@ GemmPlan gemm_plan(int64_t cols, int64_t rows, Isa isa, int64_t depth = 0);
 // Bumped whenever gemm_plan or gemm_ukernel_best can answer differently
 // for some shape: a saved artifact's packed weights (whose sizes alone may
 // match another plan's) are then packed again instead of misread.
-constexpr int kGemmPlanVersion = 7;  // 2: the 24x16 tile; 3: the 8x49 tile; 4: stride-2 bcast panels; 5: batch-1 GEMV panels; 6: 8x49 for K <= 64, GEMV rows for N < 32; 7: 8x49 for K <= 64 on any map over 196 pixels, 1x1 bcast on maps not a multiple of 14
+constexpr int kGemmPlanVersion = 8;  // 2: the 24x16 tile; 3: the 8x49 tile; 4: stride-2 bcast panels; 5: batch-1 GEMV panels; 6: 8x49 for K <= 64, GEMV rows for N < 32; 7: 8x49 for K <= 64 on any map over 196 pixels, 1x1 bcast on maps not a multiple of 14; 8: 6x64 for direct products on maps of 64-256 pixels (multiples of 64)
 // The fastest microkernel for a plain M x N product (no transposition).
 const GemmUkernelInfo& gemm_ukernel_best(int64_t M, int64_t N, Isa isa);
 
@@ -234,6 +234,10 @@ void f32_gemm_ukernel_7x32__avx512(int64_t kc, const float* a, const float* b, f
 void f32_gemm_ukernel_6x64__avx512(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, int64_t mr,
                                    int64_t nr, bool accumulate, const char* prefetch,
     int64_t prefetch_lines);
+void f32_gemm_minmax_ukernel_6x64__avx512(int64_t kc, const float* a, const float* b, float* c, int64_t ldc,
+                                          int64_t mr, int64_t nr, bool accumulate, const float* bias,
+                                          const float* residual, int64_t ldr, const float* clamp,
+                                          const char* prefetch, int64_t prefetch_lines);
 void f32_gemm_ukernel_6x16__avx2(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, int64_t mr,
                                  int64_t nr, bool accumulate, const char* prefetch,
     int64_t prefetch_lines);

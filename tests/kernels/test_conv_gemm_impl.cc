@@ -673,7 +673,7 @@ TEST(ConvGemmImpl, SmallMapPanelsFromTheImageMatchReference) {
   struct Case { int64_t N, C, OC, H, W, k, stride, dil, pt, pl, pb, pr; };
   for (const Case& c : std::vector<Case>{{1, 100, 40, 14, 14, 3, 2, 1, 1, 1, 1, 1}, {1, 60, 24, 7, 7, 3, 2, 1, 1, 1, 1, 1},
                                          {1, 60, 20, 4, 4, 3, 1, 1, 1, 1, 1, 1}, {2, 33, 17, 16, 16, 3, 2, 1, 1, 1, 1, 1},
-                                         {1, 20, 16, 15, 15, 5, 2, 1, 2, 2, 2, 2}, {1, 24, 16, 8, 8, 3, 1, 2, 0, 0, 0, 0},
+                                         {1, 20, 24, 15, 15, 5, 2, 1, 2, 2, 2, 2}, {1, 24, 16, 8, 8, 3, 1, 2, 0, 0, 0, 0},
                                          {1, 16, 16, 12, 12, 3, 3, 1, 1, 1, 1, 1}, {1, 30, 32, 14, 14, 3, 2, 1, 0, 1, 2, 1},
                                          {1, 16, 16, 32, 32, 3, 2, 1, 1, 1, 1, 1}, {1, 16, 16, 33, 33, 3, 2, 1, 1, 1, 0, 0}})
     for (bool fused : {false, true}) {
@@ -690,10 +690,36 @@ TEST(ConvGemmImpl, SmallMapPanelsFromTheImageMatchReference) {
         op = add_pre_op_residual_relu(a, in, c.C, c.OC, OH, OW, rng);
         in.back() = random_tensor({c.N, c.OC, OH, OW}, rng);
       }
-      check_against_reference(op, in, a,
-                              op + " n" + std::to_string(c.N) + " ic" + std::to_string(c.C) + " oc" +
-                                  std::to_string(c.OC) + " " + std::to_string(c.H) + "x" + std::to_string(c.W) + " k" +
-                                  std::to_string(c.k) + " s" + std::to_string(c.stride) + " d" + std::to_string(c.dil));
+      const std::string desc = op + " n" + std::to_string(c.N) + " ic" + std::to_string(c.C) + " oc" +
+                               std::to_string(c.OC) + " " + std::to_string(c.H) + "x" + std::to_string(c.W) + " k" +
+                               std::to_string(c.k) + " s" + std::to_string(c.stride) + " d" + std::to_string(c.dil);
+      check_against_reference(op, in, a, desc);
+      // 8x8 outputs (64 pixels) take the 6x64 tile, one panel per reduction block.
+      if (host_isa() >= Isa::kAvx512 && OH * OW == 64) expect_kernel(op, in, a, "6x64__avx512", false, desc);
+    }
+}
+
+// 1x1 convs on 8x8 and 16x16 maps with few input channels (the GEMM, not
+// the broadcast tiles) take the 6x64 tile: the 8x8 image is its packed
+// panel as is, 16x16 is packed; the epilogue (bias, residual, ReLU) in its
+// registers; several KC blocks; output channels not a multiple of 6.
+TEST(ConvGemmImpl, SixtyFourPixelMapsTakeTheSixBySixtyFourTile) {
+  std::mt19937 rng(6464);
+  struct Case { int64_t C, OC, H; };
+  for (const Case& c : std::vector<Case>{{64, 40, 8}, {300, 17, 8}, {96, 50, 16}})
+    for (bool fused : {false, true}) {
+      Attrs a;
+      std::vector<Tensor> in{random_tensor({1, c.C, c.H, c.H}, rng), random_tensor({c.OC, c.C, 1, 1}, rng),
+                             random_tensor({c.OC}, rng)};
+      std::string op = "Conv";
+      if (fused) {
+        op = add_residual_relu(a, in, c.OC, c.H, c.H, rng);
+        in.back() = random_tensor({1, c.OC, c.H, c.H}, rng);
+      }
+      const std::string desc = op + " 1x1 ic" + std::to_string(c.C) + " oc" + std::to_string(c.OC) + " " +
+                               std::to_string(c.H) + "x" + std::to_string(c.H);
+      check_against_reference(op, in, a, desc);
+      if (host_isa() >= Isa::kAvx512) expect_kernel(op, in, a, "conv2d_1x1_gemm:f32_gemm_ukernel_6x64__avx512", true, desc);
     }
 }
 

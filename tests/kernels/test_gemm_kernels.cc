@@ -195,6 +195,15 @@ TEST(GemmKernels, PlanPicksTheTileThatFitsTheShape) {
   EXPECT_EQ(gemm_plan(4096, 256, Isa::kAvx512, 64).uk->nr, 49);
   EXPECT_EQ(gemm_plan(3136 + 16, 256, Isa::kAvx512, 64).uk->nr, 49);
   EXPECT_NE(gemm_plan(100, 256, Isa::kAvx512, 64).uk->nr, 49);
+  // Maps of 64-256 pixels, a multiple of 64 (8x8, 16x16), take the 6x64
+  // tile in the direct orientation; 4x4 (16) and 7x7 (49) keep theirs.
+  for (int64_t cols : {64, 128, 256}) {
+    const GemmPlan w = gemm_plan(cols, 512, Isa::kAvx512);
+    EXPECT_EQ(w.uk->nr, 64) << cols;
+    EXPECT_FALSE(w.transposed) << cols;
+  }
+  EXPECT_EQ(gemm_plan(16, 512, Isa::kAvx512).uk->nr, 16);
+  EXPECT_NE(gemm_plan(320, 512, Isa::kAvx512).uk->nr, 64);
   const GemmPlan p56 = gemm_plan(3136, 64, Isa::kAvx512);
   EXPECT_FALSE(p56.transposed);
   EXPECT_EQ(gemm_ukernel_best(1, 1000, Isa::kAvx512).mr, 6);
