@@ -177,7 +177,7 @@ GemmPlan gemm_plan(int64_t cols, int64_t rows, Isa isa, int64_t depth = 0);
 // Bumped whenever gemm_plan or gemm_ukernel_best can answer differently
 // for some shape: a saved artifact's packed weights (whose sizes alone may
 // match another plan's) are then packed again instead of misread.
-constexpr int kGemmPlanVersion = 8;  // 2: the 24x16 tile; 3: the 8x49 tile; 4: stride-2 bcast panels; 5: batch-1 GEMV panels; 6: 8x49 for K <= 64, GEMV rows for N < 32; 7: 8x49 for K <= 64 on any map over 196 pixels, 1x1 bcast on maps not a multiple of 14; 8: 6x64 for direct products on maps of 64-256 pixels (multiples of 64)
+constexpr int kGemmPlanVersion = 9;  // 2: the 24x16 tile; 3: the 8x49 tile; 4: stride-2 bcast panels; 5: batch-1 GEMV panels; 6: 8x49 for K <= 64, GEMV rows for N < 32; 7: 8x49 for K <= 64 on any map over 196 pixels, 1x1 bcast on maps not a multiple of 14; 8: 6x64 for direct products on maps of 64-256 pixels (multiples of 64); 9: 1x1/2 convs on the even-even phase with the broadcast tiles
 // The fastest microkernel for a plain M x N product (no transposition).
 const GemmUkernelInfo& gemm_ukernel_best(int64_t M, int64_t N, Isa isa);
 

@@ -111,6 +111,16 @@ class ConvImplicitGemm final : public OpKernel {
              (s2 || (pw1 && out_pixels >= cfg.conv_bcast_min_pixels &&
                      w_.dim(1) >= cfg.conv_bcast_min_channels && (w_.dim(0) + 31) / 32 * 32 * 4 <= w_.dim(0) * 5));
     bcast_s1_ = bcast_ && !s2;
+    // A 1x1/2 conv without pads whose output rows are not a multiple of 14
+    // wide is a 1x1 stride-1 conv on the input's even-even phase: once that
+    // quarter is copied out, its tiles run along the flattened map, full
+    // but the last (at 256x256 input, 32-wide rows split 11 + 11 + 10).
+    const bool pw2 = w_.dim(2) == 1 && w_.dim(3) == 1 && geo_.strides[0] == 2 && geo_.strides[1] == 2 &&
+                     geo_.pad_begin[0] == 0 && geo_.pad_begin[1] == 0 && geo_.pad_end[0] == 0 && geo_.pad_end[1] == 0;
+    if (cfg.isa >= Isa::kAvx512 && cfg.conv_bcast && group_ == 1 && register_epilogue_ && pw2 && out_w % kT != 0 &&
+        out_pixels >= cfg.conv_bcast_min_pixels && (w_.dim(0) + 31) / 32 * 32 * 4 <= w_.dim(0) * 5) {
+      bcast_ = bcast_s1_ = bcast_phase_ = true;
+    }
     if (!bcast_) return;
     const int64_t OC = w_.dim(0), K = w_.numel() / OC, panels = (OC + 31) / 32;
     wp_.clear();
@@ -415,13 +425,14 @@ class ConvImplicitGemm final : public OpKernel {
     // its pixels are copied into `tail` first (16 floats per channel).
     const int64_t tail_np = s1 ? G.P % kT : 0;
     const float* tail = nullptr;
-    if (G.KH == 1 && G.KW == 1 && G.ph == 0 && G.pw == 0 && !j.pre && wextra == 0 && wbase == kT) {
-      src = j.x;
-      rs = G.W;
-      plane = G.H * G.W;
+    if (bcast_phase_) build_phases(j, tid, pool);  // the even-even quarter, OH x OW per channel
+    if (bcast_phase_ || (G.KH == 1 && G.KW == 1 && G.ph == 0 && G.pw == 0 && !j.pre && wextra == 0 && wbase == kT)) {
+      src = bcast_phase_ ? j.phases : j.x;
+      rs = bcast_phase_ ? G.OW : G.W;
+      plane = bcast_phase_ ? G.P : G.H * G.W;
       if (tail_np) {
         tail_.assign(static_cast<size_t>(G.Cg * 16), 0.f);
-        for (int64_t c = 0; c < G.Cg; ++c) std::copy_n(j.x + c * G.P + (G.P - tail_np), tail_np, tail_.data() + c * 16);
+        for (int64_t c = 0; c < G.Cg; ++c) std::copy_n(src + c * plane + (G.P - tail_np), tail_np, tail_.data() + c * 16);
         tail = tail_.data();
         tail_off_.resize(static_cast<size_t>(G.K));
         for (int64_t c = 0; c < G.K; ++c) tail_off_[static_cast<size_t>(c)] = static_cast<int32_t>(c * 16);
@@ -1014,6 +1025,7 @@ class ConvImplicitGemm final : public OpKernel {
   bool indirect_ = false;  // see plan_indirect
   bool bcast_ = false;     // see plan_bcast
   bool bcast_s1_ = false;  // its 1x1 stride-1 form
+  bool bcast_phase_ = false;  // that form on a 1x1/2 conv's even-even phase (plan_bcast)
   const kernels::GemmUkernelInfo* uk_ = &kernels::gemm_ukernel_for(Isa::kScalar);  // set by choose_orientation
   std::vector<Tensor> wp_;   // per group: W packed for the chosen orientation
   Tensor pre_s_, pre_t_;

@@ -517,7 +517,8 @@ TEST(ConvGemmImpl, StrideTwoPhasePlanesMatchReference) {
 // Stride-2 convs with output rows of 14 or more pixels that the tiles fill
 // to 60% or more take the pixels-broadcast tiles (conv2d_bcast_s2): rows
 // split into 14-pixel tiles evenly (14, 17 -> 9 + 8, 29 -> 10 + 10 + 9,
-// 43 -> 11 + 11 + 11 + 10), output channels not a
+// 43 -> 11 + 11 + 11 + 10; 1x1/2 convs on rows not a multiple of 14 go
+// along the flattened even-even phase instead), output channels not a
 // multiple of 32 (a partial last panel, one channel), 1x1/2 read in place
 // (56 -> 28: two full tiles a row) or through the padded copy (odd widths,
 // a pre-op), 3x3 and 5x5 windows with asymmetric pads, the residual + ReLU
@@ -545,19 +546,31 @@ TEST(ConvGemmImpl, StrideTwoBroadcastTilesMatchReference) {
       const std::string desc = op + " stride 2 ic" + std::to_string(c.C) + " oc" + std::to_string(c.OC) + " " +
                                std::to_string(c.H) + "x" + std::to_string(c.W) + " k" + std::to_string(c.k);
       ASSERT_GE(OW, 14) << desc;
-      expect_kernel(op, in, a, "conv2d_bcast_s2", true, desc);
+      // A 1x1/2 without pads whose rows are not a multiple of 14 runs on its
+      // even-even phase, tiles along the flattened map (below), unless its
+      // last channel panel would be a fifth or more empty (33 channels).
+      const bool phase = c.k == 1 && OW % 14 && (c.OC + 31) / 32 * 32 * 4 <= c.OC * 5;
+      expect_kernel(op, in, a, phase ? "conv2d_1x1_bcast" : "conv2d_bcast_s2", true, desc);
       check_against_reference(op, in, a, desc);
     }
-  // 15- and 16-wide rows (two tiles of 8 or 7) keep the GEMM.
-  for (int64_t W : {30, 32}) {
-    std::vector<Tensor> in{random_tensor({1, 64, 32, W}, rng), random_tensor({128, 64, 1, 1}, rng),
-                           random_tensor({128}, rng)};
-    Attrs a;
-    a.set("strides", std::vector<int64_t>{2, 2});
-    const std::string desc = "1x1/2 64->128 32x" + std::to_string(W);
-    expect_kernel("Conv", in, a, "conv2d_implicit_gemm", true, desc);
-    check_against_reference("Conv", in, a, desc);
-  }
+  // 15- and 16-wide rows (two tiles of 8 or 7): a 3x3/2 keeps the GEMM; a
+  // 1x1/2 runs on its even-even phase (240 and 256 pixels: a last tile of
+  // 2 and of 4 pixels), with and without the pre-op and residual + ReLU.
+  for (int64_t W : {30, 32})
+    for (int64_t k : {1, 3})
+      for (bool fused : {false, true}) {
+        const int64_t C = fused ? 65 : 64, OC = 128, OW = (W + (k - 1) - k) / 2 + 1;
+        std::vector<Tensor> in{random_tensor({1, C, 32, W}, rng), random_tensor({OC, C, k, k}, rng),
+                               random_tensor({OC}, rng)};
+        Attrs a;
+        a.set("strides", std::vector<int64_t>{2, 2});
+        a.set("pads", std::vector<int64_t>(4, k / 2));
+        const std::string op = fused ? add_pre_op_residual_relu(a, in, C, OC, 16, OW, rng) : "Conv";
+        const std::string desc = op + " " + std::to_string(k) + "x" + std::to_string(k) + "/2 " + std::to_string(C) +
+                                 "->128 32x" + std::to_string(W);
+        expect_kernel(op, in, a, k == 1 ? "conv2d_1x1_bcast" : "conv2d_implicit_gemm", true, desc);
+        check_against_reference(op, in, a, desc);
+      }
 }
 
 // 1x1 stride-1 convs on maps of 196 pixels or more with 128+ input
