@@ -63,7 +63,7 @@ struct Im2rowGeo {
   int64_t H, W, OW, KH, KW, sh, sw, dh, dw, ph, pw;
   int64_t oh0, oh1;
 };
-constexpr int64_t kIm2rowMaxW = 32, kIm2rowMaxOW = 16;
+constexpr int64_t kIm2rowMaxW = 32, kIm2rowMaxOW = 16, kIm2rowMaxKW = 16;
 using Im2rowUkernel = void (*)(const float* x, const Im2rowGeo& g, int64_t k0, int64_t kc, const int64_t* seg,
                                int64_t ldd, float* dst, const float* scale, const float* shift);
 Im2rowUkernel im2row_ukernel_for(Isa isa);  // null below AVX-512

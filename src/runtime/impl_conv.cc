@@ -107,20 +107,19 @@ class ConvImplicitGemm final : public OpKernel {
     const bool rows_fill = out_w * 10 >= (out_w + kT - 1) / kT * kT * 6;
     const bool s2 = geo_.strides[0] == 2 && geo_.strides[1] == 2 && geo_.dilations[0] == 1 &&
                     geo_.dilations[1] == 1 && out_w >= kT && rows_fill;
-    bcast_ = cfg.isa >= Isa::kAvx512 && cfg.conv_bcast && group_ == 1 && register_epilogue_ &&
-             (s2 || (pw1 && out_pixels >= cfg.conv_bcast_min_pixels &&
-                     w_.dim(1) >= cfg.conv_bcast_min_channels && (w_.dim(0) + 31) / 32 * 32 * 4 <= w_.dim(0) * 5));
-    bcast_s1_ = bcast_ && !s2;
+    const bool usable = cfg.isa >= Isa::kAvx512 && cfg.conv_bcast && group_ == 1 && register_epilogue_;
+    const bool panels_fill = (w_.dim(0) + 31) / 32 * 32 * 4 <= w_.dim(0) * 5;
     // A 1x1/2 conv without pads whose output rows are not a multiple of 14
     // wide is a 1x1 stride-1 conv on the input's even-even phase: once that
     // quarter is copied out, its tiles run along the flattened map, full
     // but the last (at 256x256 input, 32-wide rows split 11 + 11 + 10).
     const bool pw2 = w_.dim(2) == 1 && w_.dim(3) == 1 && geo_.strides[0] == 2 && geo_.strides[1] == 2 &&
                      geo_.pad_begin[0] == 0 && geo_.pad_begin[1] == 0 && geo_.pad_end[0] == 0 && geo_.pad_end[1] == 0;
-    if (cfg.isa >= Isa::kAvx512 && cfg.conv_bcast && group_ == 1 && register_epilogue_ && pw2 && out_w % kT != 0 &&
-        out_pixels >= cfg.conv_bcast_min_pixels && (w_.dim(0) + 31) / 32 * 32 * 4 <= w_.dim(0) * 5) {
-      bcast_ = bcast_s1_ = bcast_phase_ = true;
-    }
+    bcast_phase_ = usable && pw2 && out_w % kT != 0 && out_pixels >= cfg.conv_bcast_min_pixels && panels_fill;
+    bcast_ = usable && (s2 || bcast_phase_ ||
+                        (pw1 && out_pixels >= cfg.conv_bcast_min_pixels && w_.dim(1) >= cfg.conv_bcast_min_channels &&
+                         panels_fill));
+    bcast_s1_ = bcast_ && (bcast_phase_ || !s2);
     if (!bcast_) return;
     const int64_t OC = w_.dim(0), K = w_.numel() / OC, panels = (OC + 31) / 32;
     wp_.clear();
@@ -268,7 +267,7 @@ class ConvImplicitGemm final : public OpKernel {
     // (built this way too it measured level, 8 rounds).
     j.im2row = nullptr;
     if (!transposed_ && !j.pointwise && !indirect_ && (G.KH > 1 || G.KW > 1) && G.W <= kernels::kIm2rowMaxW &&
-        G.OW <= kernels::kIm2rowMaxOW && G.KW <= 16 &&
+        G.OW <= kernels::kIm2rowMaxOW && G.KW <= kernels::kIm2rowMaxKW &&
         (G.P == uk_->nr || (uk_->nr % G.OW == 0 && G.P % uk_->nr == 0)))
       j.im2row = kernels::im2row_ukernel_for(isa_);
     if (!j.im2row && !transposed_ && !j.pointwise && G.sh == 2 && G.sw == 2 && G.dh == 1 && G.dw == 1)
@@ -412,8 +411,9 @@ class ConvImplicitGemm final : public OpKernel {
   void run_bcast(KernelContext& k, Job& j, int tid, ThreadPool* pool) {
     const ConvGeo& G = j.geo;
     constexpr int64_t kT = kernels::kConvBcastPixels;
-    // Stride 2: tiles along output rows, split evenly. 1x1 stride 1: tiles
-    // of 14 along the flattened map (one row of ntw = P / 14 tiles).
+    // Stride 2: tiles along output rows, split evenly. 1x1 stride 1 (and
+    // 1x1/2 on its phase): tiles of 14 along the flattened map, one row of
+    // ntw = ceil(P / 14) tiles.
     const bool s1 = bcast_s1_;
     const int64_t ntw = ((s1 ? G.P : G.OW) + kT - 1) / kT, wbase = s1 ? kT : G.OW / ntw,
                   wextra = s1 ? 0 : G.OW % ntw;
@@ -434,8 +434,10 @@ class ConvImplicitGemm final : public OpKernel {
         tail_.assign(static_cast<size_t>(G.Cg * 16), 0.f);
         for (int64_t c = 0; c < G.Cg; ++c) std::copy_n(src + c * plane + (G.P - tail_np), tail_np, tail_.data() + c * 16);
         tail = tail_.data();
-        tail_off_.resize(static_cast<size_t>(G.K));
-        for (int64_t c = 0; c < G.K; ++c) tail_off_[static_cast<size_t>(c)] = static_cast<int32_t>(c * 16);
+        if (static_cast<int64_t>(tail_off_.size()) != G.K) {
+          tail_off_.resize(static_cast<size_t>(G.K));
+          for (int64_t c = 0; c < G.K; ++c) tail_off_[static_cast<size_t>(c)] = static_cast<int32_t>(c * 16);
+        }
       }
     } else {
       build_padded(j, tid, pool, 2 * kT + 8);

@@ -15,12 +15,11 @@ namespace anvil::kernels {
 // was ~17% of ResNet's 3x3/2 512@14 (perf: copy, memset, run packing).
 void f32_im2row_ukernel_1x16__avx512(const float* x, const Im2rowGeo& g, int64_t k0, int64_t kc, const int64_t* seg,
                                      int64_t ldd, float* dst, const float* scale, const float* shift) {
-  constexpr int64_t kMaxKW = 16;
-  __m512i idx[kMaxKW];
-  __mmask16 valid[kMaxKW];
+  __m512i idx[kIm2rowMaxKW];
+  __mmask16 valid[kIm2rowMaxKW];
   const __m512i lane = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
   const __mmask16 out = static_cast<__mmask16>((1u << g.OW) - 1u);
-  for (int64_t kw = 0; kw < std::min(g.KW, kMaxKW); ++kw) {
+  for (int64_t kw = 0; kw < std::min(g.KW, kIm2rowMaxKW); ++kw) {
     const __m512i col = _mm512_add_epi32(_mm512_mullo_epi32(lane, _mm512_set1_epi32(static_cast<int>(g.sw))),
                                          _mm512_set1_epi32(static_cast<int>(kw * g.dw - g.pw)));
     valid[kw] = static_cast<__mmask16>(out & _mm512_cmpge_epi32_mask(col, _mm512_setzero_si512()) &
