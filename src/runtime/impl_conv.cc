@@ -482,6 +482,21 @@ class ConvImplicitGemm final : public OpKernel {
     // they outweigh the input (1x1s at 14x14: 1 MB of weights, 0.2-0.8 MB
     // of input; one fork-join), else the tiles, block by block.
     const int64_t in_bytes = G.Cg * (s1 ? G.P : G.OH * G.KH * G.W) * 4, w_bytes = panels * G.K * 32 * 4;
+    // Two threads on a reducing 1x1 whose weights outweigh its input
+    // (ResNet's 1024->256 at 14x14): the threads split the reduction, not
+    // the panels. The producer (the block's expanding 1x1, panels split)
+    // left input channels [0, K/2) in one core's cache and [K/2, K) in the
+    // other's; splitting the panels, each thread read all of them, half
+    // (400 KB at 1024x14x14) from the other core. Here thread h reduces only
+    // its own half: first for the other thread's output panels, into a
+    // scratch (with the residual), then, after the join, for its own, the
+    // other's scratch added as the tile's residual, with bias and clamp, in
+    // the same microkernel. Only the scratch (100 KB) crosses cores.
+    if (T == 2 && s1 && !tail && !bcast_phase_ && src == j.x && w_bytes > in_bytes && G.K >= 2 * j.OCg &&
+        panels >= 2 * T) {
+      run_bcast_ksplit(j, uk, wp, offp, src, e, e.clamp ? clampv : nullptr, panels, tiles, per_block, pool);
+      return;
+    }
     if (T > 1 && w_bytes > in_bytes && panels >= 2 * T) {
       pool->parallel_for_balanced(panels, 1, [&](int64_t p0, int64_t p1, int) {
         for (int64_t pb = p0; pb < p1; pb += per_block) run_tiles(0, tiles, pb, std::min(p1, pb + per_block));
@@ -494,6 +509,56 @@ class ConvImplicitGemm final : public OpKernel {
         pool->parallel_for_balanced(tiles, 1, [&](int64_t t0, int64_t t1, int) { run_tiles(t0, t1, pb, pe); });
       else run_tiles(0, tiles, pb, pe);
     }
+  }
+
+  // run_bcast's reduction split at 2 threads (1x1 stride 1, read in place,
+  // full tiles): phase 1, thread h's reduction half for the other half's
+  // output panels into the scratch; phase 2, for its own, into the output.
+  void run_bcast_ksplit(const Job& j, kernels::ConvBcastUkernel uk, const float* wp, const int32_t* off,
+                        const float* src, const kernels::GemmEpilogue& e, const float* clamp, int64_t panels,
+                        int64_t tiles, int64_t per_block, ThreadPool* pool) {
+    constexpr int64_t kT = kernels::kConvBcastPixels;
+    const ConvGeo& G = j.geo;
+    const int64_t pmid = panels / 2, half_rows = (panels - pmid) * 32;
+    const int64_t pr[2][2] = {{0, pmid}, {pmid, panels}}, kr[2][2] = {{0, G.K / 2}, {G.K / 2, G.K - G.K / 2}};
+    // Shared by every such conv the calling thread runs: the same lines,
+    // warm, from conv to conv (one buffer per node measured 3-4% slower on
+    // the 3x3 conv after it, 2 runs of 8 rounds).
+    thread_local std::vector<float> scratch_buf;
+    scratch_buf.resize(static_cast<size_t>(2 * half_rows * G.P));
+    float* const scratch = scratch_buf.data();
+    // Reduction half h over panels [pb, pe) into dst (output channel o's
+    // row at dst + (o - o0) * P), + res (indexed the same), then bias and
+    // clamp if given. Weight panels in L2-sized blocks, every tile through
+    // a block (as run_tiles).
+    auto part = [&](int64_t h, int64_t pb, int64_t pe, float* dst, const float* res, const float* bias,
+                    const float* cl) {
+      const int64_t k0 = kr[h][0], kc = kr[h][1], o0 = pb * 32;
+      for (int64_t b0 = pb; b0 < pe; b0 += per_block)
+        for (int64_t t = 0; t < tiles; ++t) {
+          const int64_t ow0 = t * kT, np = std::min(kT, G.P - ow0);
+          for (int64_t p = b0; p < std::min(pe, b0 + per_block); ++p) {
+            const int64_t o = p * 32, at = (o - o0) * G.P + ow0;
+            uk(kc, wp + (p * G.K + k0) * 32, src + ow0, off + k0, np, std::min<int64_t>(32, j.OCg - o), dst + at,
+               G.P, bias ? bias + o : nullptr, res ? res + at : nullptr, cl);
+          }
+        }
+    };
+    // (Balanced, so a thread left waiting on a slowed core takes the other
+    // half over rather than idle; with the pool's workers spinning between
+    // back-to-back layers, each thread runs its own half.)
+    pool->parallel_for_balanced(2, 1, [&](int64_t h0, int64_t h1, int) {
+      for (int64_t h = h0; h < h1; ++h) {
+        const int64_t q = 1 - h;
+        part(h, pr[q][0], pr[q][1], scratch + h * half_rows * G.P,
+             e.residual ? e.residual + pr[q][0] * 32 * G.P : nullptr, nullptr, nullptr);
+      }
+    });
+    pool->parallel_for_balanced(2, 1, [&](int64_t h0, int64_t h1, int) {
+      for (int64_t h = h0; h < h1; ++h)
+        part(h, pr[h][0], pr[h][1], j.y + (j.oc0 + pr[h][0] * 32) * G.P, scratch + (1 - h) * half_rows * G.P, e.bias,
+             clamp);
+    });
   }
 
   // Each channel once into a zero-padded plane (with the pre-op), the

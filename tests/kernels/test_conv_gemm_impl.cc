@@ -587,7 +587,12 @@ TEST(ConvGemmImpl, PointwiseBroadcastTilesMatchReference) {
   struct Case { int64_t C, OC, H, W, N = 1; };
   for (const Case& c : std::vector<Case>{{128, 59, 14, 14}, {130, 64, 7, 28}, {257, 30, 2, 98}, {128, 26, 28, 14},
                                          {128, 230, 14, 14}, {128, 64, 16, 16}, {136, 60, 15, 15},
-                                         {129, 32, 32, 32}, {128, 32, 16, 16, 2}})
+                                         {129, 32, 32, 32}, {128, 32, 16, 16, 2},
+                                         // Reductions at least twice the output channels with weights
+                                         // outweighing the input: at 2 threads the reduction is split
+                                         // (run_bcast_ksplit); odd K and an odd panel count give unequal
+                                         // halves, 230 channels a partial panel.
+                                         {512, 230, 14, 14}, {513, 200, 14, 14}, {512, 256, 14, 14, 2}})
     for (int fused : {0, 1, 2}) {
       Attrs a;
       std::vector<Tensor> in{random_tensor({c.N, c.C, c.H, c.W}, rng), random_tensor({c.OC, c.C, 1, 1}, rng),
