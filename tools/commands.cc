@@ -255,7 +255,7 @@ int cmd_run(const ModelArgs& a, const std::vector<std::string>& input_args, cons
   if (!m) return report(m.status());
   CompileOptions co = compile_options(ma, threads);
   co.extra_outputs = extra_outputs;
-  auto sess = m->compile(co);
+  auto sess = std::move(*m).compile(co);  // consumed (see Model::compile)
   if (!sess) return report(sess.status());
   std::map<std::string, Tensor> inputs;
   for (const TensorInfo& ti : sess->inputs()) {
@@ -298,7 +298,15 @@ int cmd_bench(const ModelArgs& a, const BenchArgs& b) {
   auto m = load_model(a);
   if (!m) return report(m.status());
   const auto t_compile0 = std::chrono::steady_clock::now();
-  auto sess = m->compile(compile_options(a, b.threads));
+  // The model's own FLOPs (the unoptimized graph's), counted before the
+  // model is consumed by compile (which then frees the imported weights
+  // its folds replace).
+  int64_t flops = -1;
+  {
+    Graph g = m->graph();
+    if (infer_shapes(g).is_ok()) flops = graph_stats(g).flops;
+  }
+  auto sess = std::move(*m).compile(compile_options(a, b.threads));
   if (!sess) return report(sess.status());
   const double compile_ms =
       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t_compile0).count();
@@ -332,9 +340,6 @@ int cmd_bench(const ModelArgs& a, const BenchArgs& b) {
                                           : 0.5 * (sorted[sorted.size() / 2 - 1] + sorted[sorted.size() / 2]);
   const double p90 = sorted[std::min(sorted.size() - 1, static_cast<size_t>(std::ceil(0.9 * static_cast<double>(sorted.size()))) - 1)];
   const double mn = sorted.front();
-  Graph g = m->graph();
-  int64_t flops = -1;
-  if (infer_shapes(g).is_ok()) flops = graph_stats(g).flops;
   if (b.json) {
     nlohmann::json j = {{"model", a.path},       {"batch", batch},   {"warmup", b.warmup}, {"iters", b.iters},
                         {"threads", b.threads},  {"mean_ms", mean},  {"median_ms", median}, {"p90_ms", p90},

@@ -40,7 +40,7 @@ int cmd_compile(const CompileArgs& a) {
   co.max_isa = a.max_isa;
   fmt::print("compiling {}: optimizing, selecting kernels, packing weights...\n", a.model.path);
   std::fflush(stdout);
-  auto s = m->compile(co);
+  auto s = std::move(*m).compile(co);  // consumed (see Model::compile)
   if (!s) return report(s.status());
   const double t2 = now_s();
   Status st = s->save(a.output);

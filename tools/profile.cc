@@ -140,7 +140,7 @@ int cmd_profile(const ProfileArgs& a) {
   if (!a.compare.empty()) return cmd_compare(a);
   auto m = load_model(a.model);
   if (!m) return report(m.status());
-  auto sess = m->compile(compile_options(a.model, a.threads));
+  auto sess = std::move(*m).compile(compile_options(a.model, a.threads));  // consumed (see Model::compile)
   if (!sess) return report(sess.status());
   std::map<std::string, Tensor> inputs;
   for (const TensorInfo& ti : sess->inputs()) inputs[ti.name] = random_input(ti, a.seed);

@@ -230,8 +230,17 @@ Status add_extra_outputs(Graph& g, const std::vector<std::string>& names) {
 
 }  // namespace
 
-Result<Session> Model::compile(const CompileOptions& options) const try {
-  if (!graph_) return invalid_argument("compile: the model is not loaded");
+Result<Session> Model::compile(const CompileOptions& options) const& { return compile_graph(graph_, pre_, options); }
+
+Result<Session> Model::compile(const CompileOptions& options) && {
+  std::shared_ptr<const Graph> graph = std::move(graph_);
+  std::shared_ptr<const Precompiled> pre = std::move(pre_);
+  return compile_graph(std::move(graph), std::move(pre), options);
+}
+
+Result<Session> Model::compile_graph(std::shared_ptr<const Graph> graph, std::shared_ptr<const Precompiled> pre,
+                                     const CompileOptions& options) try {
+  if (!graph) return invalid_argument("compile: the model is not loaded");
   std::optional<Isa> max_isa;
   if (!options.max_isa.empty()) {
     max_isa = isa_from_name(options.max_isa);
@@ -241,35 +250,36 @@ Result<Session> Model::compile(const CompileOptions& options) const try {
   if (!tune) return invalid_argument("tune: " + tune.status().message());
   if (options.max_concurrency < 0)
     return invalid_argument("max_concurrency must be >= 0 (0: no limit), got " + std::to_string(options.max_concurrency));
-  Graph g0 = *graph_;
+  Graph g0 = *graph;
+  graph.reset();  // the last reference (a consumed model): g0 alone holds the weights now
   if (!options.extra_outputs.empty()) ANVIL_TRY(add_extra_outputs(g0, options.extra_outputs));
   std::string report_text;
   std::vector<KernelChoice> unpacked;
   const std::vector<KernelChoice>* choices = nullptr;
-  if (pre_) {
+  if (pre) {
     // The saved packed weights are laid out for the file's ISA: run at most
     // that, and repack (from the saved raw weights) if this anvil's GEMM
     // blocking differs from the writer's.
-    if (!max_isa || *max_isa > pre_->isa) max_isa = pre_->isa;
-    choices = &pre_->choices;
+    if (!max_isa || *max_isa > pre->isa) max_isa = pre->isa;
+    choices = &pre->choices;
     std::string repack;
     // The layout the kernels will read: at the ISA this session runs (a
     // lower cap, e.g. scalar, may pack differently with the same sizes, so
     // the sizes alone cannot tell), with this anvil's blocking.
     const Isa run_isa = std::min(*max_isa, active_isa());
-    if (pre_->packed_layout != packed_layout(run_isa)) {
-      unpacked = pre_->choices;
+    if (pre->packed_layout != packed_layout(run_isa)) {
+      unpacked = pre->choices;
       for (KernelChoice& c : unpacked) c.packed.clear();
       choices = &unpacked;
-      repack = "; weights packed again: written for '" + pre_->packed_layout + "', this session uses '" +
+      repack = "; weights packed again: written for '" + pre->packed_layout + "', this session uses '" +
                packed_layout(run_isa) + "'";
     }
     char ms[32];
-    std::snprintf(ms, sizeof ms, "%.1f", pre_->load_seconds * 1e3);
-    report_text = "compiled model " + pre_->path + " (anvil " + pre_->anvil_version + ", -O" +
-                  std::to_string(pre_->opt_level) + ", " + isa_name(pre_->isa) + " kernels" +
-                  (pre_->exact ? ", exact" : "") + "): mapped and verified in " + ms +
-                  " ms; import and optimizer skipped" + repack + "\n" + pre_->report;
+    std::snprintf(ms, sizeof ms, "%.1f", pre->load_seconds * 1e3);
+    report_text = "compiled model " + pre->path + " (anvil " + pre->anvil_version + ", -O" +
+                  std::to_string(pre->opt_level) + ", " + isa_name(pre->isa) + " kernels" +
+                  (pre->exact ? ", exact" : "") + "): mapped and verified in " + ms +
+                  " ms; import and optimizer skipped" + repack + "\n" + pre->report;
   } else {
     PassOptions po;
     po.opt_level = options.opt_level;
@@ -292,7 +302,7 @@ Result<Session> Model::compile(const CompileOptions& options) const try {
   s.impl_->report = std::move(report_text);
   s.impl_->executor = std::move(ex).value();
   s.impl_->choices = s.impl_->executor->kernel_choices();
-  s.impl_->pre = pre_;
+  s.impl_->pre = pre;
   const Graph& g = s.impl_->executor->graph();
   s.impl_->inputs = infos(g, g.inputs);
   s.impl_->outputs = infos(g, g.outputs);

@@ -223,5 +223,45 @@ TEST(SessionApi, MisuseIsAnErrorNotACrash) {
   EXPECT_NE(shape.status().message().find("expects f32[1x3x32x32]"), std::string::npos) << shape.status().message();
 }
 
+// std::move(model).compile(): the session's graph becomes the only holder of
+// the imported weights (the optimizer frees those it replaces). It computes
+// exactly what compiling a kept model does, leaves the model unloaded (a
+// second compile is an error, not a crash), and the session still saves a
+// compiled model that loads and runs the same.
+TEST(SessionApi, ConsumingCompileMatchesAndLeavesTheModelUnloaded) {
+  Model kept = tiny_cnn();
+  auto ref = kept.compile({.threads = 2});
+  ASSERT_TRUE(ref.is_ok()) << ref.status().to_string();
+  Model m = tiny_cnn();
+  auto s = std::move(m).compile({.threads = 2});
+  ASSERT_TRUE(s.is_ok()) << s.status().to_string();
+  EXPECT_FALSE(m.loaded());  // NOLINT(bugprone-use-after-move): the documented state
+  auto again = std::move(m).compile();
+  ASSERT_FALSE(again.is_ok());
+  EXPECT_NE(again.status().message().find("not loaded"), std::string::npos) << again.status().message();
+  EXPECT_TRUE(kept.loaded());
+  const TensorInfo in = s->inputs()[0];
+  for (uint32_t seed : {1u, 2u, 3u}) {
+    auto want = ref->run({{in.name, input_with_seed(in, seed)}});
+    auto got = s->run({{in.name, input_with_seed(in, seed)}});
+    ASSERT_TRUE(want.is_ok() && got.is_ok());
+    EXPECT_TRUE(same_bits(got->at("output"), want->at("output"))) << "seed " << seed;
+  }
+  const std::string path =
+      (std::filesystem::temp_directory_path() / "anvil_test_session_api" / "consumed.anvil").string();
+  ASSERT_TRUE(s->save(path).is_ok());
+  auto loaded = Model::load(path);
+  ASSERT_TRUE(loaded.is_ok()) << loaded.status().to_string();
+  auto s2 = std::move(*loaded).compile({.threads = 1});
+  ASSERT_TRUE(s2.is_ok()) << s2.status().to_string();
+  auto want = ref->run({{in.name, input_with_seed(in, 9)}});
+  auto got = s2->run({{in.name, input_with_seed(in, 9)}});
+  ASSERT_TRUE(want.is_ok() && got.is_ok());
+  const Tensor& a = want->at("output");
+  const Tensor& b = got->at("output");
+  ASSERT_EQ(a.shape(), b.shape());
+  for (int64_t i = 0; i < a.numel(); ++i) EXPECT_NEAR(a.data<float>()[i], b.data<float>()[i], 1e-5f) << i;
+}
+
 }  // namespace
 }  // namespace anvil
