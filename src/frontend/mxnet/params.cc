@@ -6,6 +6,8 @@
 #include <limits>
 #include <sstream>
 
+#include "core/file_bytes.h"
+
 namespace anvil::mxnet {
 
 namespace {
@@ -278,12 +280,8 @@ Result<NDArrayList> parse_ndarray_list(const std::string& bytes, const std::stri
 }
 
 Result<NDArrayList> load_ndarray_list(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  if (!f) return not_found(path + ": cannot open file (" + std::strerror(errno) + ")");
-  std::ostringstream ss;
-  ss << f.rdbuf();
-  if (!f.good() && !f.eof()) return io_error(path + ": read failed");
-  return parse_ndarray_list(ss.str(), path);
+  ANVIL_ASSIGN_OR_RETURN(const std::string bytes, read_file_bytes(path));
+  return parse_ndarray_list(bytes, path);
 }
 
 Result<std::string> serialize_ndarray_list(const NDArrayList& list) {

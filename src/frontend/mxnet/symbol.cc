@@ -8,6 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/file_bytes.h"
 #include "core/json_depth.h"
 
 namespace anvil::mxnet {
@@ -204,12 +205,8 @@ Result<MxSymbol> parse_mx_symbol(const std::string& text, const std::string& nam
 }
 
 Result<MxSymbol> load_mx_symbol(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  if (!f) return not_found(path + ": cannot open file (" + std::strerror(errno) + ")");
-  std::ostringstream ss;
-  ss << f.rdbuf();
-  if (!f.good() && !f.eof()) return io_error(path + ": read failed");
-  return parse_mx_symbol(ss.str(), path);
+  ANVIL_ASSIGN_OR_RETURN(const std::string bytes, read_file_bytes(path));
+  return parse_mx_symbol(bytes, path);
 }
 
 std::string serialize_mx_symbol(const MxSymbol& sym, const std::vector<int>& num_outputs) {

@@ -8,9 +8,8 @@
 #include <limits>
 #include <map>
 #include <set>
-#include <filesystem>
-#include <iterator>
 
+#include "core/file_bytes.h"
 #include "ir/op_registry.h"
 
 namespace anvil {
@@ -499,25 +498,7 @@ Result<Graph> parse_onnx(const std::string& bytes, const std::string& name) {
 }
 
 Result<Graph> load_onnx(const std::string& path) {
-  std::error_code ec;
-  if (std::filesystem::is_directory(path, ec)) return invalid_argument(path + ": a directory, not an ONNX file");
-  std::ifstream f(path, std::ios::binary);
-  if (!f) return not_found(path + ": cannot open file (" + std::strerror(errno) + ")");
-  // A regular file's bytes go in one buffer of its size (through a
-  // stringstream it was grown by doubling, then copied: 270 + 180 MB for
-  // ResNet-101's 180 MB), freed once parsed. Pipes and the like are read
-  // to their end.
-  std::string bytes;
-  const uintmax_t size = std::filesystem::is_regular_file(path, ec) ? std::filesystem::file_size(path, ec) : 0;
-  if (size > 0 && !ec) {
-    bytes.resize(static_cast<size_t>(size));
-    if (!f.read(bytes.data(), static_cast<std::streamsize>(size)))
-      return io_error(path + ": read failed after " + std::to_string(f.gcount()) + " of " + std::to_string(size) +
-                      " bytes");
-  } else {
-    bytes.assign(std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>());
-    if (f.bad()) return io_error(path + ": read failed");
-  }
+  ANVIL_ASSIGN_OR_RETURN(std::string bytes, read_file_bytes(path));
   onnx::ModelProto model;
   const bool parsed = model.ParseFromString(bytes);
   const size_t n = bytes.size();
