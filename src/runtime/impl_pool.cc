@@ -1,9 +1,12 @@
 // 2-D MaxPool on NCHW f32 without the Indices output: per output row, the
 // valid kernel taps are computed once so the inner loop over output columns
-// has no bounds checks; planes are split between threads.
+// has no bounds checks; planes are split between threads. GlobalAveragePool
+// on NCHW f32 (ResNet's and MobileNetV2's head): a plane kernel, planes
+// split between threads.
 #include <algorithm>
 #include <limits>
 
+#include "core/cpu.h"
 #include "core/thread_pool.h"
 #include "kernels/pool.h"
 #include "ops/op_util.h"
@@ -86,8 +89,45 @@ Result<std::unique_ptr<OpKernel>> create_maxpool(const Graph& g, const Node& n, 
   return std::unique_ptr<OpKernel>(new MaxPool2d(cfg, std::move(geo)));
 }
 
+class GlobalAvgPool final : public OpKernel {
+ public:
+  explicit GlobalAvgPool(const KernelConfig& cfg)
+      : pool_(cfg.pool), uk_(kernels::gavgpool_ukernel_for(cfg.isa)), avx512_(cfg.isa >= Isa::kAvx512 &&
+                                                                               host_isa() >= Isa::kAvx512) {}
+  std::string name() const override {
+    return avx512_ ? "gavgpool_nchw:f32_pool_gavg_ukernel_1x16__avx512" : "gavgpool_nchw:f32_pool_gavg_ukernel_1x1__scalar";
+  }
+
+  Status run(KernelContext& k) override {
+    const Tensor& x = k.in(0);
+    const int64_t planes = x.dim(0) * x.dim(1), n = planes ? x.numel() / planes : 0;
+    const float* src = x.data<float>();
+    float* dst = k.out(0).data<float>();
+    auto body = [&](int64_t b, int64_t e, int) { uk_(src + b * n, e - b, n, dst + b); };
+    // A fork-join costs a few microseconds: only for planes worth more.
+    if (pool_ && planes * n >= (1 << 16)) pool_->parallel_for(planes, body);
+    else body(0, planes, 0);
+    return Status::ok();
+  }
+
+ private:
+  ThreadPool* pool_;
+  kernels::GlobalAvgPoolUkernel uk_;
+  bool avx512_;
+};
+
+Result<std::unique_ptr<OpKernel>> create_gavgpool(const Graph& g, const Node& n, const KernelConfig& cfg) {
+  const Value& x = g.value(n.inputs[0]);
+  if (x.dtype != DType::kF32) return unsupported("not f32");
+  if (x.shape.rank() < 3) return unsupported("no spatial dimension");
+  if (x.shape.numel() <= 0) return unsupported("empty input");
+  return std::unique_ptr<OpKernel>(new GlobalAvgPool(cfg));
+}
+
 }  // namespace
 
-std::vector<KernelFactory> pool_kernel_factories() { return {{"maxpool2d", "MaxPool", create_maxpool}}; }
+std::vector<KernelFactory> pool_kernel_factories() {
+  return {{"maxpool2d", "MaxPool", create_maxpool}, {"gavgpool", "GlobalAveragePool", create_gavgpool}};
+}
 
 }  // namespace anvil

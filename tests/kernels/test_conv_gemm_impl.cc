@@ -978,6 +978,23 @@ TEST(ConvGemmImpl, WinogradHeuristicPicksWideLayersWithManyTiles) {
   EXPECT_EQ(kernel_for(256, 4).rfind("conv2d_implicit_gemm", 0), 0u) << kernel_for(256, 4);
 }
 
+// GlobalAveragePool's plane kernel against the op's reference: plane sizes
+// around its 16- and 64-float steps (1, 15, 16, 17, 49 = ResNet's head, 63,
+// 64, 65, 3136), channel counts {1, 3, 15, 16, 17, 33, 64, 2048}, batch 2,
+// 3-D and 5-D inputs, and enough planes for the threaded split.
+TEST(ConvGemmImpl, GlobalAveragePoolMatchesReference) {
+  std::mt19937 rng(91);
+  struct Case { std::vector<int64_t> shape; };
+  for (const Case& c : std::vector<Case>{{{1, 2048, 7, 7}},  {{2, 17, 1, 1}},  {{1, 3, 3, 5}},   {{1, 16, 4, 4}},
+                                         {{2, 15, 1, 17}},  {{1, 33, 7, 9}},  {{1, 64, 8, 8}},  {{1, 1, 5, 13}},
+                                         {{1, 64, 56, 56}}, {{2, 16, 64}},    {{1, 3, 2, 3, 5}}, {{1, 1280, 7, 7}}}) {
+    std::string desc = "global average pool";
+    for (int64_t d : c.shape) desc += " " + std::to_string(d);
+    check_against_reference("GlobalAveragePool", {random_tensor(Shape(c.shape), rng)}, Attrs{}, desc);
+    expect_kernel("GlobalAveragePool", {random_tensor(Shape(c.shape), rng)}, Attrs{}, "gavgpool_nchw", true, desc);
+  }
+}
+
 TEST(ConvGemmImpl, MaxPoolMatchesReference) {
   std::mt19937 rng(77);
   for (int trial = 0; trial < 40; ++trial) {
