@@ -6,7 +6,6 @@
 #include <algorithm>
 #include <limits>
 
-#include "core/cpu.h"
 #include "core/thread_pool.h"
 #include "kernels/pool.h"
 #include "ops/op_util.h"
@@ -91,11 +90,10 @@ Result<std::unique_ptr<OpKernel>> create_maxpool(const Graph& g, const Node& n, 
 
 class GlobalAvgPool final : public OpKernel {
  public:
-  explicit GlobalAvgPool(const KernelConfig& cfg)
-      : pool_(cfg.pool), uk_(kernels::gavgpool_ukernel_for(cfg.isa)), avx512_(cfg.isa >= Isa::kAvx512 &&
-                                                                               host_isa() >= Isa::kAvx512) {}
+  explicit GlobalAvgPool(const KernelConfig& cfg) : pool_(cfg.pool), uk_(kernels::gavgpool_ukernel_for(cfg.isa)) {}
   std::string name() const override {
-    return avx512_ ? "gavgpool_nchw:f32_pool_gavg_ukernel_1x16__avx512" : "gavgpool_nchw:f32_pool_gavg_ukernel_1x1__scalar";
+    return uk_ == kernels::f32_pool_gavg_ukernel_1x16__avx512 ? "gavgpool_nchw:f32_pool_gavg_ukernel_1x16__avx512"
+                                                               : "gavgpool_nchw:f32_pool_gavg_ukernel_1x1__scalar";
   }
 
   Status run(KernelContext& k) override {
@@ -113,7 +111,6 @@ class GlobalAvgPool final : public OpKernel {
  private:
   ThreadPool* pool_;
   kernels::GlobalAvgPoolUkernel uk_;
-  bool avx512_;
 };
 
 Result<std::unique_ptr<OpKernel>> create_gavgpool(const Graph& g, const Node& n, const KernelConfig& cfg) {
