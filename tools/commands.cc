@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <numeric>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <fmt/core.h>
@@ -340,11 +341,15 @@ int cmd_bench(const ModelArgs& a, const BenchArgs& b) {
                                           : 0.5 * (sorted[sorted.size() / 2 - 1] + sorted[sorted.size() / 2]);
   const double p90 = sorted[std::min(sorted.size() - 1, static_cast<size_t>(std::ceil(0.9 * static_cast<double>(sorted.size()))) - 1)];
   const double mn = sorted.front();
+  // The process's peak resident memory so far (import, compile, runs): what
+  // a user compares with another engine's footprint. Linux reports KiB.
+  struct rusage ru {};
+  const int64_t peak_rss = getrusage(RUSAGE_SELF, &ru) == 0 ? int64_t{ru.ru_maxrss} * 1024 : -1;
   if (b.json) {
     nlohmann::json j = {{"model", a.path},       {"batch", batch},   {"warmup", b.warmup}, {"iters", b.iters},
                         {"threads", b.threads},  {"mean_ms", mean},  {"median_ms", median}, {"p90_ms", p90},
                         {"min_ms", mn},          {"compile_ms", compile_ms}, {"flops", flops}, {"runs_ms", ms},
-                        {"activation_bytes", sess->activation_bytes()},
+                        {"activation_bytes", sess->activation_bytes()}, {"peak_rss_bytes", peak_rss},
                         {"in_place_outputs", sess->impl()->executor->in_place_steps()}};
     // Which kernel family each conv got (the part of the kernel name before
     // ':'), so benchmark scripts can report the algorithms behind a time.
@@ -363,6 +368,8 @@ int cmd_bench(const ModelArgs& a, const BenchArgs& b) {
     fmt::print("compile {:.1f} ms; activation memory {:.1f} MiB (planned; {} outputs written over their residual)\n",
                compile_ms, static_cast<double>(sess->activation_bytes()) / (1 << 20),
                sess->impl()->executor->in_place_steps());
+    if (peak_rss > 0) fmt::print("peak resident memory {:.0f} MiB (the whole process: import, compile, runs)\n",
+                                 static_cast<double>(peak_rss) / (1 << 20));
     fmt::print("per image: mean {:.3f} ms  median {:.3f} ms  p90 {:.3f} ms  min {:.3f} ms\n", mean, median, p90, mn);
     if (flops > 0)
       fmt::print("throughput: {:.2f} GFLOP/s at the median ({}FLOP per image)\n",

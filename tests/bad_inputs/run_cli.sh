@@ -53,6 +53,14 @@ check max_memory_env 1 "ANVIL_MAX_MEMORY=20K" env ANVIL_MAX_MEMORY=20K "$anvil" 
 # check compares its two levels at the thread count asked for, and refuses a negative one.
 check check_threads 0 "" "$anvil" check "$files/good_relu_64x8x8.onnx" --threads 2
 check check_threads_negative 2 "threads must be >= 0" "$anvil" check "$files/good_relu_64x8x8.onnx" --threads -1
+# A directory where a model file belongs says so (it used to reach the ONNX
+# checker as an empty model).
+check model_is_directory 2 "a directory, not a model file" "$anvil" info "$files"
+# bench reports the process's peak resident memory beside its times.
+check bench_peak_memory 0 "" "$anvil" bench "$files/good_relu_64x8x8.onnx" --threads 1 --warmup 1 --iters 2
+if ! grep -q "peak resident memory [0-9]* MiB" "$tmp/out"; then
+  echo "FAIL bench_peak_memory: stdout lacks the peak resident memory line"; failed=$((failed + 1))
+fi
 # A compiled model runs in a process that registered no ops before loading it.
 check compile_anvil 0 "" "$anvil" compile "$files/good_relu_64x8x8.onnx" -o "$tmp/relu.anvil"
 check run_anvil 0 "" "$anvil" run "$tmp/relu.anvil" --threads 1
