@@ -298,15 +298,15 @@ int cmd_run(const ModelArgs& a, const std::vector<std::string>& input_args, cons
 int cmd_bench(const ModelArgs& a, const BenchArgs& b) {
   auto m = load_model(a);
   if (!m) return report(m.status());
-  const auto t_compile0 = std::chrono::steady_clock::now();
   // The model's own FLOPs (the unoptimized graph's), counted before the
   // model is consumed by compile (which then frees the imported weights
-  // its folds replace).
+  // its folds replace), and outside the compile time.
   int64_t flops = -1;
   {
     Graph g = m->graph();
     if (infer_shapes(g).is_ok()) flops = graph_stats(g).flops;
   }
+  const auto t_compile0 = std::chrono::steady_clock::now();
   auto sess = std::move(*m).compile(compile_options(a, b.threads));
   if (!sess) return report(sess.status());
   const double compile_ms =

@@ -233,9 +233,7 @@ Status add_extra_outputs(Graph& g, const std::vector<std::string>& names) {
 Result<Session> Model::compile(const CompileOptions& options) const& { return compile_graph(graph_, pre_, options); }
 
 Result<Session> Model::compile(const CompileOptions& options) && {
-  std::shared_ptr<const Graph> graph = std::move(graph_);
-  std::shared_ptr<const Precompiled> pre = std::move(pre_);
-  return compile_graph(std::move(graph), std::move(pre), options);
+  return compile_graph(std::move(graph_), std::move(pre_), options);
 }
 
 Result<Session> Model::compile_graph(std::shared_ptr<const Graph> graph, std::shared_ptr<const Precompiled> pre,

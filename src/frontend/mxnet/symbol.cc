@@ -1,10 +1,7 @@
 #include "frontend/mxnet/symbol.h"
 
-#include <cerrno>
 #include <cstring>
-#include <fstream>
 #include <set>
-#include <sstream>
 
 #include <nlohmann/json.hpp>
 
