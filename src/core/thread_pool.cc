@@ -74,7 +74,7 @@ void ThreadPool::worker(int index) {
   }
 }
 
-void ThreadPool::parallel_for(int64_t n, const std::function<void(int64_t, int64_t, int)>& fn) {
+void ThreadPool::parallel_for(int64_t n, FunctionRef<void(int64_t, int64_t, int)> fn) {
   if (n <= 0) return;
   if (threads_ == 1 || n == 1) {
     fn(0, n, 0);
@@ -122,7 +122,7 @@ bool claim(std::atomic<uint64_t>& r, int64_t grain, bool front, int64_t& b, int6
 }  // namespace
 
 void ThreadPool::parallel_for_balanced(int64_t n, int64_t grain,
-                                       const std::function<void(int64_t, int64_t, int)>& fn) {
+                                       FunctionRef<void(int64_t, int64_t, int)> fn) {
   if (n <= 0) return;
   grain = std::max<int64_t>(1, grain);
   // Ranges are packed as two 32-bit halves.

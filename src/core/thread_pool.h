@@ -9,11 +9,12 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
-#include <functional>
 #include <memory>
 #include <mutex>
 #include <thread>
 #include <vector>
+
+#include "core/function_ref.h"
 
 namespace anvil {
 
@@ -26,8 +27,9 @@ class ThreadPool {
 
   int threads() const { return threads_; }
   // Calls fn(begin, end, thread_index) for each thread's share of [0, n).
-  // Not reentrant: one parallel_for at a time per pool.
-  void parallel_for(int64_t n, const std::function<void(int64_t, int64_t, int)>& fn);
+  // Not reentrant: one parallel_for at a time per pool. fn is referenced,
+  // not copied (no allocation per call).
+  void parallel_for(int64_t n, FunctionRef<void(int64_t, int64_t, int)> fn);
 
   // The same static shares, but each thread runs its own in pieces of
   // `grain` from the front (fn is called once per piece, so fn must not
@@ -37,7 +39,7 @@ class ThreadPool {
   // shares keep); when one core is slowed (a shared host's other tenants)
   // the other takes over its tail instead of waiting: with static shares
   // alone, 2 threads on a half-speed second core ran no faster than 1.
-  void parallel_for_balanced(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t, int)>& fn);
+  void parallel_for_balanced(int64_t n, int64_t grain, FunctionRef<void(int64_t, int64_t, int)> fn);
 
   // A grain giving each thread about `pieces` pieces of [0, n).
   int64_t grain_for(int64_t n, int64_t pieces = 8) const {
@@ -55,7 +57,7 @@ class ThreadPool {
   std::atomic<uint64_t> generation_{0};
   std::atomic<int> pending_{0};
   bool stop_ = false;
-  const std::function<void(int64_t, int64_t, int)>* job_ = nullptr;
+  const FunctionRef<void(int64_t, int64_t, int)>* job_ = nullptr;
   // parallel_for_balanced's shares, one per thread, allocated once: that
   // call runs per layer, where allocating would put the heap on the hot path.
   std::unique_ptr<std::atomic<uint64_t>[]> shares_;

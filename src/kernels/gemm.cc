@@ -33,6 +33,26 @@ constexpr int64_t kKC = 256;
 constexpr int64_t kMC = 192;  // rounded down to a multiple of the MR in use
 constexpr int64_t kNC = 384;  // 384 KB at KC; rounded down to a multiple of the NR in use (49: 343)
 
+// Packing buffers, per thread. The executor reserves the largest block any
+// shape needs (KC x NC and MC x KC: 384 and 192 KB) on each pool thread and
+// on the running thread (reserve_packing_buffers): with
+// parallel_for_balanced a worker may first pack at all in some later run,
+// when the other thread took all of every packing region before, and a run
+// after the first must not allocate (tests/alloc).
+thread_local std::vector<float> t_a_buf, t_b_buf, t_rows;
+
+}  // namespace
+
+void reserve_packing_buffers() {
+  if (static_cast<int64_t>(t_b_buf.size()) < kKC * kNC) t_b_buf.resize(static_cast<size_t>(kKC * kNC));
+  if (static_cast<int64_t>(t_a_buf.size()) < kMC * kKC) t_a_buf.resize(static_cast<size_t>(kMC * kKC));
+  if (static_cast<int64_t>(t_rows.size()) < kPackRows * kNC) t_rows.resize(static_cast<size_t>(kPackRows * kNC));
+}
+
+std::vector<float>& pack_rows_scratch() { return t_rows; }
+
+namespace {
+
 // A points at element (0, 0) of the block; with trans, (m, k) is A[k*lda + m].
 void pack_a(const float* A, int64_t lda, bool trans, int64_t mc, int64_t kc, int mr_tile, float* dst) {
   for (int64_t i0 = 0; i0 < mc; i0 += mr_tile) {
@@ -294,9 +314,8 @@ void sgemm_isa(const GemmArgs& g, Isa isa) {
   // Panels in the whole prepacked matrices (a thread may own a slice).
   const int64_t a_panels = ((g.a_prepacked_m ? g.a_prepacked_m : g.M + g.a_prepacked_row0) + uk.mr - 1) / uk.mr;
   const int64_t b_panels = ((g.b_prepacked_n ? g.b_prepacked_n : g.N + g.b_prepacked_col0) + uk.nr - 1) / uk.nr;
-  // Packing buffers are per thread and grow to the largest problem seen, so
-  // steady-state runs do not allocate.
-  thread_local std::vector<float> a_buf, b_buf;
+  std::vector<float>& a_buf = t_a_buf;
+  std::vector<float>& b_buf = t_b_buf;
   const int64_t kc_max = std::min(kKC, g.K);
   const int64_t NC = kNC / uk.nr * uk.nr;  // column blocks must hold whole NR panels
   const int64_t nc_max = std::min(NC, (g.N + uk.nr - 1) / uk.nr * uk.nr);
@@ -315,7 +334,8 @@ void sgemm_isa(const GemmArgs& g, Isa isa) {
     b_buf.resize(static_cast<size_t>(kc_max * nc_max));
   const int64_t MC = kMC / uk.mr * uk.mr;  // row blocks must hold whole MR panels
   const int64_t mc_max = std::min<int64_t>(MC, (g.M + uk.mr - 1) / uk.mr * uk.mr);
-  if ((!g.a_prepacked || g.pack_a_fn) && static_cast<int64_t>(a_buf.size()) < mc_max * kc_max) a_buf.resize(static_cast<size_t>(mc_max * kc_max));
+  if ((!g.a_prepacked || g.pack_a_fn) && static_cast<int64_t>(a_buf.size()) < mc_max * kc_max)
+    a_buf.resize(static_cast<size_t>(mc_max * kc_max));
 
   // A single column panel (4x4 maps: 16 pixels) streams each prepacked A
   // (weights) panel once from memory: every microkernel call spreads the

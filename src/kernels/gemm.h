@@ -97,6 +97,16 @@ struct GemmArgs {
 // (.anvil) stores it as is.
 // The Isa overloads pack for the ISA's default microkernel.
 int64_t gemm_kc();  // the reduction block size of these layouts
+
+// The calling thread's packing buffers, sized to the largest block any
+// shape needs; executors call it on every pool thread and at each run, so
+// runs after the first allocate nothing (tests/alloc). Cheap once done.
+void reserve_packing_buffers();
+// Per-thread rows for packers that build kPackRows reduction rows of up to
+// a column block (at most 384 columns) before scattering them into panels
+// (runtime/impl_conv.cc); reserved by reserve_packing_buffers.
+constexpr int64_t kPackRows = 16;
+std::vector<float>& pack_rows_scratch();
 int64_t prepacked_a_numel(int64_t M, int64_t K, Isa isa);
 int64_t prepacked_b_numel(int64_t K, int64_t N, Isa isa);
 Tensor prepack_a(const float* A, int64_t lda, int64_t M, int64_t K, Isa isa);

@@ -1,6 +1,7 @@
 // Shared by Softmax and LogSoftmax (opset 13 semantics, or opset < 13 with
 // legacy_2d=1: the input is coerced to 2-D at `axis`).
 #pragma once
+#include <array>
 #include <cmath>
 #include <limits>
 #include <string>
@@ -57,7 +58,17 @@ Status softmax_run(KernelContext& k, const char* op) {
     const int64_t n = v.n, inner = v.inner;
     // Per-column running max and sum over the `inner` positions, so every
     // pass reads rows contiguously (vectorisable for inner > 1).
-    std::vector<T> mx(static_cast<size_t>(inner)), sum(static_cast<size_t>(inner));
+    // On the stack for the usual last-axis softmax (inner 1): a classifier's
+    // head then runs without touching the heap.
+    constexpr int64_t kStack = 16;
+    std::array<T, kStack> mx_s, sum_s;
+    std::vector<T> mx_v, sum_v;
+    if (inner > kStack) {
+      mx_v.resize(static_cast<size_t>(inner));
+      sum_v.resize(static_cast<size_t>(inner));
+    }
+    T* const mx = inner > kStack ? mx_v.data() : mx_s.data();
+    T* const sum = inner > kStack ? sum_v.data() : sum_s.data();
     for (int64_t o = 0; o < v.outer; ++o) {
       const T* __restrict xs = x.data<T>() + o * n * inner;
       T* __restrict ys = y.data<T>() + o * n * inner;

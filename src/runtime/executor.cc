@@ -8,6 +8,7 @@
 #include "core/cpu.h"
 #include "core/thread_pool.h"
 #include "core/denormals.h"
+#include "kernels/gemm.h"
 #include "runtime/memory_limit.h"
 
 namespace anvil {
@@ -25,9 +26,17 @@ Result<std::unique_ptr<Executor>> Executor::create(Graph g, int threads, std::op
     return std::move(m).with_context(g.source.empty() ? "model" : g.source);
   std::unique_ptr<Executor> ex(new Executor(std::move(g)));
   const int nthreads = threads == 0 ? default_thread_count() : threads;
-  if (nthreads > 1) ex->pool_ = std::make_unique<ThreadPool>(nthreads);
+  if (nthreads > 1) {
+    ex->pool_ = std::make_unique<ThreadPool>(nthreads);
+    // One share per thread (a static split: each runs its own).
+    ex->pool_->parallel_for(nthreads, [](int64_t, int64_t, int) { kernels::reserve_packing_buffers(); });
+  }
   Graph& gr = ex->g_;
   ex->slots_.resize(gr.num_values());
+  for (ValueId in : gr.inputs) {
+    const Value& v = gr.value(in);
+    ex->input_placeholders_.push_back(Tensor::wrap(v.dtype, v.shape, nullptr));
+  }
   for (size_t i = 0; i < gr.num_values(); ++i) {
     const Value& v = gr.value(static_cast<ValueId>(i));
     if (v.constant) ex->slots_[i] = *v.constant;
@@ -174,12 +183,11 @@ void Executor::plan_memory() {
   }
 }
 
-Status Executor::run(const std::vector<Tensor>& inputs, std::vector<Tensor>& outputs,
-                     std::vector<NodeTiming>* timings) {
+Status Executor::run(TensorSpan inputs, std::vector<Tensor>& outputs, std::vector<NodeTiming>* timings) {
   return run_impl(inputs, &outputs, nullptr, timings);
 }
 
-Status Executor::run_into(const std::vector<Tensor>& inputs, const std::vector<Tensor>& dest) {
+Status Executor::run_into(TensorSpan inputs, TensorSpan dest) {
   if (dest.size() != g_.outputs.size())
     return invalid_argument("the model has " + std::to_string(g_.outputs.size()) + " outputs, got " +
                             std::to_string(dest.size()) + " destinations");
@@ -193,8 +201,8 @@ Status Executor::run_into(const std::vector<Tensor>& inputs, const std::vector<T
   return run_impl(inputs, nullptr, &dest, nullptr);
 }
 
-Status Executor::run_impl(const std::vector<Tensor>& inputs, std::vector<Tensor>* outputs,
-                          const std::vector<Tensor>* dest, std::vector<NodeTiming>* timings) {
+Status Executor::run_impl(TensorSpan inputs, std::vector<Tensor>* outputs, const TensorSpan* dest,
+                          std::vector<NodeTiming>* timings) {
   if (inputs.size() != g_.inputs.size())
     return invalid_argument("the model takes " + std::to_string(g_.inputs.size()) + " inputs, got " +
                             std::to_string(inputs.size()));
@@ -210,39 +218,53 @@ Status Executor::run_impl(const std::vector<Tensor>& inputs, std::vector<Tensor>
   if (timings) timings->assign(steps_.size(), {});
   // Zero copy: the destinations stand in for the output slots of computed
   // values during this run (slots of constants and inputs are left alone).
-  std::vector<std::pair<size_t, Tensor>> own_slots;
+  // own_slots_ keeps its entries from run to run, and tensors are copied
+  // into them, not moved: a Tensor's shape is a vector, and copying into
+  // one of the same rank reuses its memory (the run path stays off the heap).
+  size_t n_own = 0;
   if (dest) {
     for (size_t i = 0; i < dest->size(); ++i) {
       const size_t o = static_cast<size_t>(g_.outputs[i]);
       if (!(*dest)[i].raw() || g_.value(g_.outputs[i]).constant) continue;
       if (std::find(g_.inputs.begin(), g_.inputs.end(), g_.outputs[i]) != g_.inputs.end()) continue;
       bool bound = false;
-      for (const auto& [s, t] : own_slots) bound |= s == o;
+      for (size_t j = 0; j < n_own; ++j) bound |= own_slots_[j].first == o;
       if (bound) continue;
-      own_slots.emplace_back(o, slots_[o]);
+      if (n_own == own_slots_.size()) own_slots_.emplace_back();
+      own_slots_[n_own].first = o;
+      own_slots_[n_own++].second = slots_[o];
       slots_[o] = (*dest)[i];
     }
   }
   struct RestoreSlots {
     std::vector<Tensor>& slots;
-    std::vector<std::pair<size_t, Tensor>>& own;
+    const std::vector<std::pair<size_t, Tensor>>& own;
+    size_t n;
     ~RestoreSlots() {
-      for (auto& [s, t] : own) slots[s] = std::move(t);
+      for (size_t j = 0; j < n; ++j) slots[own[j].first] = own[j].second;
     }
-  } restore{slots_, own_slots};
+  } restore{slots_, own_slots_, n_own};
   // Subnormal operands cost Intel cores ~100x per FMA; FTZ/DAZ make them
   // zeros for the whole run. Restored on every return path by the guard.
   DenormalGuard denormal_guard(flush_denormals_);
-  std::vector<const Tensor*> in_ptrs;
-  std::vector<Tensor*> out_ptrs;
+  kernels::reserve_packing_buffers();  // this thread's, on its first run (the pool's were at create)
+  // Each step's operand pointers, made once: built per node per run they
+  // were two small allocations a node (the run path stays off the heap).
+  if (contexts_slots_ != slots_.data() || contexts_.size() != steps_.size()) {
+    contexts_.clear();
+    contexts_.reserve(steps_.size());
+    for (const Step& st : steps_) {
+      const Node& n = g_.nodes()[static_cast<size_t>(st.node)];
+      KernelContext& k = contexts_.emplace_back(KernelContext{n, {}, {}});
+      for (ValueId in : n.inputs) k.inputs.push_back(in == kNoValue ? nullptr : &slots_[static_cast<size_t>(in)]);
+      for (ValueId o : n.outputs) k.outputs.push_back(o == kNoValue ? nullptr : &slots_[static_cast<size_t>(o)]);
+    }
+    contexts_slots_ = slots_.data();
+  }
   for (size_t si = 0; si < steps_.size(); ++si) {
     const Step& st = steps_[si];
     const Node& n = g_.nodes()[static_cast<size_t>(st.node)];
-    KernelContext k{n, {}, {}};
-    k.inputs.reserve(n.inputs.size());
-    for (ValueId in : n.inputs) k.inputs.push_back(in == kNoValue ? nullptr : &slots_[static_cast<size_t>(in)]);
-    k.outputs.reserve(n.outputs.size());
-    for (ValueId o : n.outputs) k.outputs.push_back(o == kNoValue ? nullptr : &slots_[static_cast<size_t>(o)]);
+    KernelContext& k = contexts_[si];
     // The clock is read only when asked: profiling off costs nothing.
     std::chrono::steady_clock::time_point t0;
     if (timings) t0 = std::chrono::steady_clock::now();
@@ -267,7 +289,9 @@ Status Executor::run_impl(const std::vector<Tensor>& inputs, std::vector<Tensor>
     // Outputs are copied out because the slots are reused by the next run.
     for (ValueId o : g_.outputs) outputs->push_back(slots_[static_cast<size_t>(o)].clone());
   }
-  for (ValueId in : g_.inputs) slots_[static_cast<size_t>(in)] = Tensor();
+  // The caller's input buffers are let go; the placeholders (no data, the
+  // inputs' shapes) keep the slots' shape memory for the next run.
+  for (size_t i = 0; i < g_.inputs.size(); ++i) slots_[static_cast<size_t>(g_.inputs[i])] = input_placeholders_[i];
   return Status::ok();
 }
 

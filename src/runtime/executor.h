@@ -1,6 +1,7 @@
 // Runs a shape-bound graph node by node. One Executor owns its activation
 // tensors, so a run() is not reentrant; Sessions create one per caller.
 #pragma once
+#include <initializer_list>
 #include <memory>
 #include <optional>
 #include <string>
@@ -16,6 +17,24 @@
 #include "runtime/tuner.h"
 
 namespace anvil {
+
+// Tensors by position without owning or copying them: a vector's elements,
+// or an array of pointers (Session::run gathers its maps into one on the
+// stack). A Tensor copy allocates its shape, so the run path takes these.
+class TensorSpan {
+ public:
+  TensorSpan(const std::vector<Tensor>& v) : dense_(v.data()), n_(v.size()) {}  // NOLINT: implicit
+  // For a call's argument ({x}): the list lives until the call returns.
+  TensorSpan(std::initializer_list<Tensor> l) : dense_(l.begin()), n_(l.size()) {}  // NOLINT: implicit
+  TensorSpan(const Tensor* const* ptrs, size_t n) : ptrs_(ptrs), n_(n) {}
+  const Tensor& operator[](size_t i) const { return ptrs_ ? *ptrs_[i] : dense_[i]; }
+  size_t size() const { return n_; }
+
+ private:
+  const Tensor* const* ptrs_ = nullptr;
+  const Tensor* dense_ = nullptr;
+  size_t n_ = 0;
+};
 
 struct NodeTiming {
   double seconds = 0;
@@ -54,13 +73,13 @@ class Executor {
   const Graph& graph() const { return g_; }
   // Inputs in graph-input order; outputs in graph-output order (fresh tensors
   // owned by the caller). Input dtype/shape must match the bound ones.
-  Status run(const std::vector<Tensor>& inputs, std::vector<Tensor>& outputs,
-             std::vector<NodeTiming>* timings = nullptr);
+  Status run(TensorSpan inputs, std::vector<Tensor>& outputs, std::vector<NodeTiming>* timings = nullptr);
   // Zero-copy outputs: dest[i] (graph-output order; an undefined Tensor
   // skips that output) must have the output's dtype and shape; kernels write
   // straight into it (a kernel that replaces its output tensor, e.g. an
   // aliasing reshape, costs one copy). dest must not alias the inputs.
-  Status run_into(const std::vector<Tensor>& inputs, const std::vector<Tensor>& dest);
+  // After the first run, a run_into allocates nothing (tests/alloc).
+  Status run_into(TensorSpan inputs, TensorSpan dest);
   // Sets FTZ/DAZ in MXCSR for the duration of run() (default on); the
   // caller's MXCSR is restored on return.
   void set_flush_denormals(bool on) { flush_denormals_ = on; }
@@ -98,6 +117,13 @@ class Executor {
   std::vector<Step> steps_;
   std::vector<Tensor> slots_;  // one per value; constants alias their data
   std::vector<Tensor> arena_;  // buffers the planned slots point into
+  // Per step, the kernel's operands: pointers into slots_ (remade if
+  // slots_ moves); and the output slots run_into lends out, kept for their
+  // capacity.
+  std::vector<KernelContext> contexts_;
+  const Tensor* contexts_slots_ = nullptr;
+  std::vector<std::pair<size_t, Tensor>> own_slots_;
+  std::vector<Tensor> input_placeholders_;  // per graph input: its shape, no data
   bool keep_intermediates_ = false;
   int64_t activation_bytes_ = 0;
   int in_place_steps_ = 0;
@@ -105,7 +131,7 @@ class Executor {
   bool flush_denormals_ = true;
   Isa isa_ = Isa::kScalar;
   std::unique_ptr<ThreadPool> pool_;
-  Status run_impl(const std::vector<Tensor>& inputs, std::vector<Tensor>* outputs, const std::vector<Tensor>* dest,
+  Status run_impl(TensorSpan inputs, std::vector<Tensor>* outputs, const TensorSpan* dest,
                   std::vector<NodeTiming>* timings);
 };
 

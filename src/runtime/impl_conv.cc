@@ -18,6 +18,7 @@
 #include "ops/op_util.h"
 #include "ops/post_ops.h"
 #include "runtime/kernel_registry.h"
+#include "runtime/per_thread.h"
 
 namespace anvil {
 
@@ -180,6 +181,10 @@ class ConvImplicitGemm final : public OpKernel {
         pool_->parallel_for_balanced(group_, pool_->grain_for(group_), [&](int64_t b, int64_t e, int tid) {
           for (int64_t g = b; g < e; ++g) run_group(k, n, g, tid, nullptr);
         });
+      equalize_capacity(tmp_);
+      equalize_capacity(xpad_);
+      equalize_capacity(phases_);
+      equalize_capacity(ind_off_);
       return Status::ok();
     }
     for (int64_t n = 0; n < N; ++n)
@@ -683,7 +688,7 @@ class ConvImplicitGemm final : public OpKernel {
   static void pack_b_panels(const void* ctx, int64_t first, int64_t count, int64_t k0, int64_t kc, int nr, float* dst) {
     const Job& j = *static_cast<const Job*>(ctx);
     const ConvGeo& G = j.geo;
-    constexpr int64_t kRows = 16;
+    constexpr int64_t kRows = kernels::kPackRows;
     const float* src[kRows];
     if (j.pointwise) {
       for (int64_t kk = 0; kk < kc; kk += kRows) {
@@ -698,7 +703,7 @@ class ConvImplicitGemm final : public OpKernel {
       pack_plane_panels(j, c, kh, kw, first, count, kc, nr, dst);
       return;
     }
-    thread_local std::vector<float> buf;
+    std::vector<float>& buf = kernels::pack_rows_scratch();
     if (static_cast<int64_t>(buf.size()) < kRows * count) buf.resize(static_cast<size_t>(kRows * count));
     for (int64_t kk = 0; kk < kc; kk += kRows) {
       const int64_t rows = std::min(kRows, kc - kk);

@@ -24,6 +24,7 @@
 #include "ops/op_util.h"
 #include "ops/post_ops.h"
 #include "runtime/kernel_registry.h"
+#include "runtime/per_thread.h"
 
 namespace anvil {
 
@@ -134,8 +135,13 @@ class ConvPwDwStrips final : public OpKernel {
           }
         }
       };
-      if (pool_ && T > 1 && units > 1) pool_->parallel_for_balanced(units, pool_->grain_for(units), body);
-      else body(0, units, 0);
+      if (pool_ && T > 1 && units > 1) {
+        pool_->parallel_for_balanced(units, pool_->grain_for(units), body);
+        equalize_capacity(bufs_);
+        equalize_capacity(planes_);
+      } else {
+        body(0, units, 0);
+      }
     }
     return Status::ok();
   }

@@ -14,6 +14,7 @@
 #include "ops/op_util.h"
 #include "ops/post_ops.h"
 #include "runtime/kernel_registry.h"
+#include "runtime/per_thread.h"
 
 namespace anvil {
 
@@ -50,6 +51,7 @@ class DepthwiseConv2d final : public OpKernel {
     const int64_t PH = (OH - 1) * sh + (KH - 1) * dh + 1, PW = (OW - 1) * sw + (KW - 1) * dw + 1;
     const int T = pool_ ? pool_->threads() : 1;
     planes_.resize(static_cast<size_t>(T));
+    rows_.resize(static_cast<size_t>(T));
     const float* xin = x.data<float>();
     float* out = y.data<float>();
     const float* wts = w_.data<float>();
@@ -75,7 +77,8 @@ class DepthwiseConv2d final : public OpKernel {
       std::vector<float>& plane = planes_[static_cast<size_t>(tid)];
       // +16: the stride-2 microkernel loads one vector past the last tap.
       plane.resize(static_cast<size_t>(PH * PW + 16));
-      std::vector<const float*> rows(static_cast<size_t>(KH));
+      std::vector<const float*>& rows = rows_[static_cast<size_t>(tid)];
+      rows.resize(static_cast<size_t>(KH));
       for (int64_t nc = b; nc < e; ++nc) {
         const int64_t n = nc / C, c = nc % C;
         const float* xc = xin + nc * H * W;
@@ -90,8 +93,13 @@ class DepthwiseConv2d final : public OpKernel {
         if (!post_.empty()) ops::apply_post_ops_block(post_, k, out + n * C * OH * OW, n, C, OH * OW, c, c + 1, 0, OH * OW);
       }
     };
-    if (pool_ && T > 1 && N * C > 1) pool_->parallel_for_balanced(N * C, pool_->grain_for(N * C), body);
-    else body(0, N * C, 0);
+    if (pool_ && T > 1 && N * C > 1) {
+      pool_->parallel_for_balanced(N * C, pool_->grain_for(N * C), body);
+      equalize_capacity(planes_);
+      equalize_capacity(rows_);
+    } else {
+      body(0, N * C, 0);
+    }
     return Status::ok();
   }
 
@@ -106,6 +114,9 @@ class DepthwiseConv2d final : public OpKernel {
   Tensor w_, b_;
   std::vector<ops::PostOp> post_;
   std::vector<std::vector<float>> planes_;  // padded input channel, per thread
+  // Per thread, the window's input rows for the row microkernel: kept, as
+  // planes_, so that a run after the first allocates nothing.
+  std::vector<std::vector<const float*>> rows_;
 };
 
 Result<std::unique_ptr<OpKernel>> create_dwconv(const Graph& g, const Node& n, const KernelConfig& cfg) {

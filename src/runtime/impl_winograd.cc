@@ -20,6 +20,7 @@
 #include "ops/op_util.h"
 #include "ops/post_ops.h"
 #include "runtime/kernel_registry.h"
+#include "runtime/per_thread.h"
 
 namespace anvil {
 
@@ -100,9 +101,13 @@ class ConvWinogradF2x3 final : public OpKernel {
     float* const vbuf = v_scratch.data();
     float* const mbuf = m_scratch.data();
     planes_.resize(static_cast<size_t>(threads));
-    auto par = [&](int64_t n, const std::function<void(int64_t, int64_t, int)>& fn) {
-      if (pool_ && threads > 1 && n > 1) pool_->parallel_for_balanced(n, pool_->grain_for(n), fn);
-      else fn(0, n, 0);
+    auto par = [&](int64_t n, FunctionRef<void(int64_t, int64_t, int)> fn) {
+      if (pool_ && threads > 1 && n > 1) {
+        pool_->parallel_for_balanced(n, pool_->grain_for(n), fn);
+        equalize_capacity(planes_);
+      } else {
+        fn(0, n, 0);
+      }
     };
     if (transposed_ && panels * mr > T)  // the last panel's rows past T
       for (int64_t xi = 0; xi < kPoints; ++xi)
@@ -409,9 +414,15 @@ class ConvWinogradLanes final : public OpKernel {
     vbufs_.resize(static_cast<size_t>(threads));
     planes_.resize(static_cast<size_t>(threads));
     mbufs_.resize(static_cast<size_t>(threads));
-    auto par = [&](int64_t n, const std::function<void(int64_t, int64_t, int)>& fn) {
-      if (pool_ && threads > 1 && n > 1) pool_->parallel_for_balanced(n, pool_->grain_for(n), fn);
-      else fn(0, n, 0);
+    auto par = [&](int64_t n, FunctionRef<void(int64_t, int64_t, int)> fn) {
+      if (pool_ && threads > 1 && n > 1) {
+        pool_->parallel_for_balanced(n, pool_->grain_for(n), fn);
+        equalize_capacity(vbufs_);
+        equalize_capacity(planes_);
+        equalize_capacity(mbufs_);
+      } else {
+        fn(0, n, 0);
+      }
     };
     const float* bias = b_.defined() && b_.numel() ? b_.data<float>() : nullptr;
     for (int64_t n = 0; n < N; ++n) {

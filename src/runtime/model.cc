@@ -1,4 +1,5 @@
 #include <algorithm>
+#include <array>
 #include <filesystem>
 #include <fstream>
 
@@ -331,12 +332,31 @@ Status Session::save(const std::string& path) const try {
 namespace {
 
 // Inputs in graph order; every one given, no unknown names.
-Status gather_inputs(const Session::Impl& impl, const std::map<std::string, Tensor>& inputs, std::vector<Tensor>& in) {
-  for (const TensorInfo& ti : impl.inputs) {
+// Pointers to a run's tensors in graph order, on the stack for up to 16
+// (a run after the first allocates nothing: tests/alloc).
+class TensorPtrs {
+ public:
+  explicit TensorPtrs(size_t n) : n_(n) {
+    if (n > small_.size()) big_.resize(n);
+  }
+  const Tensor*& operator[](size_t i) { return data()[i]; }
+  const Tensor** data() { return n_ > small_.size() ? big_.data() : small_.data(); }
+  TensorSpan span() { return TensorSpan(data(), n_); }
+  size_t size() const { return n_; }
+
+ private:
+  size_t n_;
+  std::array<const Tensor*, 16> small_{};
+  std::vector<const Tensor*> big_;
+};
+
+Status gather_inputs(const Session::Impl& impl, const std::map<std::string, Tensor>& inputs, TensorPtrs& in) {
+  for (size_t i = 0; i < impl.inputs.size(); ++i) {
+    const TensorInfo& ti = impl.inputs[i];
     auto it = inputs.find(ti.name);
     if (it == inputs.end())
       return invalid_argument("missing input '" + ti.name + "' (" + dtype_name(ti.dtype) + "[" + ti.shape.str() + "])");
-    in.push_back(it->second);
+    in[i] = &it->second;
   }
   for (const auto& [name, t] : inputs) {
     bool known = false;
@@ -361,12 +381,12 @@ bool overlaps(const Tensor& a, const Tensor& b) {
 
 Result<std::map<std::string, Tensor>> Session::run(const std::map<std::string, Tensor>& inputs) const try {
   if (!impl_) return invalid_argument("run: the session is not compiled");
-  std::vector<Tensor> in;
+  TensorPtrs in(impl_->inputs.size());
   ANVIL_TRY(gather_inputs(*impl_, inputs, in));
   std::vector<Tensor> out;
   {
     ANVIL_ASSIGN_OR_RETURN(Impl::Lease ex, impl_->acquire());
-    ANVIL_TRY(ex->run(in, out));
+    ANVIL_TRY(ex->run(in.span(), out));
   }
   std::map<std::string, Tensor> r;
   for (size_t i = 0; i < out.size(); ++i) r[impl_->outputs[i].name] = std::move(out[i]);
@@ -377,9 +397,11 @@ Result<std::map<std::string, Tensor>> Session::run(const std::map<std::string, T
 
 Status Session::run(const std::map<std::string, Tensor>& inputs, const std::map<std::string, Tensor>& outputs) const try {
   if (!impl_) return invalid_argument("run: the session is not compiled");
-  std::vector<Tensor> in;
+  TensorPtrs in(impl_->inputs.size());
   ANVIL_TRY(gather_inputs(*impl_, inputs, in));
-  std::vector<Tensor> dest(impl_->outputs.size());
+  static const Tensor kSkip;  // an output not asked for: computed and dropped
+  TensorPtrs dest(impl_->outputs.size());
+  for (size_t i = 0; i < dest.size(); ++i) dest[i] = &kSkip;
   for (const auto& [name, t] : outputs) {
     size_t i = 0;
     while (i < impl_->outputs.size() && impl_->outputs[i].name != name) ++i;
@@ -393,15 +415,15 @@ Status Session::run(const std::map<std::string, Tensor>& inputs, const std::map<
       return invalid_argument("output '" + name + "' is " + dtype_name(ti.dtype) + "[" + ti.shape.str() +
                               "], the destination is " + t.desc());
     if (!t.defined()) return invalid_argument("output '" + name + "': the destination has no data");
-    for (const Tensor& x : in)
-      if (overlaps(t, x)) return invalid_argument("output '" + name + "': the destination overlaps an input");
+    for (size_t j = 0; j < in.size(); ++j)
+      if (overlaps(t, *in[j])) return invalid_argument("output '" + name + "': the destination overlaps an input");
     for (const auto& [other, u] : outputs)
       if (other != name && overlaps(t, u))
         return invalid_argument("outputs '" + name + "' and '" + other + "': the destinations overlap");
-    dest[i] = t;
+    dest[i] = &t;
   }
   ANVIL_ASSIGN_OR_RETURN(Impl::Lease ex, impl_->acquire());
-  return ex->run_into(in, dest);
+  return ex->run_into(in.span(), dest.span());
 } catch (...) {
   return api_exception("run");
 }
