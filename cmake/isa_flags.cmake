@@ -10,12 +10,21 @@ set(ANVIL_KERNEL_ALIGN -falign-functions=64 -falign-loops=64)
 set(ANVIL_AVX512_FLAGS -mavx512f -mavx512bw -mavx512vl -mavx512dq -mfma -mf16c -mbmi2 ${ANVIL_KERNEL_ALIGN})
 set(ANVIL_AVX2_FLAGS -mavx2 -mfma -mf16c -mbmi2 ${ANVIL_KERNEL_ALIGN})
 
+# The element-wise epilogue kernels (f32-postop-*) must round as their
+# plain-loop reference does, value for value: GCC would otherwise fuse their
+# y * a + b into an FMA.
+set(ANVIL_EXACT_FLAGS -ffp-contract=off)
+
 function(anvil_set_isa_flags sources)
   foreach(src IN LISTS sources)
+    set(extra "")
+    if(src MATCHES "/f32-postop-")
+      set(extra ${ANVIL_EXACT_FLAGS})
+    endif()
     if(src MATCHES "/kernels/x86/avx512/")
-      set_source_files_properties(${src} PROPERTIES COMPILE_OPTIONS "${ANVIL_AVX512_FLAGS}")
+      set_source_files_properties(${src} PROPERTIES COMPILE_OPTIONS "${ANVIL_AVX512_FLAGS};${extra}")
     elseif(src MATCHES "/kernels/x86/avx2/")
-      set_source_files_properties(${src} PROPERTIES COMPILE_OPTIONS "${ANVIL_AVX2_FLAGS}")
+      set_source_files_properties(${src} PROPERTIES COMPILE_OPTIONS "${ANVIL_AVX2_FLAGS};${extra}")
     endif()
   endforeach()
 endfunction()

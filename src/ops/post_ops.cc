@@ -99,61 +99,61 @@ void apply_post_ops(const std::vector<PostOp>& ops, const KernelContext& k, floa
   apply_post_ops_block(ops, k, out - c0 * p, n, C, p, c0, c0 + nc, 0, p);
 }
 
+void apply_post_op_row(const PostOp& op, const KernelContext& k, float* y, int64_t n, int64_t C, int64_t c,
+                       int64_t p, int64_t p0, int64_t len) {
+  const float a = op.alpha, b = op.beta;
+  switch (op.kind) {
+    case PostOpKind::kSum: {
+      const float* r = k.in(static_cast<size_t>(op.input)).data<float>() + (n * C + c) * p + p0;
+      for (int64_t i = 0; i < len; ++i) y[i] += r[i];
+      break;
+    }
+    case PostOpKind::kScaleShift: {
+      const float s = k.in(static_cast<size_t>(op.input)).data<float>()[c];
+      const float t = k.in(static_cast<size_t>(op.input) + 1).data<float>()[c];
+      for (int64_t i = 0; i < len; ++i) y[i] = y[i] * s + t;
+      break;
+    }
+    case PostOpKind::kPrelu: {
+      const float s = k.in(static_cast<size_t>(op.input)).data<float>()[c];
+      for (int64_t i = 0; i < len; ++i) y[i] = y[i] < 0 ? y[i] * s : y[i];
+      break;
+    }
+    case PostOpKind::kRelu:
+      for (int64_t i = 0; i < len; ++i) y[i] = std::max(y[i], 0.f);
+      break;
+    case PostOpKind::kClip:
+      for (int64_t i = 0; i < len; ++i) y[i] = std::min(std::max(y[i], a), b);
+      break;
+    case PostOpKind::kLeakyRelu:
+      for (int64_t i = 0; i < len; ++i) y[i] = y[i] < 0 ? y[i] * a : y[i];
+      break;
+    case PostOpKind::kSigmoid:
+      for (int64_t i = 0; i < len; ++i) y[i] = 1.f / (1.f + std::exp(-y[i]));
+      break;
+    case PostOpKind::kHardSigmoid:
+      for (int64_t i = 0; i < len; ++i) y[i] = std::max(0.f, std::min(1.f, a * y[i] + b));
+      break;
+    case PostOpKind::kHardSwish:
+      for (int64_t i = 0; i < len; ++i) y[i] = y[i] * std::max(0.f, std::min(1.f, y[i] / 6.f + 0.5f));
+      break;
+    case PostOpKind::kSilu:
+      for (int64_t i = 0; i < len; ++i) y[i] = y[i] / (1.f + std::exp(-y[i]));
+      break;
+    case PostOpKind::kTanh:
+      for (int64_t i = 0; i < len; ++i) y[i] = std::tanh(y[i]);
+      break;
+    case PostOpKind::kElu:
+      for (int64_t i = 0; i < len; ++i) y[i] = y[i] < 0 ? a * (std::exp(y[i]) - 1.f) : y[i];
+      break;
+  }
+}
+
 void apply_post_ops_block(const std::vector<PostOp>& ops, const KernelContext& k, float* image, int64_t n, int64_t C,
                           int64_t p, int64_t c0, int64_t c1, int64_t p0, int64_t p1) {
-  const int64_t len = p1 - p0;
   // Channel-major: all post-ops run on one channel's row while it is in L1.
-  for (int64_t c = c0; c < c1; ++c) {
-    float* y = image + c * p + p0;
-    for (const PostOp& op : ops) {
-      const float a = op.alpha, b = op.beta;
-      switch (op.kind) {
-        case PostOpKind::kSum: {
-          const float* r = k.in(static_cast<size_t>(op.input)).data<float>() + (n * C + c) * p + p0;
-          for (int64_t i = 0; i < len; ++i) y[i] += r[i];
-          break;
-        }
-        case PostOpKind::kScaleShift: {
-          const float s = k.in(static_cast<size_t>(op.input)).data<float>()[c];
-          const float t = k.in(static_cast<size_t>(op.input) + 1).data<float>()[c];
-          for (int64_t i = 0; i < len; ++i) y[i] = y[i] * s + t;
-          break;
-        }
-        case PostOpKind::kPrelu: {
-          const float s = k.in(static_cast<size_t>(op.input)).data<float>()[c];
-          for (int64_t i = 0; i < len; ++i) y[i] = y[i] < 0 ? y[i] * s : y[i];
-          break;
-        }
-        case PostOpKind::kRelu:
-          for (int64_t i = 0; i < len; ++i) y[i] = std::max(y[i], 0.f);
-          break;
-        case PostOpKind::kClip:
-          for (int64_t i = 0; i < len; ++i) y[i] = std::min(std::max(y[i], a), b);
-          break;
-        case PostOpKind::kLeakyRelu:
-          for (int64_t i = 0; i < len; ++i) y[i] = y[i] < 0 ? y[i] * a : y[i];
-          break;
-        case PostOpKind::kSigmoid:
-          for (int64_t i = 0; i < len; ++i) y[i] = 1.f / (1.f + std::exp(-y[i]));
-          break;
-        case PostOpKind::kHardSigmoid:
-          for (int64_t i = 0; i < len; ++i) y[i] = std::max(0.f, std::min(1.f, a * y[i] + b));
-          break;
-        case PostOpKind::kHardSwish:
-          for (int64_t i = 0; i < len; ++i) y[i] = y[i] * std::max(0.f, std::min(1.f, y[i] / 6.f + 0.5f));
-          break;
-        case PostOpKind::kSilu:
-          for (int64_t i = 0; i < len; ++i) y[i] = y[i] / (1.f + std::exp(-y[i]));
-          break;
-        case PostOpKind::kTanh:
-          for (int64_t i = 0; i < len; ++i) y[i] = std::tanh(y[i]);
-          break;
-        case PostOpKind::kElu:
-          for (int64_t i = 0; i < len; ++i) y[i] = y[i] < 0 ? a * (std::exp(y[i]) - 1.f) : y[i];
-          break;
-      }
-    }
-  }
+  for (int64_t c = c0; c < c1; ++c)
+    for (const PostOp& op : ops) apply_post_op_row(op, k, image + c * p + p0, n, C, c, p, p0, p1 - p0);
 }
 
 bool lone_clamp(const std::vector<PostOp>& ops, float clamp[2]) {

@@ -52,6 +52,13 @@ Status apply_node_post_ops(const KernelContext& k, int first_extra_input, Tensor
 void apply_post_ops_block(const std::vector<PostOp>& ops, const KernelContext& k, float* image, int64_t n, int64_t C,
                           int64_t p, int64_t c0, int64_t c1, int64_t p0, int64_t p1);
 
+// One post-op on channel c's positions [p0, p0 + len) of image n, y
+// pointing at the first: the plain loop (the reference; optimized kernels
+// use runtime/post_ops_rows.h, which falls back to this for the ops it has
+// no vector loop for).
+void apply_post_op_row(const PostOp& op, const KernelContext& k, float* y, int64_t n, int64_t C, int64_t c,
+                       int64_t p, int64_t p0, int64_t len);
+
 // True when `ops` is one ReLU or Clip, which a kernel can apply in
 // registers as min(max(v, lo), hi): clamp = {0, +inf} for ReLU, {alpha,
 // beta} for Clip. False (clamp untouched) for anything else.

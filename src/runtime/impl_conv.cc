@@ -19,6 +19,7 @@
 #include "ops/post_ops.h"
 #include "runtime/kernel_registry.h"
 #include "runtime/per_thread.h"
+#include "runtime/post_ops_rows.h"
 
 namespace anvil {
 
@@ -989,7 +990,7 @@ class ConvImplicitGemm final : public OpKernel {
       }
     }
     if (!self.post_.empty())
-      ops::apply_post_ops_block(self.post_, *j.k, j.y, j.n, j.OC, P, j.oc0 + m0, j.oc0 + m1, n0, n1);
+      apply_post_ops_rows(self.post_, *j.k, j.y, j.n, j.OC, P, j.oc0 + m0, j.oc0 + m1, n0, n1, self.isa_);
   }
 
   // Pixels [m0, m1), output channels [n0, n1) of the transposed product:
@@ -1023,7 +1024,7 @@ class ConvImplicitGemm final : public OpKernel {
                       bias ? bias + c0 : nullptr, r ? r + m : nullptr, P, clamp ? lh : nullptr);
       }
       if (!fused && !self.post_.empty())
-        ops::apply_post_ops_block(self.post_, *j.k, j.y, j.n, j.OC, P, j.oc0 + n0, j.oc0 + n1, m0, m1);
+        apply_post_ops_rows(self.post_, *j.k, j.y, j.n, j.OC, P, j.oc0 + n0, j.oc0 + n1, m0, m1, self.isa_);
       return;
     }
     for (int64_t c0 = n0; c0 < n1; c0 += kStrip) {
@@ -1049,7 +1050,7 @@ class ConvImplicitGemm final : public OpKernel {
       }
     }
     if (!fused && !self.post_.empty())
-      ops::apply_post_ops_block(self.post_, *j.k, j.y, j.n, j.OC, P, j.oc0 + n0, j.oc0 + n1, m0, m1);
+      apply_post_ops_rows(self.post_, *j.k, j.y, j.n, j.OC, P, j.oc0 + n0, j.oc0 + n1, m0, m1, self.isa_);
   }
 
   // Post-ops the GEMM applies to each tile in registers (bias, then a

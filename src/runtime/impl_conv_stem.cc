@@ -20,6 +20,7 @@
 #include "ops/op_util.h"
 #include "ops/post_ops.h"
 #include "runtime/kernel_registry.h"
+#include "runtime/post_ops_rows.h"
 
 namespace anvil {
 
@@ -128,7 +129,7 @@ class ConvDirectStem final : public OpKernel {
             }
           }
           if (!clamp_fused_ && !post_.empty())
-            ops::apply_post_ops_block(post_, k, yn, n, OC_, P, 0, OC_, r0 * OW, r1 * OW);
+            apply_post_ops_rows(post_, k, yn, n, OC_, P, 0, OC_, r0 * OW, r1 * OW, isa_);
         }
       };
       if (pool_ && T > 1) {

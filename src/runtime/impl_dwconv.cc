@@ -15,6 +15,7 @@
 #include "ops/post_ops.h"
 #include "runtime/kernel_registry.h"
 #include "runtime/per_thread.h"
+#include "runtime/post_ops_rows.h"
 
 namespace anvil {
 
@@ -23,7 +24,8 @@ namespace {
 class DepthwiseConv2d final : public OpKernel {
  public:
   DepthwiseConv2d(const KernelConfig& cfg, ops::WindowGeometry geo, Tensor w, Tensor b, std::vector<ops::PostOp> post)
-      : uk_(kernels::dwconv_ukernel_for(cfg.isa)), pad_uk_(kernels::pad_plane_ukernel_for(cfg.isa)), pool_(cfg.pool), geo_(std::move(geo)), w_(std::move(w)),
+      : uk_(kernels::dwconv_ukernel_for(cfg.isa)), pad_uk_(kernels::pad_plane_ukernel_for(cfg.isa)), isa_(cfg.isa),
+        pool_(cfg.pool), geo_(std::move(geo)), w_(std::move(w)),
         b_(std::move(b)), post_(std::move(post)) {
     // 3x3, stride 1 or 2, no dilation: the whole-plane kernel, with a lone
     // ReLU/Clip epilogue (MobileNet's ReLU6) fused in.
@@ -65,7 +67,7 @@ class DepthwiseConv2d final : public OpKernel {
           plane_uk_->fn(cnt, xin + nc * H * W, H, W, wts + c * 9, bias ? bias + c : nullptr, sh, ph, pw, OH, OW,
                         clamp_fused_ ? clamp_ : nullptr, out + nc * OH * OW);
           if (!clamp_fused_ && !post_.empty())
-            ops::apply_post_ops_block(post_, k, out + n * C * OH * OW, n, C, OH * OW, c, c + cnt, 0, OH * OW);
+            apply_post_ops_rows(post_, k, out + n * C * OH * OW, n, C, OH * OW, c, c + cnt, 0, OH * OW, isa_);
           nc += cnt;
         }
       };
@@ -90,7 +92,7 @@ class DepthwiseConv2d final : public OpKernel {
           for (int64_t kh = 0; kh < KH; ++kh) rows[static_cast<size_t>(kh)] = plane.data() + (oh * sh + kh * dh) * PW;
           uk_.fn(rows.data(), wts + c * KH * KW, KH, KW, sw, dw, OW, bv, yc + oh * OW);
         }
-        if (!post_.empty()) ops::apply_post_ops_block(post_, k, out + n * C * OH * OW, n, C, OH * OW, c, c + 1, 0, OH * OW);
+        if (!post_.empty()) apply_post_ops_rows(post_, k, out + n * C * OH * OW, n, C, OH * OW, c, c + 1, 0, OH * OW, isa_);
       }
     };
     if (pool_ && T > 1 && N * C > 1) {
@@ -106,6 +108,7 @@ class DepthwiseConv2d final : public OpKernel {
  private:
   kernels::DwconvUkernelInfo uk_;
   kernels::PadPlaneUkernel pad_uk_;
+  Isa isa_;
   const kernels::Dwconv3x3UkernelInfo* plane_uk_ = nullptr;
   float clamp_[2] = {0.f, 0.f};
   bool clamp_fused_ = false;

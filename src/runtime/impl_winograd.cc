@@ -21,6 +21,7 @@
 #include "ops/post_ops.h"
 #include "runtime/kernel_registry.h"
 #include "runtime/per_thread.h"
+#include "runtime/post_ops_rows.h"
 
 namespace anvil {
 
@@ -232,7 +233,7 @@ class ConvWinogradF2x3 final : public OpKernel {
                   }
                 }
               }
-            if (!post_.empty()) ops::apply_post_ops_block(post_, k, yn, n, OC_, OH * OW, o0, o0 + cnt, 0, OH * OW);
+            if (!post_.empty()) apply_post_ops_rows(post_, k, yn, n, OC_, OH * OW, o0, o0 + cnt, 0, OH * OW, isa_);
           }
         });
         continue;
@@ -263,7 +264,7 @@ class ConvWinogradF2x3 final : public OpKernel {
               }
             }
         }
-        if (!post_.empty()) ops::apply_post_ops_block(post_, k, yn, n, OC_, OH * OW, o0, o1, 0, OH * OW);
+        if (!post_.empty()) apply_post_ops_rows(post_, k, yn, n, OC_, OH * OW, o0, o1, 0, OH * OW, isa_);
       });
     }
     return Status::ok();
@@ -466,7 +467,7 @@ class ConvWinogradLanes final : public OpKernel {
         });
         if (!post_.empty())
           par(OC_, [&](int64_t o0, int64_t o1, int) {
-            ops::apply_post_ops_block(post_, k, yn, n, OC_, OH * OW, o0, o1, 0, OH * OW);
+            apply_post_ops_rows(post_, k, yn, n, OC_, OH * OW, o0, o1, 0, OH * OW, isa_);
           });
         continue;
       }
@@ -484,7 +485,7 @@ class ConvWinogradLanes final : public OpKernel {
         });
         if (!post_.empty())
           par(OC_, [&](int64_t o0, int64_t o1, int) {
-            ops::apply_post_ops_block(post_, k, yn, n, OC_, OH * OW, o0, o1, 0, OH * OW);
+            apply_post_ops_rows(post_, k, yn, n, OC_, OH * OW, o0, o1, 0, OH * OW, isa_);
           });
         continue;
       }
@@ -514,7 +515,7 @@ class ConvWinogradLanes final : public OpKernel {
           for (int64_t blk = blocks * t0 / threads; blk < blocks * t1 / threads; ++blk) {
             products_and_output(blk, 0, G, vb.data(), tid, bias, yn, OW, OH);
             const int64_t o0 = blk * kOcBlock, o1 = std::min(OC_, o0 + kOcBlock);
-            if (!post_.empty()) ops::apply_post_ops_block(post_, k, yn, n, OC_, OH * OW, o0, o1, 0, OH * OW);
+            if (!post_.empty()) apply_post_ops_rows(post_, k, yn, n, OC_, OH * OW, o0, o1, 0, OH * OW, isa_);
           }
         });
         continue;
@@ -529,7 +530,7 @@ class ConvWinogradLanes final : public OpKernel {
         for (int64_t blk = b0; blk < b1; ++blk) {
           products_and_output(blk, 0, G, vsh, tid, bias, yn, OW, OH);
           const int64_t o0 = blk * kOcBlock, o1 = std::min(OC_, o0 + kOcBlock);
-          if (!post_.empty()) ops::apply_post_ops_block(post_, k, yn, n, OC_, OH * OW, o0, o1, 0, OH * OW);
+          if (!post_.empty()) apply_post_ops_rows(post_, k, yn, n, OC_, OH * OW, o0, o1, 0, OH * OW, isa_);
         }
       });
     }
@@ -629,7 +630,8 @@ class ConvWinogradLanes final : public OpKernel {
   }
 
   ThreadPool* pool_;
-  kernels::PadPlaneUkernel pad_uk_ = kernels::pad_plane_ukernel_for(Isa::kAvx512);  // the class needs AVX-512
+  const Isa isa_ = Isa::kAvx512;  // the class needs AVX-512
+  kernels::PadPlaneUkernel pad_uk_ = kernels::pad_plane_ukernel_for(isa_);
   const kernels::GemmUkernelInfo* uk_;
   ops::WindowGeometry geo_;
   Tensor b_, pre_s_, pre_t_;

@@ -1,0 +1,61 @@
+#include <immintrin.h>
+
+#include "kernels/postop.h"
+
+// GCC 12 flags the _mm512_undefined_ps() inside _mm512_max_ps/_mm512_min_ps
+// (their unused merge source) once inlined: a false positive.
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+
+namespace anvil::kernels {
+
+// One zmm at a time, the tail masked. std::max(x, y) is (x < y) ? y : x and
+// MAXPS(p, q) is (p > q) ? p : q, so std::max(y, a) is MAXPS(a, y) and
+// std::min(m, b) is MINPS(b, m): NaN and -0 come out as the reference's.
+namespace {
+
+template <RowOp kOp>
+inline __m512 apply(__m512 v, __m512 va, __m512 vb, __m512 r) {
+  const __m512 zero = _mm512_setzero_ps(), one = _mm512_set1_ps(1.f);
+  if constexpr (kOp == RowOp::kAdd) return _mm512_add_ps(v, r);
+  if constexpr (kOp == RowOp::kScaleShift) return _mm512_add_ps(_mm512_mul_ps(v, va), vb);
+  if constexpr (kOp == RowOp::kPrelu)
+    return _mm512_mask_mul_ps(v, _mm512_cmp_ps_mask(v, zero, _CMP_LT_OQ), v, va);
+  if constexpr (kOp == RowOp::kClamp) return _mm512_min_ps(vb, _mm512_max_ps(va, v));
+  if constexpr (kOp == RowOp::kHardSigmoid)
+    return _mm512_max_ps(_mm512_min_ps(_mm512_add_ps(_mm512_mul_ps(va, v), vb), one), zero);
+  if constexpr (kOp == RowOp::kHardSwish) {
+    const __m512 t = _mm512_add_ps(_mm512_div_ps(v, _mm512_set1_ps(6.f)), _mm512_set1_ps(0.5f));
+    return _mm512_mul_ps(v, _mm512_max_ps(_mm512_min_ps(t, one), zero));
+  }
+  return v;
+}
+
+template <RowOp kOp>
+void row(float a, float b, const float* r, float* y, int64_t n) {
+  const __m512 va = _mm512_set1_ps(a), vb = _mm512_set1_ps(b);
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    const __m512 rv = kOp == RowOp::kAdd ? _mm512_loadu_ps(r + i) : _mm512_setzero_ps();
+    _mm512_storeu_ps(y + i, apply<kOp>(_mm512_loadu_ps(y + i), va, vb, rv));
+  }
+  if (i < n) {
+    const __mmask16 m = static_cast<__mmask16>((1u << (n - i)) - 1u);
+    const __m512 rv = kOp == RowOp::kAdd ? _mm512_maskz_loadu_ps(m, r + i) : _mm512_setzero_ps();
+    _mm512_mask_storeu_ps(y + i, m, apply<kOp>(_mm512_maskz_loadu_ps(m, y + i), va, vb, rv));
+  }
+}
+
+}  // namespace
+
+void f32_postop_ukernel_1x16__avx512(RowOp op, float a, float b, const float* r, float* y, int64_t n) {
+  switch (op) {
+    case RowOp::kAdd: return row<RowOp::kAdd>(a, b, r, y, n);
+    case RowOp::kScaleShift: return row<RowOp::kScaleShift>(a, b, r, y, n);
+    case RowOp::kPrelu: return row<RowOp::kPrelu>(a, b, r, y, n);
+    case RowOp::kClamp: return row<RowOp::kClamp>(a, b, r, y, n);
+    case RowOp::kHardSigmoid: return row<RowOp::kHardSigmoid>(a, b, r, y, n);
+    case RowOp::kHardSwish: return row<RowOp::kHardSwish>(a, b, r, y, n);
+  }
+}
+
+}  // namespace anvil::kernels
