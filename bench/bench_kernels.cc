@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "kernels/gemm.h"
+#include "kernels/postop.h"
 
 namespace {
 
@@ -69,6 +70,42 @@ void BM_Gemv(benchmark::State& st, int mode) {
   }
   st.counters["weight KB"] = one.nbytes() / 1024.0;
 }
+
+// The epilogue rows (kernels/postop.h) on one channel row of 56x56 (3136
+// values, in L1 as in the kernels' blocks): plain loop vs AVX2 vs AVX-512.
+// The data mixes signs, as a PReLU's input does (the plain PReLU loop
+// branches on each sign).
+void BM_PostopRow(benchmark::State& st, anvil::kernels::RowOp op, Isa isa) {
+  namespace k = anvil::kernels;
+  if (anvil::host_isa() < isa) {
+    st.SkipWithError("ISA not on this host");
+    return;
+  }
+  const k::PostOpRowUkernel fn = isa == Isa::kAvx512 ? k::f32_postop_ukernel_1x16__avx512
+                                 : isa == Isa::kAvx2 ? k::f32_postop_ukernel_1x8__avx2
+                                                     : k::f32_postop_ukernel_1x1__scalar;
+  const int64_t n = 3136;
+  std::vector<float> y(n), x(n), r(n);
+  std::mt19937 rng(3);
+  std::uniform_real_distribution<float> u(-3, 3);
+  for (float& v : x) v = u(rng);
+  for (float& v : r) v = u(rng);
+  for (auto _ : st) {
+    std::copy(x.begin(), x.end(), y.begin());  // fresh signs each time (a PReLU's slope would shrink them)
+    fn(op, 0.25f, 0.5f, r.data(), y.data(), n);
+    benchmark::DoNotOptimize(y.data());
+  }
+  st.SetItemsProcessed(st.iterations() * n);
+}
+
+#define ANVIL_POSTOP_BENCH(name, op)                                                        \
+  BENCHMARK_CAPTURE(BM_PostopRow, name##_scalar, anvil::kernels::RowOp::op, Isa::kScalar); \
+  BENCHMARK_CAPTURE(BM_PostopRow, name##_avx2, anvil::kernels::RowOp::op, Isa::kAvx2);     \
+  BENCHMARK_CAPTURE(BM_PostopRow, name##_avx512, anvil::kernels::RowOp::op, Isa::kAvx512);
+ANVIL_POSTOP_BENCH(prelu, kPrelu)
+ANVIL_POSTOP_BENCH(scale_shift, kScaleShift)
+ANVIL_POSTOP_BENCH(silu, kSilu)
+#undef ANVIL_POSTOP_BENCH
 
 // ResNet-50: conv2 3x3 64->64 @56x56, conv4 1x1 256->1024... @14x14, conv5 3x3 512 @7x7.
 void shapes(benchmark::internal::Benchmark* b) {

@@ -1,6 +1,7 @@
 #include "kernels/postop.h"
 
 #include <algorithm>
+#include <cmath>
 
 namespace anvil::kernels {
 
@@ -24,6 +25,12 @@ void f32_postop_ukernel_1x1__scalar(RowOp op, float a, float b, const float* r, 
       break;
     case RowOp::kHardSwish:
       for (int64_t i = 0; i < n; ++i) y[i] = y[i] * std::max(0.f, std::min(1.f, y[i] / 6.f + 0.5f));
+      break;
+    case RowOp::kSigmoid:
+      for (int64_t i = 0; i < n; ++i) y[i] = 1.f / (1.f + std::exp(-y[i]));
+      break;
+    case RowOp::kSilu:
+      for (int64_t i = 0; i < n; ++i) y[i] = y[i] / (1.f + std::exp(-y[i]));
       break;
   }
 }

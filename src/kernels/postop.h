@@ -23,6 +23,12 @@ enum class RowOp : int {
   kClamp,        // y = min(max(y, a), b)   (ReLU: a = 0, b = +inf)
   kHardSigmoid,  // y = max(0, min(1, a * y + b))
   kHardSwish,    // y = y * max(0, min(1, y / 6 + 0.5))
+  // Not bit for bit: exp is a polynomial (Cephes' expf), the result at
+  // most 4 ulp from the reference's std::exp form over the float range
+  // (tests/kernels/test_postop_kernels.cc). AVX-512 only (vscalefps makes 2^n, overflow and underflow
+  // included); other ISAs run the reference's loop.
+  kSigmoid,      // y = 1 / (1 + exp(-y))
+  kSilu,         // y = y / (1 + exp(-y))
 };
 
 // n values of y in place; r is read by kAdd only.

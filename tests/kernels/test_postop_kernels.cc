@@ -6,7 +6,10 @@
 // with nothing written past the row.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <limits>
 #include <random>
@@ -40,6 +43,19 @@ std::vector<float> values(std::mt19937& rng, int64_t n) {
   std::vector<float> v(static_cast<size_t>(n));
   for (float& f : v) f = rng() % 5 == 0 ? special[rng() % 10] : u(rng);
   return v;
+}
+
+// Distance in units of the last place between finite floats of one sign
+// (0 and -0 apart by one); both NaN: 0; otherwise (inf against finite,
+// NaN against a number, opposite signs) a large number.
+int64_t ulps(float a, float b) {
+  if (std::isnan(a) || std::isnan(b)) return std::isnan(a) && std::isnan(b) ? 0 : INT64_MAX;
+  if (a == b) return 0;
+  if (std::isinf(a) || std::isinf(b) || std::signbit(a) != std::signbit(b)) return INT64_MAX;
+  int32_t x, y;
+  std::memcpy(&x, &a, 4);
+  std::memcpy(&y, &b, 4);
+  return std::abs(static_cast<int64_t>(x) - static_cast<int64_t>(y));
 }
 
 struct IsaKernel {
@@ -82,6 +98,44 @@ TEST(PostopKernels, RowsMatchScalarBitForBit) {
       }
 }
 
+// Sigmoid and SiLU at AVX-512 use a polynomial exp: within a few ulp of the
+// reference's std::exp form over the whole float range, NaN and the
+// infinities as the reference gives them (SiLU(-inf) is NaN there too).
+TEST(PostopKernels, SigmoidAndSiluWithinUlpsOfReference) {
+  if (host_isa() < Isa::kAvx512) GTEST_SKIP() << "no AVX-512 on this host";
+  std::mt19937 rng(29);
+  std::vector<float> x;
+  for (float v = -120.f; v <= 120.f; v += 0.0137f) x.push_back(v);  // dense over the range
+  std::uniform_real_distribution<float> u(-1.f, 1.f);
+  for (int i = 0; i < 20000; ++i) x.push_back(u(rng) * std::pow(10.f, static_cast<float>(rng() % 9) - 6.f));
+  for (float v : {0.f, -0.f, 1e-40f, -1e-40f, 88.f, 88.8f, -88.8f, 89.5f, -89.5f, 103.f, -103.f, 1e30f, -1e30f,
+                  std::numeric_limits<float>::infinity(), -std::numeric_limits<float>::infinity(),
+                  std::numeric_limits<float>::quiet_NaN()})
+    x.push_back(v);
+  const int64_t n = static_cast<int64_t>(x.size());
+  for (RowOp op : {RowOp::kSigmoid, RowOp::kSilu}) {
+    std::vector<float> ref = x, opt = x;
+    kernels::f32_postop_ukernel_1x1__scalar(op, 0.f, 0.f, nullptr, ref.data(), n);
+    kernels::f32_postop_ukernel_1x16__avx512(op, 0.f, 0.f, nullptr, opt.data(), n);
+    int64_t worst = 0;
+    for (int64_t i = 0; i < n; ++i) {
+      const size_t at = static_cast<size_t>(i);
+      // Below the normal range the reference keeps subnormals the kernels
+      // flush (FTZ/DAZ while running): equal to within that.
+      if (std::abs(ref[at]) < 1e-37f && std::abs(opt[at]) < 1e-37f && !std::isnan(ref[at])) continue;
+      const int64_t d = ulps(opt[at], ref[at]);
+      // 4 measured (x near -16.7: the reference's correctly rounded expf
+      // against the polynomial, then 1 + e and the division); 6 leaves a
+      // libm's ulp either way.
+      ASSERT_LE(d, 6) << (op == RowOp::kSigmoid ? "sigmoid" : "silu") << "(" << x[at] << "): " << opt[at]
+                      << ", reference " << ref[at];
+      worst = std::max(worst, d);
+    }
+    std::printf("%s: at most %lld ulp from the reference over %lld values\n", op == RowOp::kSigmoid ? "sigmoid" : "silu",
+                static_cast<long long>(worst), static_cast<long long>(n));
+  }
+}
+
 // Every post-op kind in one list, on a block inside a larger image, through
 // the kernels' driver at each ISA and through the reference.
 TEST(PostopKernels, BlockDriverMatchesReference) {
@@ -111,8 +165,15 @@ TEST(PostopKernels, BlockDriverMatchesReference) {
       std::vector<float> ref = x, opt = x;
       ops::apply_post_ops_block(list, k, ref.data(), 0, C, P, 3, 17, 5, 50);
       apply_post_ops_rows(list, k, opt.data(), 0, C, P, 3, 17, 5, 50, isa);
+      // Sigmoid and SiLU at AVX-512: within ulps (the test above); the rest
+      // bit for bit.
+      const bool approx = isa >= Isa::kAvx512 && (first == all.size() || all[first].kind == PostOpKind::kSilu ||
+                                                   all[first].kind == PostOpKind::kSigmoid);
       for (int64_t i = 0; i < C * P; ++i)
-        ASSERT_TRUE(same(opt[static_cast<size_t>(i)], ref[static_cast<size_t>(i)]))
+        ASSERT_TRUE(approx ? std::abs(opt[static_cast<size_t>(i)] - ref[static_cast<size_t>(i)]) <=
+                                     1e-5f * std::abs(ref[static_cast<size_t>(i)]) + 1e-30f ||
+                                 same(opt[static_cast<size_t>(i)], ref[static_cast<size_t>(i)])
+                           : same(opt[static_cast<size_t>(i)], ref[static_cast<size_t>(i)]))
             << isa_name(isa) << (first < all.size() ? " op " + std::string(ops::post_op_name(all[first].kind))
                                                      : std::string(" all ops"))
             << ": channel " << i / P << " position " << i % P << " got " << opt[static_cast<size_t>(i)]

@@ -52,6 +52,9 @@ void f32_postop_ukernel_1x8__avx2(RowOp op, float a, float b, const float* r, fl
     case RowOp::kClamp: return row<RowOp::kClamp>(a, b, r, y, n);
     case RowOp::kHardSigmoid: return row<RowOp::kHardSigmoid>(a, b, r, y, n);
     case RowOp::kHardSwish: return row<RowOp::kHardSwish>(a, b, r, y, n);
+    case RowOp::kSigmoid:  // no vector exp at AVX2: the plain loop
+    case RowOp::kSilu:
+      return f32_postop_ukernel_1x1__scalar(op, a, b, r, y, n);
   }
 }
 

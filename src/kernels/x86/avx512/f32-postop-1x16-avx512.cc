@@ -13,6 +13,27 @@ namespace anvil::kernels {
 // std::min(m, b) is MINPS(b, m): NaN and -0 come out as the reference's.
 namespace {
 
+// exp(x): Cephes' expf. n = round(x log2 e), r = x - n ln 2 (ln 2 in two
+// parts), exp(r) by a degree-7 polynomial, times 2^n by vscalefps, which
+// gives +inf past the float range and 0 (subnormals, flushed under FTZ)
+// below it. x is first held to [-104, 89], where those already hold, so a
+// huge |x| cannot wreck r; the operand order keeps NaN.
+inline __m512 exp_ps(__m512 x) {
+  x = _mm512_min_ps(_mm512_set1_ps(89.f), _mm512_max_ps(_mm512_set1_ps(-104.f), x));
+  const __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
+                                        _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
+  r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);
+  __m512 p = _mm512_set1_ps(1.9875691500e-4f);
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.3981999507e-3f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.3334519073e-3f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.1665795894e-2f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459e-1f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201e-1f));
+  p = _mm512_fmadd_ps(p, _mm512_mul_ps(r, r), _mm512_add_ps(r, _mm512_set1_ps(1.f)));
+  return _mm512_scalef_ps(p, n);
+}
+
 template <RowOp kOp>
 inline __m512 apply(__m512 v, __m512 va, __m512 vb, __m512 r) {
   const __m512 zero = _mm512_setzero_ps(), one = _mm512_set1_ps(1.f);
@@ -27,6 +48,9 @@ inline __m512 apply(__m512 v, __m512 va, __m512 vb, __m512 r) {
     const __m512 t = _mm512_add_ps(_mm512_div_ps(v, _mm512_set1_ps(6.f)), _mm512_set1_ps(0.5f));
     return _mm512_mul_ps(v, _mm512_max_ps(_mm512_min_ps(t, one), zero));
   }
+  if constexpr (kOp == RowOp::kSigmoid)
+    return _mm512_div_ps(one, _mm512_add_ps(one, exp_ps(_mm512_sub_ps(zero, v))));
+  if constexpr (kOp == RowOp::kSilu) return _mm512_div_ps(v, _mm512_add_ps(one, exp_ps(_mm512_sub_ps(zero, v))));
   return v;
 }
 
@@ -55,6 +79,8 @@ void f32_postop_ukernel_1x16__avx512(RowOp op, float a, float b, const float* r,
     case RowOp::kClamp: return row<RowOp::kClamp>(a, b, r, y, n);
     case RowOp::kHardSigmoid: return row<RowOp::kHardSigmoid>(a, b, r, y, n);
     case RowOp::kHardSwish: return row<RowOp::kHardSwish>(a, b, r, y, n);
+    case RowOp::kSigmoid: return row<RowOp::kSigmoid>(a, b, r, y, n);
+    case RowOp::kSilu: return row<RowOp::kSilu>(a, b, r, y, n);
   }
 }
 
