@@ -206,6 +206,16 @@ Status Executor::run_impl(TensorSpan inputs, std::vector<Tensor>* outputs, const
   if (inputs.size() != g_.inputs.size())
     return invalid_argument("the model takes " + std::to_string(g_.inputs.size()) + " inputs, got " +
                             std::to_string(inputs.size()));
+  // On every return, errors included, the input slots let go of the
+  // caller's tensors: back to the placeholders (no data, the inputs'
+  // shapes, so the slots' shape memory stays for the next run).
+  struct ReleaseInputs {
+    Executor& ex;
+    ~ReleaseInputs() {
+      for (size_t i = 0; i < ex.g_.inputs.size(); ++i)
+        ex.slots_[static_cast<size_t>(ex.g_.inputs[i])] = ex.input_placeholders_[i];
+    }
+  } release_inputs{*this};
   for (size_t i = 0; i < inputs.size(); ++i) {
     const Value& v = g_.value(g_.inputs[i]);
     const Tensor& t = inputs[i];
@@ -289,9 +299,6 @@ Status Executor::run_impl(TensorSpan inputs, std::vector<Tensor>* outputs, const
     // Outputs are copied out because the slots are reused by the next run.
     for (ValueId o : g_.outputs) outputs->push_back(slots_[static_cast<size_t>(o)].clone());
   }
-  // The caller's input buffers are let go; the placeholders (no data, the
-  // inputs' shapes) keep the slots' shape memory for the next run.
-  for (size_t i = 0; i < g_.inputs.size(); ++i) slots_[static_cast<size_t>(g_.inputs[i])] = input_placeholders_[i];
   return Status::ok();
 }
 

@@ -24,7 +24,8 @@ namespace anvil {
 class TensorSpan {
  public:
   TensorSpan(const std::vector<Tensor>& v) : dense_(v.data()), n_(v.size()) {}  // NOLINT: implicit
-  // For a call's argument ({x}): the list lives until the call returns.
+  // Only as a call's argument (run({x}, out)): the list lives until that
+  // call returns. A TensorSpan variable made from a braced list dangles.
   TensorSpan(std::initializer_list<Tensor> l) : dense_(l.begin()), n_(l.size()) {}  // NOLINT: implicit
   TensorSpan(const Tensor* const* ptrs, size_t n) : ptrs_(ptrs), n_(n) {}
   const Tensor& operator[](size_t i) const { return ptrs_ ? *ptrs_[i] : dense_[i]; }

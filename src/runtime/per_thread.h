@@ -11,10 +11,12 @@ namespace anvil {
 // sized, on the heap, in some later run. Called after the region: every
 // thread's buffer gets the capacity the largest one needed, and a run after
 // the first allocates nothing whoever runs what (tests/alloc).
+// By capacity, not size: a thread whose last piece was smaller (the short
+// last strip of a pointwise + depthwise pair) keeps the room of its largest.
 template <class T>
 void equalize_capacity(std::vector<std::vector<T>>& per_thread) {
   size_t most = 0;
-  for (const std::vector<T>& b : per_thread) most = std::max(most, b.size());
+  for (const std::vector<T>& b : per_thread) most = std::max(most, b.capacity());
   for (std::vector<T>& b : per_thread) b.reserve(most);
 }
 
