@@ -25,8 +25,8 @@ enum class RowOp : int {
   kHardSwish,    // y = y * max(0, min(1, y / 6 + 0.5))
   // Not bit for bit: exp is a polynomial (Cephes' expf), the result at
   // most 4 ulp from the reference's std::exp form over the float range
-  // (tests/kernels/test_postop_kernels.cc). AVX-512 only (vscalefps makes 2^n, overflow and underflow
-  // included); other ISAs run the reference's loop.
+  // (tests/kernels/test_postop_kernels.cc), at AVX-512 (2^n by vscalefps)
+  // and AVX2 (2^n from exponent bits, in two halves).
   kSigmoid,      // y = 1 / (1 + exp(-y))
   kSilu,         // y = y / (1 + exp(-y))
 };

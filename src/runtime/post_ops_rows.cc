@@ -44,9 +44,9 @@ void apply_post_ops_rows(const std::vector<ops::PostOp>& ops, const KernelContex
           break;
         case PostOpKind::kSigmoid:
         case PostOpKind::kSilu:
-          // The vector exp is AVX-512's (kernels/postop.h); below it, the
-          // reference's loop.
-          if (isa >= Isa::kAvx512 && host_isa() >= Isa::kAvx512)
+          // A vector exp at AVX2 and AVX-512 (kernels/postop.h); scalar
+          // ISA: the reference's loop.
+          if (isa >= Isa::kAvx2 && host_isa() >= Isa::kAvx2)
             uk(op.kind == PostOpKind::kSigmoid ? RowOp::kSigmoid : RowOp::kSilu, 0.f, 0.f, nullptr, y, len);
           else
             ops::apply_post_op_row(op, k, y, n, C, c, p, p0, len);

@@ -2,9 +2,9 @@
 // ops::apply_post_ops_block (the reference) does, channel by channel while
 // the channel's row is in L1, each post-op over the row by the vector loops
 // of kernels/postop.h at the kernel's ISA, which give the reference's values
-// bit for bit, except Sigmoid and SiLU at AVX-512 (a polynomial exp, at most
-// 4 ulp from the reference's). Tanh, Elu, and Sigmoid/SiLU below AVX-512 run
-// the reference's loop.
+// bit for bit, except Sigmoid and SiLU (a polynomial exp, at most 4 ulp
+// from the reference's). Tanh and Elu, and everything at the scalar ISA,
+// run the reference's loop.
 #pragma once
 #include <cstdint>
 #include <vector>

@@ -9,6 +9,33 @@ namespace anvil::kernels {
 // reference's.
 namespace {
 
+// exp(x) as the AVX-512 twin's (Cephes' expf), without vscalefps: 2^n is
+// made from exponent bits in two halves, 2^(n - n/2) * 2^(n/2), so n from
+// -150 to 128 stays exact and the final products overflow to +inf or go
+// subnormal where the true value does (one 2^n would need n <= 127 and
+// gave inf for exp(88.70) = 3.3e38). x is first held to [-104, 89]; the
+// operand order keeps NaN, and a NaN r makes the result NaN whatever the
+// exponent bits.
+inline __m256 exp_ps(__m256 x) {
+  x = _mm256_min_ps(_mm256_set1_ps(89.f), _mm256_max_ps(_mm256_set1_ps(-104.f), x));
+  const __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)),
+                                   _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x);
+  r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440e-4f), r);
+  __m256 p = _mm256_set1_ps(1.9875691500e-4f);
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.3981999507e-3f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(8.3334519073e-3f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(4.1665795894e-2f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.6666665459e-1f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(5.0000001201e-1f));
+  p = _mm256_fmadd_ps(p, _mm256_mul_ps(r, r), _mm256_add_ps(r, _mm256_set1_ps(1.f)));
+  const __m256i ni = _mm256_cvtps_epi32(n), n1 = _mm256_srai_epi32(ni, 1), n2 = _mm256_sub_epi32(ni, n1);
+  const __m256i bias = _mm256_set1_epi32(127);
+  const __m256 f1 = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(n1, bias), 23));
+  const __m256 f2 = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(n2, bias), 23));
+  return _mm256_mul_ps(_mm256_mul_ps(p, f1), f2);
+}
+
 template <RowOp kOp>
 inline __m256 apply(__m256 v, __m256 va, __m256 vb, __m256 r) {
   const __m256 zero = _mm256_setzero_ps(), one = _mm256_set1_ps(1.f);
@@ -23,6 +50,9 @@ inline __m256 apply(__m256 v, __m256 va, __m256 vb, __m256 r) {
     const __m256 t = _mm256_add_ps(_mm256_div_ps(v, _mm256_set1_ps(6.f)), _mm256_set1_ps(0.5f));
     return _mm256_mul_ps(v, _mm256_max_ps(_mm256_min_ps(t, one), zero));
   }
+  if constexpr (kOp == RowOp::kSigmoid)
+    return _mm256_div_ps(one, _mm256_add_ps(one, exp_ps(_mm256_sub_ps(zero, v))));
+  if constexpr (kOp == RowOp::kSilu) return _mm256_div_ps(v, _mm256_add_ps(one, exp_ps(_mm256_sub_ps(zero, v))));
   return v;
 }
 
@@ -52,9 +82,8 @@ void f32_postop_ukernel_1x8__avx2(RowOp op, float a, float b, const float* r, fl
     case RowOp::kClamp: return row<RowOp::kClamp>(a, b, r, y, n);
     case RowOp::kHardSigmoid: return row<RowOp::kHardSigmoid>(a, b, r, y, n);
     case RowOp::kHardSwish: return row<RowOp::kHardSwish>(a, b, r, y, n);
-    case RowOp::kSigmoid:  // no vector exp at AVX2: the plain loop
-    case RowOp::kSilu:
-      return f32_postop_ukernel_1x1__scalar(op, a, b, r, y, n);
+    case RowOp::kSigmoid: return row<RowOp::kSigmoid>(a, b, r, y, n);
+    case RowOp::kSilu: return row<RowOp::kSilu>(a, b, r, y, n);
   }
 }
 
