@@ -6,7 +6,9 @@ being shared), takes each node's median time over the rounds, groups the nodes b
 shape and output map (as bench/model_peak.py does), and prints per group the summed time at each
 thread count, the speed-up, and the time a perfect split would save at N threads
 (t_N - t_1 / N), largest first: where the threading work pays most. The last lines give the same
-for the whole model.
+for the whole model. Two columns say why a group falls short of N x: how many cores it kept busy
+(under N: serial parts or uneven shares) and its busy core-time over the 1-thread time (over 1x:
+work repeated per thread, or each thread slower: cache and memory contention).
 
   python3 bench/thread_scaling.py MODEL.onnx [--threads 2] [--rounds 4] [--iters 30] [--build build]
 """
@@ -31,7 +33,8 @@ def profile(anvil_bin, model, threads, iters):
         w = ins[1].split("[")[1].rstrip("]") if len(ins) > 1 and "[" in ins[1] else "-"
         out = row["outputs"].split(";")[0]
         out = out.split("[")[1].rstrip("]") if "[" in out else "?"
-        rows[row["node"]] = (float(row["median_ms"]), (row["kernel"].split(":")[0], w, "x".join(out.split("x")[2:])))
+        rows[row["node"]] = (float(row["median_ms"]), float(row.get("busy_cores") or 1.0),
+                             (row["kernel"].split(":")[0], w, "x".join(out.split("x")[2:])))
     return rows
 
 
@@ -51,12 +54,15 @@ def main():
     if not os.path.isfile(anvil_bin):
         sys.exit(f"thread_scaling: no {anvil_bin}; build first (make build) or pass --build DIR")
     times = {1: collections.defaultdict(list), a.threads: collections.defaultdict(list)}
+    busy = collections.defaultdict(list)
     info = {}
     for r in range(a.rounds):
         order = (1, a.threads) if r % 2 == 0 else (a.threads, 1)
         for t in order:
-            for node, (ms, key) in profile(anvil_bin, a.model, t, a.iters).items():
+            for node, (ms, cores, key) in profile(anvil_bin, a.model, t, a.iters).items():
                 times[t][node].append(ms)
+                if t > 1:
+                    busy[node].append(cores)
                 info[node] = key
         print(f"round {r + 1}/{a.rounds} done", file=sys.stderr, flush=True)
     nodes = [n for n in times[1] if n in times[a.threads]]
@@ -65,20 +71,27 @@ def main():
         groups.setdefault(info[n], []).append(n)
     t1 = {n: statistics.median(times[1][n]) for n in nodes}
     tn = {n: statistics.median(times[a.threads][n]) for n in nodes}
+    cores = {n: statistics.median(busy[n]) if busy[n] else 1.0 for n in nodes}
     rows = []
     for key, ns in groups.items():
         s1, sn = sum(t1[n] for n in ns), sum(tn[n] for n in ns)
-        rows.append((sn - s1 / a.threads, key, len(ns), s1, sn))
+        core_time = sum(tn[n] * cores[n] for n in ns)
+        rows.append((sn - s1 / a.threads, key, len(ns), s1, sn, core_time))
     rows.sort(key=lambda r: -r[0])
     T = a.threads
     print(f"{a.model}: 1 against {T} threads, medians of {a.rounds} alternated rounds x {a.iters} runs")
     print(f"{'kernel':28s} {'weights':16s} {'map':7s} {'nodes':>5s} {'1t ms':>8s} {f'{T}t ms':>8s} "
-          f"{'speed-up':>8s} {'lost ms':>8s}")
-    for lost, (kernel, w, m), count, s1, sn in rows:
-        print(f"{kernel:28s} {w:16s} {m:7s} {count:5d} {s1:8.3f} {sn:8.3f} {s1 / sn:7.2f}x {lost:8.3f}")
+          f"{'speed-up':>8s} {'lost ms':>8s} {'cores':>6s} {'work':>6s}")
+    for lost, (kernel, w, m), count, s1, sn, ct in rows:
+        print(f"{kernel:28s} {w:16s} {m:7s} {count:5d} {s1:8.3f} {sn:8.3f} {s1 / sn:7.2f}x {lost:8.3f} "
+              f"{ct / sn:6.2f} {ct / s1:5.2f}x")
     s1, sn = sum(t1.values()), sum(tn.values())
+    ct = sum(tn[n] * cores[n] for n in nodes)
     print(f"{'(all nodes)':28s} {'':16s} {'':7s} {len(nodes):5d} {s1:8.3f} {sn:8.3f} {s1 / sn:7.2f}x "
-          f"{sn - s1 / T:8.3f}")
+          f"{sn - s1 / T:8.3f} {ct / sn:6.2f} {ct / s1:5.2f}x")
+    print(f"cores: busy cores at {T} threads (anvil profile's busy_cores, time-weighted); under {T}: a thread idle "
+          f"(serial parts, uneven shares). work: busy core-time at {T} threads over the time at 1; over 1x: the "
+          f"threads do more or slower work than one thread alone (repeated transforms, cache misses, memory).")
 
 
 if __name__ == "__main__":

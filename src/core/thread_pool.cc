@@ -1,6 +1,7 @@
 #include "core/thread_pool.h"
 
 #include <algorithm>
+#include <chrono>
 
 #include "core/denormals.h"
 
@@ -15,12 +16,33 @@ namespace anvil {
 
 namespace {
 constexpr int kSpinIterations = 20000;  // ~100 us: spans the gap between layers
+
+int64_t now_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+}  // namespace
+
+ThreadPool::Activity ThreadPool::take_activity() {
+  Activity a;
+  int64_t busy = 0;
+  for (int t = 0; t < threads_; ++t) busy += busy_ns_[static_cast<size_t>(t)].exchange(0, std::memory_order_acq_rel);
+  a.busy_s = static_cast<double>(busy) * 1e-9;
+  a.region_s = static_cast<double>(region_ns_) * 1e-9;
+  a.wait_s = static_cast<double>(wait_ns_) * 1e-9;
+  a.regions = regions_;
+  region_ns_ = wait_ns_ = 0;
+  regions_ = 0;
+  return a;
 }
 
 int default_thread_count() { return std::max(1u, std::thread::hardware_concurrency()); }
 
 ThreadPool::ThreadPool(int threads)
-    : threads_(std::max(1, threads)), shares_(new std::atomic<uint64_t>[static_cast<size_t>(std::max(1, threads))]) {
+    : threads_(std::max(1, threads)),
+      shares_(new std::atomic<uint64_t>[static_cast<size_t>(std::max(1, threads))]),
+      busy_ns_(new std::atomic<int64_t>[static_cast<size_t>(std::max(1, threads))]) {
+  for (int t = 0; t < threads_; ++t) busy_ns_[static_cast<size_t>(t)].store(0);
   for (int i = 1; i < threads_; ++i) workers_.emplace_back([this, i] { worker(i); });
 }
 
@@ -64,7 +86,10 @@ void ThreadPool::worker(int index) {
     if (b < e) {
       const uint32_t saved = read_mxcsr();
       write_mxcsr(mxcsr_);
+      const bool timed = timing_.load(std::memory_order_relaxed);
+      const int64_t t0 = timed ? now_ns() : 0;
       (*job_)(b, e, index);
+      if (timed) busy_ns_[static_cast<size_t>(index)].fetch_add(now_ns() - t0, std::memory_order_relaxed);
       write_mxcsr(saved);
     }
     if (pending_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
@@ -76,8 +101,16 @@ void ThreadPool::worker(int index) {
 
 void ThreadPool::parallel_for(int64_t n, FunctionRef<void(int64_t, int64_t, int)> fn) {
   if (n <= 0) return;
+  const bool timed = timing_.load(std::memory_order_relaxed);
+  const int64_t r0 = timed ? now_ns() : 0;
   if (threads_ == 1 || n == 1) {
     fn(0, n, 0);
+    if (timed) {
+      const int64_t dt = now_ns() - r0;
+      busy_ns_[0].fetch_add(dt, std::memory_order_relaxed);
+      region_ns_ += dt;
+      ++regions_;
+    }
     return;
   }
   {
@@ -89,11 +122,20 @@ void ThreadPool::parallel_for(int64_t n, FunctionRef<void(int64_t, int64_t, int)
     generation_.fetch_add(1, std::memory_order_acq_rel);
   }
   wake_.notify_all();
+  const int64_t c0 = timed ? now_ns() : 0;
   fn(0, share_begin(n, 1), 0);
+  const int64_t c1 = timed ? now_ns() : 0;
   for (int spin = 0; pending_.load(std::memory_order_acquire) != 0 && spin < kSpinIterations; ++spin) ANVIL_PAUSE();
   if (pending_.load(std::memory_order_acquire) != 0) {
     std::unique_lock<std::mutex> lk(mu_);
     done_cv_.wait(lk, [&] { return pending_.load(std::memory_order_acquire) == 0; });
+  }
+  if (timed) {
+    const int64_t r1 = now_ns();
+    busy_ns_[0].fetch_add(c1 - c0, std::memory_order_relaxed);
+    wait_ns_ += r1 - c1;
+    region_ns_ += r1 - r0;
+    ++regions_;
   }
 }
 

@@ -41,6 +41,20 @@ class ThreadPool {
   // alone, 2 threads on a half-speed second core ran no faster than 1.
   void parallel_for_balanced(int64_t n, int64_t grain, FunctionRef<void(int64_t, int64_t, int)> fn);
 
+  // What the threads did, for profilers: off by default (no clock reads on
+  // the hot path). With it on, each parallel region adds its threads' time
+  // inside fn, the caller's wall time from fork to join and the part of it
+  // spent waiting for the workers, until take_activity() reads and clears
+  // them. Read between regions only (the executor does, after each node).
+  struct Activity {
+    double busy_s = 0;    // all threads' time inside fn, summed
+    double region_s = 0;  // the caller's time from each fork to its join
+    double wait_s = 0;    // the caller's time waiting at joins for workers
+    int regions = 0;
+  };
+  void set_activity_timing(bool on) { timing_.store(on, std::memory_order_relaxed); }
+  Activity take_activity();
+
   // A grain giving each thread about `pieces` pieces of [0, n).
   int64_t grain_for(int64_t n, int64_t pieces = 8) const {
     return std::max<int64_t>(1, n / (static_cast<int64_t>(threads_) * pieces));
@@ -63,6 +77,11 @@ class ThreadPool {
   std::unique_ptr<std::atomic<uint64_t>[]> shares_;
   int64_t n_ = 0;
   uint32_t mxcsr_ = 0;
+  std::atomic<bool> timing_{false};
+  // Per thread (workers write their own slot), nanoseconds.
+  std::unique_ptr<std::atomic<int64_t>[]> busy_ns_;
+  int64_t region_ns_ = 0, wait_ns_ = 0;  // the caller's
+  int regions_ = 0;
 };
 
 // Number of threads to use when the user asks for 0 ("one per core").

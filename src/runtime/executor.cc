@@ -271,6 +271,10 @@ Status Executor::run_impl(TensorSpan inputs, std::vector<Tensor>* outputs, const
     }
     contexts_slots_ = slots_.data();
   }
+  if (pool_) {
+    pool_->set_activity_timing(timings != nullptr);
+    if (timings) pool_->take_activity();  // drop what came before this run
+  }
   for (size_t si = 0; si < steps_.size(); ++si) {
     const Step& st = steps_[si];
     const Node& n = g_.nodes()[static_cast<size_t>(st.node)];
@@ -282,6 +286,11 @@ Status Executor::run_impl(TensorSpan inputs, std::vector<Tensor>* outputs, const
     if (timings) {
       (*timings)[si].seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
       (*timings)[si].start = std::chrono::duration<double>(t0.time_since_epoch()).count();
+      if (pool_) {
+        const ThreadPool::Activity a = pool_->take_activity();
+        (*timings)[si].busy_s = a.busy_s;
+        (*timings)[si].region_s = a.region_s;
+      }
     }
     if (!s.is_ok()) return std::move(s).with_context(g_.node_desc_with_shapes(n));
   }

@@ -42,6 +42,10 @@ struct NodeTiming {
   // steady_clock time the kernel started (seconds since the clock's epoch),
   // so a profiler can lay runs out on a timeline and find the gaps.
   double start = 0;
+  // With a thread pool: the node's parallel regions (ThreadPool::Activity):
+  // every thread's time inside them, summed, and the caller's wall time in
+  // them. Outside them the caller ran alone.
+  double busy_s = 0, region_s = 0;
 };
 
 class Executor {

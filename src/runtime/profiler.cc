@@ -104,6 +104,15 @@ double Profile::node_sum_mean_s() const {
   return s;
 }
 
+double Profile::busy_cores() const {
+  double w = 0, c = 0;
+  for (const NodeProfile& n : nodes) {
+    w += n.median_s;
+    c += n.median_s * n.busy_cores_median;
+  }
+  return w > 0 ? c / w : 1;
+}
+
 std::vector<size_t> Profile::by_time() const {
   std::vector<size_t> idx(nodes.size());
   std::iota(idx.begin(), idx.end(), size_t{0});
@@ -178,6 +187,12 @@ Result<Profile> profile_executor(Executor& ex, const std::vector<Tensor>& inputs
     for (size_t i = 0; i < steps; ++i) {
       p.nodes[i].seconds.push_back(t[i].seconds);
       p.nodes[i].start.push_back(t[i].start - t0);
+      if (p.threads > 1 && t[i].seconds > 0) {
+        const double serial = std::max(0.0, t[i].seconds - t[i].region_s);
+        p.nodes[i].serial_seconds.push_back(serial);
+        p.nodes[i].busy_cores.push_back(
+            std::clamp((serial + t[i].busy_s) / t[i].seconds, 0.0, static_cast<double>(p.threads)));
+      }
       if (i > 0) between += t[i].start - (t[i - 1].start + t[i - 1].seconds);
     }
     p.head_seconds.push_back(steps ? t[0].start - t0 : t1 - t0);
@@ -187,6 +202,10 @@ Result<Profile> profile_executor(Executor& ex, const std::vector<Tensor>& inputs
   for (NodeProfile& np : p.nodes) {
     np.mean_s = mean_of(np.seconds);
     np.median_s = median_of(np.seconds);
+    if (!np.busy_cores.empty()) {
+      np.busy_cores_median = median_of(np.busy_cores);
+      np.serial_median_s = median_of(np.serial_seconds);
+    }
   }
   if (options.measure_peak) p.peak_gflops = peak_gflops(ex.isa(), p.threads);
   return p;
@@ -234,9 +253,13 @@ std::string profile_to_text(const Profile& p, int top) {
     o += fmt::format("measured FMA peak: {:.1f} GFLOP/s ({} x {} thread{})\n", p.peak_gflops, p.isa, p.threads,
                      p.threads == 1 ? "" : "s");
   o += "op (N): a fused node standing for N original nodes (named in --csv/--json); % of the sum of node times\n\n";
-  o += fmt::format("{:>4} {:<30} {:<22} {:<34} {:<20} {:>9} {:>9} {:>6} {:>9} {:>8} {:>6} {:>9} {:>7}\n", "#", "node",
+  const bool mt = p.threads > 1;
+  if (mt)
+    o += fmt::format("cores: how many of the {} cores the node kept busy on average (1.00: the other threads idle)\n\n",
+                     p.threads);
+  o += fmt::format("{:>4} {:<30} {:<22} {:<34} {:<20} {:>9} {:>9} {:>6} {:>9} {:>8} {:>6} {:>9} {:>7}{}\n", "#", "node",
                    "op", "kernel", "output", "mean ms", "median ms", "%", "FLOP", "GFLOP/s", "%peak", "bytes",
-                   "FLOP/B");
+                   "FLOP/B", mt ? fmt::format(" {:>5}", "cores") : "");
   const std::vector<size_t> order = p.by_time();
   const size_t rows = top > 0 ? std::min(order.size(), static_cast<size_t>(top)) : order.size();
   int64_t flops = 0, bytes = 0;
@@ -251,21 +274,23 @@ std::string profile_to_text(const Profile& p, int top) {
     const double gf = n.gflops_per_s();
     std::string op = n.op;
     if (n.origin.size() > 1) op += fmt::format(" ({})", n.origin.size());
-    o += fmt::format("{:>4} {:<30} {:<22} {:<34} {:<20} {:>9.3f} {:>9.3f} {:>5.1f}% {:>9} {:>8.2f} {:>6} {:>9} {:>7.2f}\n",
+    o += fmt::format("{:>4} {:<30} {:<22} {:<34} {:<20} {:>9.3f} {:>9.3f} {:>5.1f}% {:>9} {:>8.2f} {:>6} {:>9} {:>7.2f}{}\n",
                      n.step, shorten(n.name, 30), shorten(op, 22), shorten(short_kernel(n.kernel), 34),
                      shorten(n.output_shapes.empty() ? "-" : n.output_shapes[0], 20), n.mean_s * 1e3,
                      n.median_s * 1e3, total > 0 ? 100 * n.mean_s / total : 0,
                      n.flops >= 0 ? human(static_cast<double>(n.flops)) : "?", gf,
                      p.peak_gflops > 0 && gf > 0 ? fmt::format("{:.1f}%", 100 * gf / p.peak_gflops) : "-",
-                     human(static_cast<double>(n.bytes)), n.intensity());
+                     human(static_cast<double>(n.bytes)), n.intensity(),
+                     mt ? fmt::format(" {:>5.2f}", n.busy_cores_median) : "");
   }
   if (rows < order.size()) o += fmt::format("     ... {} more nodes (all: --top 0)\n", order.size() - rows);
   const double total_gf = total > 0 && flops_known ? static_cast<double>(flops) / total * 1e-9 : 0;
-  o += fmt::format("{:>4} {:<30} {:<22} {:<34} {:<20} {:>9.3f} {:>9} {:>5.1f}% {:>9} {:>8.2f} {:>6} {:>9} {:>7.2f}\n",
+  o += fmt::format("{:>4} {:<30} {:<22} {:<34} {:<20} {:>9.3f} {:>9} {:>5.1f}% {:>9} {:>8.2f} {:>6} {:>9} {:>7.2f}{}\n",
                    "", "total (" + std::to_string(p.nodes.size()) + " nodes)", "", "", "", total * 1e3, "", 100.0,
                    flops_known ? human(static_cast<double>(flops)) : "?", total_gf,
                    p.peak_gflops > 0 && total_gf > 0 ? fmt::format("{:.1f}%", 100 * total_gf / p.peak_gflops) : "-",
-                   human(static_cast<double>(bytes)), bytes > 0 ? static_cast<double>(flops) / static_cast<double>(bytes) : 0.0);
+                   human(static_cast<double>(bytes)), bytes > 0 ? static_cast<double>(flops) / static_cast<double>(bytes) : 0.0,
+                   mt ? fmt::format(" {:>5.2f}", p.busy_cores()) : "");
 
   o += fmt::format("\nper op type:\n{:<22} {:>6} {:>10} {:>6} {:>10} {:>9} {:>7}\n", "op", "nodes", "ms", "%", "FLOP",
                    "GFLOP/s", "%peak");
@@ -286,6 +311,18 @@ std::string profile_to_text(const Profile& p, int top) {
                    "outputs)\n",
                    (run - total) * 1e3, head * 1e3, between * 1e3,
                    p.nodes.size() > 1 ? between * 1e6 / static_cast<double>(p.nodes.size() - 1) : 0.0, tail * 1e3);
+  if (mt) {
+    double serial = 0, node_time = 0, idle = 0;
+    for (const NodeProfile& n : p.nodes) {
+      serial += n.serial_median_s;
+      node_time += n.median_s;
+      idle += n.median_s * (p.threads - n.busy_cores_median);
+    }
+    o += fmt::format("threads: the nodes kept {:.2f} of {} cores busy (time-weighted); {:.3f} ms of core time idle in "
+                     "them per run, {:.3f} ms of it while the caller ran alone outside parallel regions, the rest "
+                     "waiting at joins (uneven shares)\n",
+                     p.busy_cores(), p.threads, idle * 1e3, serial * (p.threads - 1) * 1e3);
+  }
   return o;
 }
 
@@ -293,14 +330,15 @@ std::string profile_to_csv(const Profile& p) {
   const double total = p.node_sum_mean_s();
   std::string o =
       "step,node,op,origin,kernel,isa,inputs,outputs,mean_ms,median_ms,percent,flops,gflops_per_s,percent_peak,"
-      "bytes,flops_per_byte\n";
+      "bytes,flops_per_byte,busy_cores,serial_ms\n";
   for (const NodeProfile& n : p.nodes) {
     const double gf = n.gflops_per_s();
-    o += fmt::format("{},{},{},{},{},{},{},{},{:.6f},{:.6f},{:.3f},{},{:.4f},{:.3f},{},{:.4f}\n", n.step,
+    o += fmt::format("{},{},{},{},{},{},{},{},{:.6f},{:.6f},{:.3f},{},{:.4f},{:.3f},{},{:.4f},{:.3f},{:.6f}\n", n.step,
                      csv_field(n.name), csv_field(n.op), csv_field(join(n.origin, ";")), csv_field(n.kernel), n.isa,
                      csv_field(join(n.input_shapes, ";")), csv_field(join(n.output_shapes, ";")), n.mean_s * 1e3,
                      n.median_s * 1e3, total > 0 ? 100 * n.mean_s / total : 0, n.flops, gf,
-                     p.peak_gflops > 0 ? 100 * gf / p.peak_gflops : 0, n.bytes, n.intensity());
+                     p.peak_gflops > 0 ? 100 * gf / p.peak_gflops : 0, n.bytes, n.intensity(), n.busy_cores_median,
+                     n.serial_median_s * 1e3);
   }
   return o;
 }
@@ -329,6 +367,8 @@ std::string profile_to_json(const Profile& p) {
                      {"percent_peak", p.peak_gflops > 0 ? 100 * gf / p.peak_gflops : 0},
                      {"bytes", n.bytes},
                      {"flops_per_byte", n.intensity()},
+                     {"busy_cores", n.busy_cores_median},
+                     {"serial_ms", n.serial_median_s * 1e3},
                      {"runs_ms", ms}});
   }
   json ops = json::array();
@@ -348,6 +388,7 @@ std::string profile_to_json(const Profile& p) {
             {"run_median_ms", p.run_median_s() * 1e3},
             {"runs_ms", runs_ms},
             {"node_sum_mean_ms", total * 1e3},
+            {"busy_cores", p.busy_cores()},
             {"outside_kernels_ms",
              {{"before_first", mean_of(p.head_seconds) * 1e3},
               {"between", mean_of(p.between_seconds) * 1e3},

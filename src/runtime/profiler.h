@@ -34,6 +34,12 @@ struct NodeProfile {
   double mean_s = 0, median_s = 0;
   int64_t flops = -1;  // -1: unknown (node_flops)
   int64_t bytes = 0;   // input + output tensors, weights included
+  // With more than one thread: per timed iteration, how many cores the node
+  // kept busy on average (the caller alone outside its parallel regions,
+  // every thread inside them, waiting at a join not counted), and the time
+  // the caller ran alone; their medians. 1 and 0 at one thread.
+  std::vector<double> busy_cores, serial_seconds;
+  double busy_cores_median = 1, serial_median_s = 0;
 
   double gflops_per_s() const { return flops > 0 && median_s > 0 ? static_cast<double>(flops) / median_s * 1e-9 : 0; }
   // FLOPs per byte moved.
@@ -71,6 +77,8 @@ struct Profile {
   double run_mean_s() const;
   double run_median_s() const;
   double node_sum_mean_s() const;  // sum of the nodes' mean times
+  // Busy cores over all nodes, weighted by their median times.
+  double busy_cores() const;
   // Node indices sorted by mean time, slowest first.
   std::vector<size_t> by_time() const;
   // One row per op (after fusion), slowest first.

@@ -71,5 +71,54 @@ TEST(ThreadPool, BalancedKeepsSharesAndStealsFromASlowThread) {
   EXPECT_NE(owner[static_cast<size_t>(n / 2)], -1);
 }
 
+// The activity a profiler reads: off by default (nothing recorded); on,
+// each region adds its threads' time inside fn and the caller's time from
+// fork to join, of which the part spent waiting for a slower worker.
+TEST(ThreadPool, ActivityCountsBusyThreadsAndTheCallersWait) {
+  using std::chrono::milliseconds;
+  ThreadPool pool(2);
+  auto sleep_in = [](int who) {
+    return [who](int64_t, int64_t, int tid) {
+      if (tid == who) std::this_thread::sleep_for(milliseconds(30));
+    };
+  };
+  pool.parallel_for(2, sleep_in(0));
+  ThreadPool::Activity a = pool.take_activity();
+  EXPECT_EQ(a.regions, 0);
+  EXPECT_EQ(a.busy_s, 0);
+
+  pool.set_activity_timing(true);
+  // The caller (thread 0) is the slow one: it does not wait at the join.
+  pool.parallel_for(2, sleep_in(0));
+  a = pool.take_activity();
+  EXPECT_EQ(a.regions, 1);
+  EXPECT_GE(a.busy_s, 0.029);
+  EXPECT_GE(a.region_s, 0.029);
+  EXPECT_LE(a.busy_s, 2 * a.region_s);
+  EXPECT_LT(a.wait_s, a.region_s / 2);
+  // The worker is the slow one: the caller waits most of the region.
+  pool.parallel_for(2, sleep_in(1));
+  a = pool.take_activity();
+  EXPECT_EQ(a.regions, 1);
+  EXPECT_GE(a.busy_s, 0.029);
+  EXPECT_GE(a.wait_s, 0.025);
+  EXPECT_LE(a.wait_s, a.region_s);
+  // take_activity() clears; a region of one piece runs on the caller alone.
+  EXPECT_EQ(pool.take_activity().regions, 0);
+  pool.parallel_for(1, sleep_in(0));
+  a = pool.take_activity();
+  EXPECT_EQ(a.regions, 1);
+  EXPECT_GE(a.busy_s, 0.029);
+  EXPECT_EQ(a.wait_s, 0);
+  // Balanced regions are counted once, with both threads' pieces.
+  pool.parallel_for_balanced(64, 4, [](int64_t, int64_t, int) { std::this_thread::sleep_for(milliseconds(2)); });
+  a = pool.take_activity();
+  EXPECT_EQ(a.regions, 1);
+  EXPECT_GE(a.busy_s, 0.016 * 2 - 0.002);
+  pool.set_activity_timing(false);
+  pool.parallel_for(2, sleep_in(0));
+  EXPECT_EQ(pool.take_activity().regions, 0);
+}
+
 }  // namespace
 }  // namespace anvil

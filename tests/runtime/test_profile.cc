@@ -171,6 +171,15 @@ TEST(Profile, ChromeTraceHasOneSlicePerNodePerRun) {
 
 TEST(Profile, CsvAndJsonHaveEveryNode) {
   const Profile p = tiny_profile(3, 2);
+  // One thread: every node keeps its one core busy, nothing runs alone.
+  ASSERT_EQ(p.threads, 1);
+  for (const NodeProfile& n : p.nodes) {
+    EXPECT_TRUE(n.busy_cores.empty()) << n.name;
+    EXPECT_EQ(n.busy_cores_median, 1.0) << n.name;
+    EXPECT_EQ(n.serial_median_s, 0.0) << n.name;
+  }
+  EXPECT_EQ(p.busy_cores(), 1.0);
+  EXPECT_EQ(profile_to_text(p).find("cores busy"), std::string::npos);
   const std::string csv = profile_to_csv(p);
   std::istringstream ss(csv);
   std::string line;
@@ -228,6 +237,20 @@ TEST(Profile, SessionAtO3WithThreads) {
     fused += n.origin.size() > 1;
   }
   EXPECT_GT(fused, 0u);
+  // Each node kept between 0 and 2 cores busy (its parallel regions count
+  // both threads, its serial parts the caller), and the outputs say so.
+  for (const NodeProfile& n : p->nodes) {
+    EXPECT_EQ(n.busy_cores.size(), 2u) << n.name;
+    EXPECT_GE(n.busy_cores_median, 0.0) << n.name;
+    EXPECT_LE(n.busy_cores_median, 2.0) << n.name;
+    EXPECT_GE(n.serial_median_s, 0.0) << n.name;
+    EXPECT_LE(n.serial_median_s, n.median_s + 1e-9) << n.name;
+  }
+  EXPECT_GT(p->busy_cores(), 0.0);
+  EXPECT_LE(p->busy_cores(), 2.0);
+  EXPECT_NE(profile_to_csv(*p).find(",busy_cores,serial_ms\n"), std::string::npos);
+  EXPECT_NE(profile_to_text(*p).find("cores busy (time-weighted)"), std::string::npos);
+  EXPECT_TRUE(nlohmann::json::parse(profile_to_json(*p))["nodes"][0].contains("busy_cores"));
   // Missing inputs and bad options are errors, not crashes.
   EXPECT_FALSE(profile_session(*s, {}, o).is_ok());
   o.iters = 0;
