@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <functional>
 #include <optional>
 #include <set>
 
@@ -582,6 +583,10 @@ Result<DoctorReport> run_doctor(const Model& model, const std::map<std::string, 
           reason = fmt::format("channels {} -> {} are not multiples of the {}-float vector block ({})", x[1], w[0],
                                block, isa_name(isa));
       }
+      if (reason.empty() && p.threads > 1 && n.busy_cores_median < 0.75 * p.threads)
+        reason = fmt::format("threads idle: it kept {:.2f} of {} cores busy ({} with one thread alone, the rest "
+                             "waiting at joins for the slowest share)",
+                             n.busy_cores_median, p.threads, ms(n.serial_median_s));
       if (reason.empty() && n.median_s < 100e-6)
         reason = fmt::format("a small layer ({:.0f} us): fixed per-call costs (thread fork/join, packing set-up) "
                              "dominate",
@@ -622,7 +627,34 @@ Result<DoctorReport> run_doctor(const Model& model, const std::map<std::string, 
   }
 
   // ---- finding: threads
-  rep.findings.push_back(check_threads(threads, o));
+  {
+    Finding f = check_threads(threads, o);
+    const Profile& p = full.profile;
+    if (p.threads > 1 && !p.nodes.empty()) {
+      // Where the other threads sat idle in the timed runs (anvil profile's
+      // cores column): a node's serial part, or one thread's larger share.
+      double idle = 0, serial = 0;
+      std::vector<std::pair<double, size_t>> by_idle;
+      for (size_t i = 0; i < p.nodes.size(); ++i) {
+        const NodeProfile& n = p.nodes[i];
+        const double d = n.median_s * (p.threads - n.busy_cores_median);
+        idle += d;
+        serial += n.serial_median_s * (p.threads - 1);
+        by_idle.push_back({d, i});
+      }
+      std::sort(by_idle.begin(), by_idle.end(), std::greater<>());
+      std::string top;
+      for (size_t k = 0; k < std::min<size_t>(3, by_idle.size()); ++k) {
+        const NodeProfile& n = p.nodes[by_idle[k].second];
+        top += fmt::format("{}{} ({:.2f} cores, {} idle)", k ? ", " : "", n.name, n.busy_cores_median,
+                           ms(by_idle[k].first));
+      }
+      f.evidence.push_back(fmt::format("the timed runs kept {:.2f} of {} cores busy (time-weighted over the nodes); "
+                                       "{} of core time idle per run, {} of it while one thread ran alone; most idle: {}",
+                                       p.busy_cores(), p.threads, ms(idle), ms(serial), top));
+    }
+    rep.findings.push_back(std::move(f));
+  }
 
   // ---- finding: first-run cost
   {

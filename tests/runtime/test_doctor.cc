@@ -296,6 +296,29 @@ TEST(Doctor, ThreadOversubscription) {
   EXPECT_GT(r.problems(), 0);
 }
 
+// At 2 threads the threads finding also says how many cores the timed runs
+// kept busy and which nodes left one idle most; at 1 thread it does not.
+TEST(Doctor, ThreadsFindingReportsBusyCores) {
+  register_all_ops();
+  auto g = build_zoo_model("tiny_cnn", {});
+  ASSERT_TRUE(g.is_ok());
+  const Model m = load(save(*g, "tiny_cnn_busy.onnx"));
+  DoctorOptions o = fast_options();
+  o.base.threads = 2;
+  const DoctorReport r2 = doctor(m, o);
+  const Finding* t = find(r2, "threads");
+  ASSERT_NE(t, nullptr);
+  bool found = false;
+  for (const std::string& e : t->evidence)
+    if (e.find("of 2 cores busy") != std::string::npos && e.find("most idle: ") != std::string::npos) found = true;
+  EXPECT_TRUE(found) << r2.to_text();
+  o.base.threads = 1;
+  const DoctorReport r1 = doctor(m, o);
+  t = find(r1, "threads");
+  ASSERT_NE(t, nullptr);
+  for (const std::string& e : t->evidence) EXPECT_EQ(e.find("cores busy"), std::string::npos) << e;
+}
+
 // The CLI's exit status, for scripts.
 TEST(Doctor, CliExitsNonZeroOnAProblem) {
   const std::string anvil = std::string(ANVIL_BINARY_DIR) + "/anvil";
