@@ -346,6 +346,29 @@ int cmd_sysinfo(const SysinfoArgs& a) {
     j["bandwidth"].push_back(
         {{"threads", t}, {"array_bytes", b.array_bytes}, {"copy_gbs", b.copy_gbs}, {"triad_gbs", b.triad_gbs}});
   }
+  {
+    // Each CPU alone: on a VM one vCPU can run well below its sibling for a
+    // while, and every multi-threaded layer then waits for it at its join.
+    const std::vector<CpuSpeed> per = measure_per_cpu(host_isa());
+    say(fmt::format("\neach CPU alone ({} FMA loop; read of 64 MiB; median of 3 rounds):\n", isa_name(host_isa())));
+    j["per_cpu"] = json::array();
+    double fmax = 0, fmin = 1e30, rmax = 0, rmin = 1e30;
+    for (const CpuSpeed& c : per) {
+      say(fmt::format("  cpu {:<3} FMA {:8.1f} GFLOP/s   read {:6.1f} GB/s\n", c.cpu, c.fma_gflops, c.read_gbs));
+      j["per_cpu"].push_back({{"cpu", c.cpu}, {"fma_gflops", c.fma_gflops}, {"read_gbs", c.read_gbs}});
+      fmax = std::max(fmax, c.fma_gflops);
+      fmin = std::min(fmin, c.fma_gflops);
+      rmax = std::max(rmax, c.read_gbs);
+      rmin = std::min(rmin, c.read_gbs);
+    }
+    if (per.size() > 1 && fmax > 0 && rmax > 0) {
+      const double worst = std::min(fmin / fmax, rmin / rmax);
+      say(fmt::format("  => {}\n", worst < 0.85 ? fmt::format("the slowest CPU runs at {:.0f}% of the fastest right now: "
+                                                              "multi-threaded runs wait for it at every join",
+                                                              100 * worst)
+                                               : std::string("the CPUs run alike")));
+    }
+  }
   const Isa best = host_isa();
   say(fmt::format("\nsubnormal penalty ({} vector ops, 1 thread; GFLOP/s):\n", isa_name(best)));
   say(fmt::format("  {:<4} {:<26} {:>12} {:>12} {:>10}\n", "op", "operands", "FTZ/DAZ off", "FTZ/DAZ on", "slowdown"));

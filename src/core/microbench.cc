@@ -1,5 +1,8 @@
 #include "core/microbench.h"
 
+#include <pthread.h>
+#include <sched.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cstring>
@@ -245,6 +248,66 @@ MemoryBandwidth measure_memory_bandwidth(size_t array_bytes, int threads) {
   (void)sink;
   r.copy_gbs = 2.0 * static_cast<double>(r.array_bytes) / best_copy * 1e-9;
   r.triad_gbs = 3.0 * static_cast<double>(r.array_bytes) / best_triad * 1e-9;
+  return r;
+}
+
+namespace {
+
+// Sum of the array, 8 independent partial sums so the loads, not the adds'
+// latency, set the pace (the compiler vectorizes it at the baseline ISA).
+float read_sum(const float* a, size_t n) {
+  float s[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8)
+    for (int k = 0; k < 8; ++k) s[k] += a[i + static_cast<size_t>(k)];
+  for (; i < n; ++i) s[0] += a[i];
+  float r = 0;
+  for (float v : s) r += v;
+  return r;
+}
+
+double median_of(std::vector<double> v) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  return v.size() % 2 ? v[v.size() / 2] : 0.5 * (v[v.size() / 2 - 1] + v[v.size() / 2]);
+}
+
+}  // namespace
+
+std::vector<CpuSpeed> measure_per_cpu(Isa isa, size_t read_bytes, int passes) {
+  std::vector<int> cpus;
+  cpu_set_t mask;
+  CPU_ZERO(&mask);
+  if (sched_getaffinity(0, sizeof(mask), &mask) == 0) {
+    for (int c = 0; c < CPU_SETSIZE; ++c)
+      if (CPU_ISSET(c, &mask)) cpus.push_back(c);
+  }
+  if (cpus.empty()) cpus.push_back(-1);  // unknown: wherever the thread runs
+  const size_t n = std::max<size_t>(1024, read_bytes / sizeof(float));
+  std::vector<float> a(n, 1.0f);
+  std::vector<std::vector<double>> fma(cpus.size()), rd(cpus.size());
+  for (int pass = 0; pass < std::max(1, passes); ++pass)
+    for (size_t i = 0; i < cpus.size(); ++i) {
+      // A fresh thread per measurement, pinned before it does anything.
+      std::thread t([&, i] {
+        if (cpus[i] >= 0) {
+          cpu_set_t one;
+          CPU_ZERO(&one);
+          CPU_SET(cpus[i], &one);
+          pthread_setaffinity_np(pthread_self(), sizeof(one), &one);
+        }
+        fma[i].push_back(measure_fp_gflops(isa, FpOp::kFma, FpData::kNormal, true, 1, 0.02));
+        volatile float sink = read_sum(a.data(), n);  // untimed: the pages and the prefetchers warm
+        const double t0 = now_s();
+        sink = read_sum(a.data(), n);
+        const double dt = now_s() - t0;
+        (void)sink;
+        rd[i].push_back(dt > 0 ? static_cast<double>(n * sizeof(float)) / dt * 1e-9 : 0);
+      });
+      t.join();
+    }
+  std::vector<CpuSpeed> r;
+  for (size_t i = 0; i < cpus.size(); ++i) r.push_back({cpus[i], median_of(fma[i]), median_of(rd[i])});
   return r;
 }
 

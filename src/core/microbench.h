@@ -53,6 +53,19 @@ struct MemoryBandwidth {
 // the last-level cache), best of a few passes.
 MemoryBandwidth measure_memory_bandwidth(size_t array_bytes, int threads = 1);
 
+// One CPU of the process's affinity mask measured alone, by a thread pinned
+// to it: its FMA peak at `isa` and its read bandwidth over an array of
+// `read_bytes` (default 64 MB: from memory). On a VM a vCPU can run much
+// slower than its sibling for a while (another tenant on the same physical
+// core, or its cache); a multi-threaded run then waits for that CPU at every
+// join. `passes` rounds over the CPUs in turn; each value is its median.
+struct CpuSpeed {
+  int cpu = -1;
+  double fma_gflops = 0;
+  double read_gbs = 0;
+};
+std::vector<CpuSpeed> measure_per_cpu(Isa isa, size_t read_bytes = size_t{64} << 20, int passes = 3);
+
 struct CacheInfo {
   int level = 0;
   std::string type;  // Data, Instruction, Unified

@@ -629,6 +629,29 @@ Result<DoctorReport> run_doctor(const Model& model, const std::map<std::string, 
   // ---- finding: threads
   {
     Finding f = check_threads(threads, o);
+    if (o.measure && threads > 1) {
+      // Each CPU alone, now: a vCPU slowed by another tenant makes every
+      // parallel layer wait for it at its join.
+      const std::vector<CpuSpeed> per = measure_per_cpu(isa);
+      std::string line;
+      double fmax = 0, fmin = 1e30, rmax = 0, rmin = 1e30;
+      for (const CpuSpeed& c : per) {
+        line += fmt::format("{}cpu {}: {:.0f} GFLOP/s, {:.1f} GB/s", line.empty() ? "" : "; ", c.cpu, c.fma_gflops,
+                            c.read_gbs);
+        fmax = std::max(fmax, c.fma_gflops);
+        fmin = std::min(fmin, c.fma_gflops);
+        rmax = std::max(rmax, c.read_gbs);
+        rmin = std::min(rmin, c.read_gbs);
+      }
+      f.evidence.push_back("each CPU alone (FMA peak, read bandwidth): " + line);
+      const double worst = per.size() > 1 && fmax > 0 && rmax > 0 ? std::min(fmin / fmax, rmin / rmax) : 1.0;
+      if (worst < 0.85 && f.severity == Severity::kOk) {
+        f.severity = Severity::kInfo;
+        f.summary += fmt::format("; the slowest CPU runs at {:.0f}% of the fastest right now", 100 * worst);
+        f.fix = "each parallel layer waits for the slowest CPU: on a shared VM re-measure later (`anvil sysinfo`), "
+                "or compare --threads 1 against --threads " + std::to_string(threads) + " with `anvil bench`";
+      }
+    }
     const Profile& p = full.profile;
     if (p.threads > 1 && !p.nodes.empty()) {
       // Where the other threads sat idle in the timed runs (anvil profile's

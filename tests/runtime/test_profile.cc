@@ -2,6 +2,7 @@
 // by (core/microbench.h): one row per executed node, times that add up,
 // FLOPs that agree with graph_stats, and well-formed CSV/JSON/trace output.
 #include <gtest/gtest.h>
+#include <sched.h>
 #include <nlohmann/json.hpp>
 
 #include <filesystem>
@@ -255,6 +256,28 @@ TEST(Profile, SessionAtO3WithThreads) {
   EXPECT_FALSE(profile_session(*s, {}, o).is_ok());
   o.iters = 0;
   EXPECT_FALSE(profile_session(*s, in, o).is_ok());
+}
+
+// One entry per CPU the process may use, each measured on that CPU: the
+// thread that measures it must not run elsewhere.
+TEST(ProfileMicrobench, EachCpuMeasuredAlone) {
+  cpu_set_t mask;
+  CPU_ZERO(&mask);
+  ASSERT_EQ(sched_getaffinity(0, sizeof(mask), &mask), 0);
+  const std::vector<CpuSpeed> per = measure_per_cpu(Isa::kScalar, size_t{1} << 20, 1);
+  ASSERT_EQ(static_cast<int>(per.size()), CPU_COUNT(&mask));
+  std::set<int> seen;
+  for (const CpuSpeed& c : per) {
+    EXPECT_TRUE(CPU_ISSET(c.cpu, &mask)) << c.cpu;
+    EXPECT_TRUE(seen.insert(c.cpu).second) << "cpu " << c.cpu << " twice";
+    EXPECT_GT(c.fma_gflops, 0.1) << c.cpu;
+    EXPECT_GT(c.read_gbs, 0.1) << c.cpu;
+  }
+  // The caller's own affinity is left as it was.
+  cpu_set_t after;
+  CPU_ZERO(&after);
+  ASSERT_EQ(sched_getaffinity(0, sizeof(after), &after), 0);
+  EXPECT_TRUE(CPU_EQUAL(&mask, &after));
 }
 
 TEST(ProfileMicrobench, LoopsCountAndMeasure) {
