@@ -33,8 +33,10 @@ def profile(anvil_bin, model, threads, iters):
         w = ins[1].split("[")[1].rstrip("]") if len(ins) > 1 and "[" in ins[1] else "-"
         out = row["outputs"].split(";")[0]
         out = out.split("[")[1].rstrip("]") if "[" in out else "?"
-        rows[row["node"]] = (float(row["median_ms"]), float(row.get("busy_cores") or 1.0),
-                             (row["kernel"].split(":")[0], w, "x".join(out.split("x")[2:])))
+        # Step and name: ONNX node names may be empty or repeat.
+        cores = row.get("busy_cores")
+        rows[f'{row["step"]}:{row["node"]}'] = (float(row["median_ms"]), float(cores) if cores else None,
+                                               (row["kernel"].split(":")[0], w, "x".join(out.split("x")[2:])))
     return rows
 
 
@@ -48,6 +50,8 @@ def main():
     a = ap.parse_args()
     if a.threads < 2:
         sys.exit("thread_scaling: --threads must be 2 or more")
+    if a.rounds < 1 or a.iters < 1:
+        sys.exit("thread_scaling: --rounds and --iters must be at least 1")
     if not os.path.isfile(a.model):
         sys.exit(f"thread_scaling: no model file '{a.model}'")
     anvil_bin = os.path.join(a.build, "anvil")
@@ -61,17 +65,21 @@ def main():
         for t in order:
             for node, (ms, cores, key) in profile(anvil_bin, a.model, t, a.iters).items():
                 times[t][node].append(ms)
-                if t > 1:
+                if t > 1 and cores is not None:
                     busy[node].append(cores)
-                info[node] = key
+                if t == 1:
+                    info[node] = key  # grouped by the 1-thread kernel (the N-thread one may differ)
         print(f"round {r + 1}/{a.rounds} done", file=sys.stderr, flush=True)
-    nodes = [n for n in times[1] if n in times[a.threads]]
+    nodes = [n for n in times[1] if n in times[a.threads] and n in info]
+    if not nodes:
+        sys.exit("thread_scaling: no node ran at both thread counts")
+    have_cores = any(busy.values())
     groups = collections.OrderedDict()
     for n in nodes:
         groups.setdefault(info[n], []).append(n)
     t1 = {n: statistics.median(times[1][n]) for n in nodes}
     tn = {n: statistics.median(times[a.threads][n]) for n in nodes}
-    cores = {n: statistics.median(busy[n]) if busy[n] else 1.0 for n in nodes}
+    cores = {n: statistics.median(busy[n]) if busy[n] else float("nan") for n in nodes}
     rows = []
     for key, ns in groups.items():
         s1, sn = sum(t1[n] for n in ns), sum(tn[n] for n in ns)
@@ -82,14 +90,19 @@ def main():
     print(f"{a.model}: 1 against {T} threads, medians of {a.rounds} alternated rounds x {a.iters} runs")
     print(f"{'kernel':28s} {'weights':16s} {'map':7s} {'nodes':>5s} {'1t ms':>8s} {f'{T}t ms':>8s} "
           f"{'speed-up':>8s} {'lost ms':>8s} {'cores':>6s} {'work':>6s}")
+    def ratio(x, y, fmt, suffix=""):
+        return f"{x / y:{fmt}}{suffix}" if y > 0 and x == x else "-"
+
     for lost, (kernel, w, m), count, s1, sn, ct in rows:
-        print(f"{kernel:28s} {w:16s} {m:7s} {count:5d} {s1:8.3f} {sn:8.3f} {s1 / sn:7.2f}x {lost:8.3f} "
-              f"{ct / sn:6.2f} {ct / s1:5.2f}x")
+        print(f"{kernel:28s} {w:16s} {m:7s} {count:5d} {s1:8.3f} {sn:8.3f} {ratio(s1, sn, '7.2f', 'x'):>8s} "
+              f"{lost:8.3f} {ratio(ct, sn, '6.2f'):>6s} {ratio(ct, s1, '5.2f', 'x'):>6s}")
     s1, sn = sum(t1.values()), sum(tn.values())
     ct = sum(tn[n] * cores[n] for n in nodes)
-    print(f"{'(all nodes)':28s} {'':16s} {'':7s} {len(nodes):5d} {s1:8.3f} {sn:8.3f} {s1 / sn:7.2f}x "
-          f"{sn - s1 / T:8.3f} {ct / sn:6.2f} {ct / s1:5.2f}x")
-    print(f"cores: busy cores at {T} threads (anvil profile's busy_cores, time-weighted); under {T}: a thread idle "
+    print(f"{'(all nodes)':28s} {'':16s} {'':7s} {len(nodes):5d} {s1:8.3f} {sn:8.3f} {ratio(s1, sn, '7.2f', 'x'):>8s} "
+          f"{sn - s1 / T:8.3f} {ratio(ct, sn, '6.2f'):>6s} {ratio(ct, s1, '5.2f', 'x'):>6s}")
+    if not have_cores:
+        print("(this anvil's profile has no busy_cores column: cores and work not shown)")
+    print(f"cores: busy cores at {T} threads (anvil profile's busy_cores: wall time inside parallel work, time-weighted); under {T}: a thread idle "
           f"(serial parts, uneven shares). work: busy core-time at {T} threads over the time at 1; over 1x: the "
           f"threads do more or slower work than one thread alone (repeated transforms, cache misses, memory).")
 

@@ -354,8 +354,10 @@ int cmd_sysinfo(const SysinfoArgs& a) {
     j["per_cpu"] = json::array();
     double fmax = 0, fmin = 1e30, rmax = 0, rmin = 1e30;
     for (const CpuSpeed& c : per) {
-      say(fmt::format("  cpu {:<3} FMA {:8.1f} GFLOP/s   read {:6.1f} GB/s\n", c.cpu, c.fma_gflops, c.read_gbs));
-      j["per_cpu"].push_back({{"cpu", c.cpu}, {"fma_gflops", c.fma_gflops}, {"read_gbs", c.read_gbs}});
+      say(fmt::format("  cpu {:<3} FMA {:8.1f} GFLOP/s   read {:6.1f} GB/s{}\n", c.cpu, c.fma_gflops, c.read_gbs,
+                      c.pinned ? "" : "   (could not pin a thread to it)"));
+      j["per_cpu"].push_back(
+          {{"cpu", c.cpu}, {"pinned", c.pinned}, {"fma_gflops", c.fma_gflops}, {"read_gbs", c.read_gbs}});
       fmax = std::max(fmax, c.fma_gflops);
       fmin = std::min(fmin, c.fma_gflops);
       rmax = std::max(rmax, c.read_gbs);

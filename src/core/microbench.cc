@@ -284,18 +284,21 @@ std::vector<CpuSpeed> measure_per_cpu(Isa isa, size_t read_bytes, int passes) {
   }
   if (cpus.empty()) cpus.push_back(-1);  // unknown: wherever the thread runs
   const size_t n = std::max<size_t>(1024, read_bytes / sizeof(float));
-  std::vector<float> a(n, 1.0f);
   std::vector<std::vector<double>> fma(cpus.size()), rd(cpus.size());
+  std::vector<bool> pinned(cpus.size(), true);
   for (int pass = 0; pass < std::max(1, passes); ++pass)
     for (size_t i = 0; i < cpus.size(); ++i) {
       // A fresh thread per measurement, pinned before it does anything.
       std::thread t([&, i] {
+        bool ok = false;
         if (cpus[i] >= 0) {
           cpu_set_t one;
           CPU_ZERO(&one);
           CPU_SET(cpus[i], &one);
-          pthread_setaffinity_np(pthread_self(), sizeof(one), &one);
+          ok = pthread_setaffinity_np(pthread_self(), sizeof(one), &one) == 0;
         }
+        if (!ok) pinned[i] = false;
+        std::vector<float> a(n, 1.0f);
         fma[i].push_back(measure_fp_gflops(isa, FpOp::kFma, FpData::kNormal, true, 1, 0.02));
         volatile float sink = read_sum(a.data(), n);  // untimed: the pages and the prefetchers warm
         const double t0 = now_s();
@@ -307,7 +310,7 @@ std::vector<CpuSpeed> measure_per_cpu(Isa isa, size_t read_bytes, int passes) {
       t.join();
     }
   std::vector<CpuSpeed> r;
-  for (size_t i = 0; i < cpus.size(); ++i) r.push_back({cpus[i], median_of(fma[i]), median_of(rd[i])});
+  for (size_t i = 0; i < cpus.size(); ++i) r.push_back({cpus[i], pinned[i], median_of(fma[i]), median_of(rd[i])});
   return r;
 }
 

@@ -59,8 +59,11 @@ MemoryBandwidth measure_memory_bandwidth(size_t array_bytes, int threads = 1);
 // slower than its sibling for a while (another tenant on the same physical
 // core, or its cache); a multi-threaded run then waits for that CPU at every
 // join. `passes` rounds over the CPUs in turn; each value is its median.
+// Each thread reads an array it allocated and touched itself (memory near
+// its CPU, as a kernel's own buffers would be).
 struct CpuSpeed {
   int cpu = -1;
+  bool pinned = false;  // the thread ran only on `cpu` (pinning can be refused)
   double fma_gflops = 0;
   double read_gbs = 0;
 };

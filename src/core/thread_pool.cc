@@ -26,7 +26,7 @@ int64_t now_ns() {
 ThreadPool::Activity ThreadPool::take_activity() {
   Activity a;
   int64_t busy = 0;
-  for (int t = 0; t < threads_; ++t) busy += busy_ns_[static_cast<size_t>(t)].exchange(0, std::memory_order_acq_rel);
+  for (int t = 0; t < threads_; ++t) busy += busy_ns_[static_cast<size_t>(t)].ns.exchange(0, std::memory_order_acq_rel);
   a.busy_s = static_cast<double>(busy) * 1e-9;
   a.region_s = static_cast<double>(region_ns_) * 1e-9;
   a.wait_s = static_cast<double>(wait_ns_) * 1e-9;
@@ -41,8 +41,7 @@ int default_thread_count() { return std::max(1u, std::thread::hardware_concurren
 ThreadPool::ThreadPool(int threads)
     : threads_(std::max(1, threads)),
       shares_(new std::atomic<uint64_t>[static_cast<size_t>(std::max(1, threads))]),
-      busy_ns_(new std::atomic<int64_t>[static_cast<size_t>(std::max(1, threads))]) {
-  for (int t = 0; t < threads_; ++t) busy_ns_[static_cast<size_t>(t)].store(0);
+      busy_ns_(new BusySlot[static_cast<size_t>(std::max(1, threads))]) {
   for (int i = 1; i < threads_; ++i) workers_.emplace_back([this, i] { worker(i); });
 }
 
@@ -89,7 +88,7 @@ void ThreadPool::worker(int index) {
       const bool timed = timing_.load(std::memory_order_relaxed);
       const int64_t t0 = timed ? now_ns() : 0;
       (*job_)(b, e, index);
-      if (timed) busy_ns_[static_cast<size_t>(index)].fetch_add(now_ns() - t0, std::memory_order_relaxed);
+      if (timed) busy_ns_[static_cast<size_t>(index)].ns.fetch_add(now_ns() - t0, std::memory_order_relaxed);
       write_mxcsr(saved);
     }
     if (pending_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
@@ -107,7 +106,7 @@ void ThreadPool::parallel_for(int64_t n, FunctionRef<void(int64_t, int64_t, int)
     fn(0, n, 0);
     if (timed) {
       const int64_t dt = now_ns() - r0;
-      busy_ns_[0].fetch_add(dt, std::memory_order_relaxed);
+      busy_ns_[0].ns.fetch_add(dt, std::memory_order_relaxed);
       region_ns_ += dt;
       ++regions_;
     }
@@ -132,7 +131,7 @@ void ThreadPool::parallel_for(int64_t n, FunctionRef<void(int64_t, int64_t, int)
   }
   if (timed) {
     const int64_t r1 = now_ns();
-    busy_ns_[0].fetch_add(c1 - c0, std::memory_order_relaxed);
+    busy_ns_[0].ns.fetch_add(c1 - c0, std::memory_order_relaxed);
     wait_ns_ += r1 - c1;
     region_ns_ += r1 - r0;
     ++regions_;

@@ -46,6 +46,8 @@ class ThreadPool {
   // inside fn, the caller's wall time from fork to join and the part of it
   // spent waiting for the workers, until take_activity() reads and clears
   // them. Read between regions only (the executor does, after each node).
+  // Times are wall time: a thread preempted inside fn (a vCPU taken by
+  // another tenant) still counts as busy.
   struct Activity {
     double busy_s = 0;    // all threads' time inside fn, summed
     double region_s = 0;  // the caller's time from each fork to its join
@@ -78,9 +80,15 @@ class ThreadPool {
   int64_t n_ = 0;
   uint32_t mxcsr_ = 0;
   std::atomic<bool> timing_{false};
-  // Per thread (workers write their own slot), nanoseconds.
-  std::unique_ptr<std::atomic<int64_t>[]> busy_ns_;
-  int64_t region_ns_ = 0, wait_ns_ = 0;  // the caller's
+  // Per thread (workers write their own slot, a cache line each),
+  // nanoseconds of wall time inside fn: a preempted thread counts as busy.
+  struct alignas(64) BusySlot {
+    std::atomic<int64_t> ns{0};
+  };
+  std::unique_ptr<BusySlot[]> busy_ns_;
+  // The caller's (only the thread that runs the executor forks regions;
+  // parallel_for is not reentrant).
+  int64_t region_ns_ = 0, wait_ns_ = 0;
   int regions_ = 0;
 };
 

@@ -187,11 +187,13 @@ Result<Profile> profile_executor(Executor& ex, const std::vector<Tensor>& inputs
     for (size_t i = 0; i < steps; ++i) {
       p.nodes[i].seconds.push_back(t[i].seconds);
       p.nodes[i].start.push_back(t[i].start - t0);
-      if (p.threads > 1 && t[i].seconds > 0) {
-        const double serial = std::max(0.0, t[i].seconds - t[i].region_s);
+      if (p.threads > 1) {
+        // A node too short for the clock to see counts as one busy core.
+        const double serial = t[i].seconds > 0 ? std::max(0.0, t[i].seconds - t[i].region_s) : 0.0;
         p.nodes[i].serial_seconds.push_back(serial);
         p.nodes[i].busy_cores.push_back(
-            std::clamp((serial + t[i].busy_s) / t[i].seconds, 0.0, static_cast<double>(p.threads)));
+            t[i].seconds > 0 ? std::clamp((serial + t[i].busy_s) / t[i].seconds, 0.0, static_cast<double>(p.threads))
+                             : 1.0);
       }
       if (i > 0) between += t[i].start - (t[i - 1].start + t[i - 1].seconds);
     }
@@ -318,10 +320,11 @@ std::string profile_to_text(const Profile& p, int top) {
       node_time += n.median_s;
       idle += n.median_s * (p.threads - n.busy_cores_median);
     }
-    o += fmt::format("threads: the nodes kept {:.2f} of {} cores busy (time-weighted); {:.3f} ms of core time idle in "
-                     "them per run, {:.3f} ms of it while the caller ran alone outside parallel regions, the rest "
-                     "waiting at joins (uneven shares)\n",
-                     p.busy_cores(), p.threads, idle * 1e3, serial * (p.threads - 1) * 1e3);
+    const double alone = std::min(idle, serial * (p.threads - 1));
+    o += fmt::format("threads: the nodes kept {:.2f} of {} cores busy (time-weighted, wall time inside parallel work); "
+                     "~{:.3f} ms of core time idle in them per run: ~{:.3f} ms while the caller ran alone outside "
+                     "parallel regions, ~{:.3f} ms waiting at joins (uneven shares, a slower core, fork and wake-up)\n",
+                     p.busy_cores(), p.threads, idle * 1e3, alone * 1e3, (idle - alone) * 1e3);
   }
   return o;
 }

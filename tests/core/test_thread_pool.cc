@@ -88,14 +88,15 @@ TEST(ThreadPool, ActivityCountsBusyThreadsAndTheCallersWait) {
   EXPECT_EQ(a.busy_s, 0);
 
   pool.set_activity_timing(true);
-  // The caller (thread 0) is the slow one: it does not wait at the join.
+  // The caller (thread 0) is the slow one (how long it then waits depends
+  // on when the worker woke: not checked on a shared host).
   pool.parallel_for(2, sleep_in(0));
   a = pool.take_activity();
   EXPECT_EQ(a.regions, 1);
   EXPECT_GE(a.busy_s, 0.029);
   EXPECT_GE(a.region_s, 0.029);
   EXPECT_LE(a.busy_s, 2 * a.region_s);
-  EXPECT_LT(a.wait_s, a.region_s / 2);
+  EXPECT_LE(a.wait_s, a.region_s);
   // The worker is the slow one: the caller waits most of the region.
   pool.parallel_for(2, sleep_in(1));
   a = pool.take_activity();
