@@ -105,6 +105,8 @@ void BM_PostopRow(benchmark::State& st, anvil::kernels::RowOp op, Isa isa) {
 ANVIL_POSTOP_BENCH(prelu, kPrelu)
 ANVIL_POSTOP_BENCH(scale_shift, kScaleShift)
 ANVIL_POSTOP_BENCH(silu, kSilu)
+ANVIL_POSTOP_BENCH(tanh, kTanh)
+ANVIL_POSTOP_BENCH(elu, kElu)
 #undef ANVIL_POSTOP_BENCH
 
 // ResNet-50: conv2 3x3 64->64 @56x56, conv4 1x1 256->1024... @14x14, conv5 3x3 512 @7x7.

@@ -32,6 +32,12 @@ void f32_postop_ukernel_1x1__scalar(RowOp op, float a, float b, const float* r, 
     case RowOp::kSilu:
       for (int64_t i = 0; i < n; ++i) y[i] = y[i] / (1.f + std::exp(-y[i]));
       break;
+    case RowOp::kTanh:
+      for (int64_t i = 0; i < n; ++i) y[i] = std::tanh(y[i]);
+      break;
+    case RowOp::kElu:
+      for (int64_t i = 0; i < n; ++i) y[i] = y[i] < 0 ? a * (std::exp(y[i]) - 1.f) : y[i];
+      break;
   }
 }
 

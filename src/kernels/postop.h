@@ -29,6 +29,11 @@ enum class RowOp : int {
   // and AVX2 (2^n from exponent bits, in two halves).
   kSigmoid,      // y = 1 / (1 + exp(-y))
   kSilu,         // y = y / (1 + exp(-y))
+  // Cephes' tanhf: |y| <= 0.625 an odd polynomial (no cancellation near 0),
+  // else 1 - 2 / (exp(2|y|) + 1); the sign of y put back, so -0 and NaN
+  // come out as the reference's std::tanh.
+  kTanh,         // y = tanh(y)
+  kElu,          // y = y < 0 ? a * (exp(y) - 1) : y (the reference's form, its cancellation near 0 included)
 };
 
 // n values of y in place; r is read by kAdd only.

@@ -44,17 +44,20 @@ void apply_post_ops_rows(const std::vector<ops::PostOp>& ops, const KernelContex
           break;
         case PostOpKind::kSigmoid:
         case PostOpKind::kSilu:
+        case PostOpKind::kTanh:
+        case PostOpKind::kElu: {
           // A vector exp at AVX2 and AVX-512 (kernels/postop.h); scalar
           // ISA: the reference's loop.
+          const RowOp ro = op.kind == PostOpKind::kSigmoid ? RowOp::kSigmoid
+                           : op.kind == PostOpKind::kSilu  ? RowOp::kSilu
+                           : op.kind == PostOpKind::kTanh  ? RowOp::kTanh
+                                                           : RowOp::kElu;
           if (isa >= Isa::kAvx2 && host_isa() >= Isa::kAvx2)
-            uk(op.kind == PostOpKind::kSigmoid ? RowOp::kSigmoid : RowOp::kSilu, 0.f, 0.f, nullptr, y, len);
+            uk(ro, op.alpha, 0.f, nullptr, y, len);
           else
             ops::apply_post_op_row(op, k, y, n, C, c, p, p0, len);
           break;
-        case PostOpKind::kTanh:
-        case PostOpKind::kElu:
-          ops::apply_post_op_row(op, k, y, n, C, c, p, p0, len);
-          break;
+        }
       }
     }
   }

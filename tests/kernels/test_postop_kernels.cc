@@ -139,6 +139,69 @@ TEST(PostopKernels, SigmoidAndSiluWithinUlpsOfReference) {
   }
 }
 
+// Tanh: Cephes' polynomial below |x| = 0.625 and 1 - 2 / (exp(2|x|) + 1)
+// above, against std::tanh; -0, NaN and the infinities as it gives them.
+// Elu: the reference's a * (exp(x) - 1) near 0 loses its relative precision
+// to the subtraction (both do), so the bound there is absolute: a few ulp of
+// 1 times a.
+TEST(PostopKernels, TanhAndEluWithinUlpsOfReference) {
+  const std::vector<IsaKernel> ks = vector_kernels();
+  if (ks.empty()) GTEST_SKIP() << "no AVX2 on this host";
+  std::mt19937 rng(31);
+  std::vector<float> x;
+  for (float v = -120.f; v <= 120.f; v += 0.0137f) x.push_back(v);
+  for (float v = -1.f; v <= 1.f; v += 0.000731f) x.push_back(v);  // dense around the 0.625 switch
+  std::uniform_real_distribution<float> u(-1.f, 1.f);
+  for (int i = 0; i < 20000; ++i) x.push_back(u(rng) * std::pow(10.f, static_cast<float>(rng() % 9) - 6.f));
+  for (float v : {0.f, -0.f, 1e-40f, -1e-40f, 0.625f, -0.625f, 0.62500006f, 9.f, -9.f, 44.f, 45.f, -88.8f, 1e30f,
+                  -1e30f, std::numeric_limits<float>::infinity(), -std::numeric_limits<float>::infinity(),
+                  std::numeric_limits<float>::quiet_NaN()})
+    x.push_back(v);
+  const int64_t n = static_cast<int64_t>(x.size());
+  for (const IsaKernel& k : ks) {
+    std::vector<float> ref = x, opt = x;
+    kernels::f32_postop_ukernel_1x1__scalar(RowOp::kTanh, 0.f, 0.f, nullptr, ref.data(), n);
+    k.fn(RowOp::kTanh, 0.f, 0.f, nullptr, opt.data(), n);
+    int64_t worst = 0;
+    for (int64_t i = 0; i < n; ++i) {
+      const size_t at = static_cast<size_t>(i);
+      if (std::abs(ref[at]) < 1e-37f && std::abs(opt[at]) < 1e-37f && !std::isnan(ref[at]) &&
+          std::signbit(ref[at]) == std::signbit(opt[at]))
+        continue;  // subnormal inputs: the kernels run under FTZ/DAZ
+      const int64_t d = ulps(opt[at], ref[at]);
+      ASSERT_LE(d, 4) << k.name << " tanh(" << x[at] << "): " << opt[at] << ", reference " << ref[at];
+      worst = std::max(worst, d);
+    }
+    std::printf("%s tanh: at most %lld ulp from std::tanh over %lld values\n", k.name, static_cast<long long>(worst),
+                static_cast<long long>(n));
+    for (float a : {1.f, 0.7f, -2.5f}) {
+      std::vector<float> eref = x, eopt = x;
+      kernels::f32_postop_ukernel_1x1__scalar(RowOp::kElu, a, 0.f, nullptr, eref.data(), n);
+      k.fn(RowOp::kElu, a, 0.f, nullptr, eopt.data(), n);
+      int64_t eworst = 0;
+      for (int64_t i = 0; i < n; ++i) {
+        const size_t at = static_cast<size_t>(i);
+        if (std::isnan(eref[at]) || std::isnan(eopt[at])) {
+          ASSERT_EQ(std::isnan(eref[at]), std::isnan(eopt[at])) << k.name << " elu(" << x[at] << ")";
+          continue;
+        }
+        if (x[at] >= 0 || std::isnan(x[at])) {  // the input itself, bit for bit
+          ASSERT_TRUE(same(eopt[at], eref[at])) << k.name << " elu(" << x[at] << ")";
+          continue;
+        }
+        const double err = std::fabs(double(eopt[at]) - double(eref[at]));
+        const double bound = 4 * std::max(std::fabs(double(eref[at])) * 0x1p-23, std::fabs(double(a)) * 0x1p-24);
+        ASSERT_LE(err, bound) << k.name << " elu a=" << a << " (" << x[at] << "): " << eopt[at] << ", reference "
+                              << eref[at];
+        if (std::fabs(double(eref[at])) > std::fabs(double(a)) * 0.5)
+          eworst = std::max(eworst, ulps(eopt[at], eref[at]));
+      }
+      std::printf("%s elu a=%g: within 4 ulp (of the value, or of 1 times a near 0); %lld ulp where |y| > |a|/2\n",
+                  k.name, a, static_cast<long long>(eworst));
+    }
+  }
+}
+
 // Every post-op kind in one list, on a block inside a larger image, through
 // the kernels' driver at each ISA and through the reference.
 TEST(PostopKernels, BlockDriverMatchesReference) {
@@ -168,13 +231,16 @@ TEST(PostopKernels, BlockDriverMatchesReference) {
       std::vector<float> ref = x, opt = x;
       ops::apply_post_ops_block(list, k, ref.data(), 0, C, P, 3, 17, 5, 50);
       apply_post_ops_rows(list, k, opt.data(), 0, C, P, 3, 17, 5, 50, isa);
-      // Sigmoid and SiLU at AVX2 and up: within ulps (the test above); the rest
-      // bit for bit.
+      // Sigmoid, SiLU, Tanh and Elu at AVX2 and up: within ulps (the tests
+      // above; Elu's a * (exp(y) - 1) near 0 within a few ulp of 1, hence
+      // the absolute 1e-6); the rest bit for bit.
       const bool approx = isa >= Isa::kAvx2 && (first == all.size() || all[first].kind == PostOpKind::kSilu ||
-                                                   all[first].kind == PostOpKind::kSigmoid);
+                                                   all[first].kind == PostOpKind::kSigmoid ||
+                                                   all[first].kind == PostOpKind::kTanh ||
+                                                   all[first].kind == PostOpKind::kElu);
       for (int64_t i = 0; i < C * P; ++i)
         ASSERT_TRUE(approx ? std::abs(opt[static_cast<size_t>(i)] - ref[static_cast<size_t>(i)]) <=
-                                     1e-5f * std::abs(ref[static_cast<size_t>(i)]) + 1e-30f ||
+                                     1e-5f * std::abs(ref[static_cast<size_t>(i)]) + 1e-6f ||
                                  same(opt[static_cast<size_t>(i)], ref[static_cast<size_t>(i)])
                            : same(opt[static_cast<size_t>(i)], ref[static_cast<size_t>(i)]))
             << isa_name(isa) << (first < all.size() ? " op " + std::string(ops::post_op_name(all[first].kind))

@@ -1,5 +1,7 @@
 #include <immintrin.h>
 
+#include <cstdint>
+
 #include "kernels/postop.h"
 
 namespace anvil::kernels {
@@ -53,6 +55,22 @@ inline __m256 apply(__m256 v, __m256 va, __m256 vb, __m256 r) {
   if constexpr (kOp == RowOp::kSigmoid)
     return _mm256_div_ps(one, _mm256_add_ps(one, exp_ps(_mm256_sub_ps(zero, v))));
   if constexpr (kOp == RowOp::kSilu) return _mm256_div_ps(v, _mm256_add_ps(one, exp_ps(_mm256_sub_ps(zero, v))));
+  if constexpr (kOp == RowOp::kTanh) {
+    // On |y| (tanh is odd), the sign put back last: -0 stays -0, NaN NaN.
+    const __m256 ax = _mm256_andnot_ps(_mm256_set1_ps(-0.f), v), sign = _mm256_and_ps(v, _mm256_set1_ps(-0.f));
+    const __m256 z = _mm256_mul_ps(ax, ax);
+    __m256 q = _mm256_set1_ps(-5.70498872745e-3f);
+    q = _mm256_fmadd_ps(q, z, _mm256_set1_ps(2.06390887954e-2f));
+    q = _mm256_fmadd_ps(q, z, _mm256_set1_ps(-5.37397155531e-2f));
+    q = _mm256_fmadd_ps(q, z, _mm256_set1_ps(1.33314422036e-1f));
+    q = _mm256_fmadd_ps(q, z, _mm256_set1_ps(-3.33332819422e-1f));
+    const __m256 small = _mm256_fmadd_ps(_mm256_mul_ps(q, z), ax, ax);
+    const __m256 large =
+        _mm256_sub_ps(one, _mm256_div_ps(_mm256_set1_ps(2.f), _mm256_add_ps(exp_ps(_mm256_add_ps(ax, ax)), one)));
+    const __m256 t = _mm256_blendv_ps(small, large, _mm256_cmp_ps(ax, _mm256_set1_ps(0.625f), _CMP_GT_OQ));
+    return _mm256_or_ps(t, sign);
+  }
+  if constexpr (kOp == RowOp::kElu) return _mm256_blendv_ps(v, _mm256_mul_ps(va, _mm256_sub_ps(exp_ps(v), one)), _mm256_cmp_ps(v, zero, _CMP_LT_OQ));
   return v;
 }
 
@@ -84,6 +102,8 @@ void f32_postop_ukernel_1x8__avx2(RowOp op, float a, float b, const float* r, fl
     case RowOp::kHardSwish: return row<RowOp::kHardSwish>(a, b, r, y, n);
     case RowOp::kSigmoid: return row<RowOp::kSigmoid>(a, b, r, y, n);
     case RowOp::kSilu: return row<RowOp::kSilu>(a, b, r, y, n);
+    case RowOp::kTanh: return row<RowOp::kTanh>(a, b, r, y, n);
+    case RowOp::kElu: return row<RowOp::kElu>(a, b, r, y, n);
   }
 }
 

@@ -1,5 +1,7 @@
 #include <immintrin.h>
 
+#include <cstdint>
+
 #include "kernels/postop.h"
 
 // GCC 12 flags the _mm512_undefined_ps() inside _mm512_max_ps/_mm512_min_ps
@@ -51,6 +53,22 @@ inline __m512 apply(__m512 v, __m512 va, __m512 vb, __m512 r) {
   if constexpr (kOp == RowOp::kSigmoid)
     return _mm512_div_ps(one, _mm512_add_ps(one, exp_ps(_mm512_sub_ps(zero, v))));
   if constexpr (kOp == RowOp::kSilu) return _mm512_div_ps(v, _mm512_add_ps(one, exp_ps(_mm512_sub_ps(zero, v))));
+  if constexpr (kOp == RowOp::kTanh) {
+    // On |y| (tanh is odd), the sign put back last: -0 stays -0, NaN NaN.
+    const __m512 ax = _mm512_abs_ps(v), sign = _mm512_castsi512_ps(_mm512_and_si512(_mm512_castps_si512(v), _mm512_set1_epi32(INT32_MIN)));
+    const __m512 z = _mm512_mul_ps(ax, ax);
+    __m512 q = _mm512_set1_ps(-5.70498872745e-3f);
+    q = _mm512_fmadd_ps(q, z, _mm512_set1_ps(2.06390887954e-2f));
+    q = _mm512_fmadd_ps(q, z, _mm512_set1_ps(-5.37397155531e-2f));
+    q = _mm512_fmadd_ps(q, z, _mm512_set1_ps(1.33314422036e-1f));
+    q = _mm512_fmadd_ps(q, z, _mm512_set1_ps(-3.33332819422e-1f));
+    const __m512 small = _mm512_fmadd_ps(_mm512_mul_ps(q, z), ax, ax);
+    const __m512 large =
+        _mm512_sub_ps(one, _mm512_div_ps(_mm512_set1_ps(2.f), _mm512_add_ps(exp_ps(_mm512_add_ps(ax, ax)), one)));
+    const __m512 t = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(ax, _mm512_set1_ps(0.625f), _CMP_GT_OQ), small, large);
+    return _mm512_castsi512_ps(_mm512_or_si512(_mm512_castps_si512(t), _mm512_castps_si512(sign)));
+  }
+  if constexpr (kOp == RowOp::kElu) return _mm512_mask_mul_ps(v, _mm512_cmp_ps_mask(v, zero, _CMP_LT_OQ), va, _mm512_sub_ps(exp_ps(v), one));
   return v;
 }
 
@@ -81,6 +99,8 @@ void f32_postop_ukernel_1x16__avx512(RowOp op, float a, float b, const float* r,
     case RowOp::kHardSwish: return row<RowOp::kHardSwish>(a, b, r, y, n);
     case RowOp::kSigmoid: return row<RowOp::kSigmoid>(a, b, r, y, n);
     case RowOp::kSilu: return row<RowOp::kSilu>(a, b, r, y, n);
+    case RowOp::kTanh: return row<RowOp::kTanh>(a, b, r, y, n);
+    case RowOp::kElu: return row<RowOp::kElu>(a, b, r, y, n);
   }
 }
 
