@@ -50,7 +50,8 @@ nlohmann::json profile_json(const Profile& p) {
                      {"flops", n.flops},
                      {"gflops", n.gflops_per_s()},
                      {"bytes", n.bytes},
-                     {"intensity", n.intensity()}});
+                     {"intensity", n.intensity()},
+                     {"busy_cores", n.busy_cores_median}});
   }
   json ops = json::array();
   for (const OpSummary& s : p.op_summary())
@@ -128,7 +129,8 @@ const tip = n => `${n.name} (${n.op}${n.origin.length > 1 ? ' <- ' + n.origin.jo
   `kernel ${n.kernel}\n${n.inputs.join(', ')} -> ${n.outputs.join(', ')}\n` +
   `mean ${fms(n.mean_ms)} ms (${fmt(n.percent, 1)}%), ${human(n.flops)}FLOP, ${fmt(n.gflops, 2)} GFLOP/s` +
   (P.peak_gflops > 0 && n.gflops > 0 ? ` (${fmt(100 * n.gflops / P.peak_gflops, 1)}% of peak)` : '') +
-  `, ${human(n.bytes)}B, ${fmt(n.intensity, 2)} FLOP/B`;
+  `, ${human(n.bytes)}B, ${fmt(n.intensity, 2)} FLOP/B` +
+  (P.threads > 1 ? `, ${fmt(n.busy_cores, 2)} of ${P.threads} cores busy` : '');
 
 // ---- header
 $('title').textContent = 'anvil profile: ' + (P.model || 'model');
@@ -139,6 +141,12 @@ const kpis = [[fmt(P.run_mean_ms, 3) + ' ms', 'end to end, mean'], [fmt(P.run_me
   [fmt(P.node_sum_ms, 3) + ' ms', `sum of ${P.nodes.length} nodes (${fmt(100 * P.node_sum_ms / P.run_mean_ms, 1)}%)`],
   [P.peak_gflops > 0 ? fmt(P.peak_gflops, 1) : '-', 'measured FMA peak, GFLOP/s'],
   [D.bandwidth_gbs > 0 ? fmt(D.bandwidth_gbs, 1) : '-', 'measured bandwidth, GB/s']];
+if (P.threads > 1) {
+  // Time-weighted over the nodes: how many cores the run kept busy.
+  const w = P.nodes.reduce((a, n) => a + n.median_ms, 0);
+  const c = w > 0 ? P.nodes.reduce((a, n) => a + n.median_ms * n.busy_cores, 0) / w : 1;
+  kpis.push([fmt(c, 2) + ' / ' + P.threads, 'cores busy (wall time in parallel work)']);
+}
 for (const [v, l] of kpis) { const k = h('div', undefined, $('kpis'), 'kpi'); h('b', v, k); h('span', l, k); }
 $('outside').textContent = `Outside the kernels: ${fmt(P.outside_ms.before_first, 3)} ms before the first, ` +
   `${fmt(P.outside_ms.between, 3)} ms between kernels, ${fmt(P.outside_ms.after_last, 3)} ms after the last (copying outputs).`;
@@ -284,10 +292,12 @@ function table(t, head, rows, leftCols) {
   };
   fill();
 }
-table($('nodes'), ['#', 'node', 'op', 'origin', 'kernel', 'output', 'mean ms', 'median ms', '%', 'FLOP', 'GFLOP/s', '% peak', 'bytes', 'FLOP/B'],
+const mt = P.threads > 1;
+table($('nodes'), ['#', 'node', 'op', 'origin', 'kernel', 'output', 'mean ms', 'median ms', '%', 'FLOP', 'GFLOP/s', '% peak', 'bytes', 'FLOP/B']
+    .concat(mt ? ['cores'] : []),
   P.nodes.map(n => [n.step, n.name, n.op, n.origin.join(' + '), n.kernel, n.outputs.join(', '), fms(n.mean_ms), fms(n.median_ms),
     fmt(n.percent, 1), human(n.flops), fmt(n.gflops, 2), P.peak_gflops > 0 && n.gflops > 0 ? fmt(100 * n.gflops / P.peak_gflops, 1) : '-',
-    human(n.bytes), fmt(n.intensity, 2)]), [1, 2, 3, 4, 5]);
+    human(n.bytes), fmt(n.intensity, 2)].concat(mt ? [fmt(n.busy_cores, 2)] : [])), [1, 2, 3, 4, 5]);
 table($('ops'), ['op', 'nodes', 'ms', '%', 'FLOP', 'GFLOP/s'],
   P.ops.map(s => [s.op, s.nodes, fms(s.mean_ms), fmt(100 * s.mean_ms / P.node_sum_ms, 1), human(s.flops),
     s.mean_ms > 0 && s.flops > 0 ? fmt(s.flops / s.mean_ms * 1e-6, 2) : '-']), [0]);

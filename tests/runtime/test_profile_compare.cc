@@ -268,6 +268,14 @@ TEST(ProfileHtml, SelfContainedAndDrawnByChromium) {
   evil.nodes[0].name = "</script><script>alert(1)</script>";
   const std::string evil_html = profile_to_html(evil, {});
   EXPECT_EQ(evil_html.find("</script><script>alert"), std::string::npos);
+  // At 2+ threads the nodes carry their busy cores for the table's cores
+  // column and the page's cores-busy figure.
+  Profile two = b;
+  two.threads = 2;
+  for (NodeProfile& n : two.nodes) n.busy_cores_median = 1.5;
+  const std::string two_html = profile_to_html(two, {});
+  EXPECT_NE(two_html.find("\"busy_cores\":1.5"), std::string::npos);
+  EXPECT_NE(two_html.find("cores busy (wall time in parallel work)"), std::string::npos);
 
   int points = 0;
   for (const NodeProfile& n : b.nodes) points += n.flops > 0 && n.gflops_per_s() > 0 && n.intensity() > 0;
