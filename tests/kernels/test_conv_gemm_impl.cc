@@ -255,10 +255,14 @@ TEST(ConvGemmImpl, DepthwiseDirectMatchesReference) {
   // 16 outputs spanning several rows): MobileNet's 7x7, 8x8 (4 full
   // vectors), 1x1, 9x7 (63), tall and wide ones, asymmetric pads with
   // pl + pr = 2, no vertical padding, and 8x9 (72 outputs: the row path).
+  // The kernel keeps each thread's masks from its last call with the same
+  // geometry: 7x7 with pads (2, 0, 0, 2) then (0, 2, 2, 0) share H, W and
+  // OH and differ only in the pads, which the masks must follow.
   struct Small { int64_t H, W, pt, pl, pb, pr; };
   for (const Small& c : std::vector<Small>{{7, 7, 1, 1, 1, 1}, {8, 8, 1, 1, 1, 1}, {1, 1, 1, 1, 1, 1}, {9, 7, 1, 1, 1, 1},
                                            {13, 3, 1, 1, 1, 1}, {2, 15, 1, 1, 1, 1}, {7, 7, 2, 0, 0, 2},
-                                           {6, 5, 0, 2, 2, 0}, {9, 7, 0, 1, 0, 1}, {8, 9, 1, 1, 1, 1}})
+                                           {7, 7, 0, 2, 2, 0}, {6, 5, 0, 2, 2, 0}, {9, 7, 0, 1, 0, 1},
+                                           {8, 9, 1, 1, 1, 1}})
     for (bool relu : {false, true}) {
       const int64_t C = 17;
       Attrs a;

@@ -1,5 +1,7 @@
 #include <immintrin.h>
 
+#include <cstring>
+
 #include <algorithm>
 
 #include "kernels/dwconv.h"
@@ -43,19 +45,32 @@ constexpr int64_t kSmallPlaneMax = 64;  // outputs: 4 vectors
 void small_planes(int64_t channels, const float* x, int64_t H, int64_t W, const float* w, const float* bias,
                   int64_t ph, int64_t pw, int64_t OH, const float* clamp, float* y) {
   const int64_t P = OH * W, nv = (P + 15) / 16;
-  __mmask16 m[4][9];
   int64_t off[9];
   for (int t = 0; t < 9; ++t) off[t] = (t / 3 - ph) * W + (t % 3 - pw);
-  for (int64_t v = 0; v < nv; ++v)
-    for (int t = 0; t < 9; ++t) {
-      uint32_t bits = 0;
-      for (int l = 0; l < 16; ++l) {
-        const int64_t p = v * 16 + l, oh = p / W, ow = p % W;
-        const int64_t ih = oh + t / 3 - ph, iw = ow + t % 3 - pw;
-        if (p < P && ih >= 0 && ih < H && iw >= 0 && iw < W) bits |= 1u << l;
+  // The masks depend on the geometry only: kept per thread from the last
+  // call. Threads call once per piece of a balanced split (16 pieces at 2
+  // threads), and worked out every call with a division per lane and tap
+  // they took as long as the 960@7 layer's FMAs: no speed-up at 2 threads.
+  thread_local struct {
+    int64_t H = -1, W = -1, OH = -1, ph = -1, pw = -1;
+    __mmask16 m[4][9];
+  } memo;
+  if (memo.H != H || memo.W != W || memo.OH != OH || memo.ph != ph || memo.pw != pw) {
+    for (int64_t v = 0; v < nv; ++v)
+      for (int t = 0; t < 9; ++t) {
+        uint32_t bits = 0;
+        for (int l = 0; l < 16; ++l) {
+          const int64_t p = v * 16 + l, oh = p / W, ow = p % W;
+          const int64_t ih = oh + t / 3 - ph, iw = ow + t % 3 - pw;
+          if (p < P && ih >= 0 && ih < H && iw >= 0 && iw < W) bits |= 1u << l;
+        }
+        memo.m[v][t] = static_cast<__mmask16>(bits);
       }
-      m[v][t] = static_cast<__mmask16>(bits);
-    }
+    memo.H = H, memo.W = W, memo.OH = OH, memo.ph = ph, memo.pw = pw;
+  }
+  // A local copy: the loop below then compiles as it did with local masks.
+  __mmask16 m[4][9];
+  std::memcpy(m, memo.m, sizeof m);
   const __m512 lo = _mm512_set1_ps(clamp ? clamp[0] : 0.f), hi = _mm512_set1_ps(clamp ? clamp[1] : 0.f);
   const __mmask16 last = P % 16 ? static_cast<__mmask16>((1u << (P % 16)) - 1u) : static_cast<__mmask16>(0xffff);
   for (int64_t c = 0; c < channels; ++c) {
@@ -95,22 +110,31 @@ __attribute__((noinline)) void small_planes_s2(int64_t channels, const float* x,
                                                const float* clamp, float* y) {
   const int64_t P = OH * OW, nv = (P + 15) / 16;
   alignas(64) float phase[4][kS2FlatMax + 16];  // (row parity, column parity); +16: the last vector's lanes
-  __mmask16 m[kS2FlatMax / 16][9];
   int64_t off[9], ph_of[9];
+  // Masks per thread from the last call with this geometry (see small_planes).
+  thread_local struct {
+    int64_t OH = -1, OW = -1;
+    __mmask16 m[kS2FlatMax / 16][9];
+  } memo;
+  const bool fresh = memo.OH == OH && memo.OW == OW;
   for (int t = 0; t < 9; ++t) {
     const int64_t u = t / 3 - 1, v = t % 3 - 1;  // input row 2*oh + u, column 2*ow + v
     const int64_t a = u & 1, b = v & 1, di = (u - a) / 2, dj = (v - b) / 2;
     ph_of[t] = a * 2 + b;
     off[t] = di * OW + dj;
+    if (fresh) continue;
     for (int64_t q = 0; q < nv; ++q) {
       uint32_t bits = 0;
       for (int l = 0; l < 16; ++l) {
         const int64_t p = q * 16 + l, oh = p / OW, ow = p % OW;
         if (p < P && oh + di >= 0 && ow + dj >= 0) bits |= 1u << l;
       }
-      m[q][t] = static_cast<__mmask16>(bits);
+      memo.m[q][t] = static_cast<__mmask16>(bits);
     }
   }
+  memo.OH = OH, memo.OW = OW;
+  __mmask16 m[kS2FlatMax / 16][9];
+  std::memcpy(m, memo.m, sizeof m);
   const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
   const __m512i odd = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
   // Input columns 2j and 2j + 1 for j < OW that exist (W <= 2 * OW + 1 <= 17).
