@@ -352,19 +352,14 @@ int cmd_sysinfo(const SysinfoArgs& a) {
     const std::vector<CpuSpeed> per = measure_per_cpu(host_isa());
     say(fmt::format("\neach CPU alone ({} FMA loop; read of 64 MiB; median of 3 rounds):\n", isa_name(host_isa())));
     j["per_cpu"] = json::array();
-    double fmax = 0, fmin = 1e30, rmax = 0, rmin = 1e30;
     for (const CpuSpeed& c : per) {
       say(fmt::format("  cpu {:<3} FMA {:8.1f} GFLOP/s   read {:6.1f} GB/s{}\n", c.cpu, c.fma_gflops, c.read_gbs,
                       c.pinned ? "" : "   (could not pin a thread to it)"));
       j["per_cpu"].push_back(
           {{"cpu", c.cpu}, {"pinned", c.pinned}, {"fma_gflops", c.fma_gflops}, {"read_gbs", c.read_gbs}});
-      fmax = std::max(fmax, c.fma_gflops);
-      fmin = std::min(fmin, c.fma_gflops);
-      rmax = std::max(rmax, c.read_gbs);
-      rmin = std::min(rmin, c.read_gbs);
     }
-    if (per.size() > 1 && fmax > 0 && rmax > 0) {
-      const double worst = std::min(fmin / fmax, rmin / rmax);
+    if (per.size() > 1) {
+      const double worst = slowest_cpu_fraction(per);
       say(fmt::format("  => {}\n", worst < 0.85 ? fmt::format("the slowest CPU runs at {:.0f}% of the fastest right now: "
                                                               "multi-threaded runs wait for it at every join",
                                                               100 * worst)

@@ -314,6 +314,17 @@ std::vector<CpuSpeed> measure_per_cpu(Isa isa, size_t read_bytes, int passes) {
   return r;
 }
 
+double slowest_cpu_fraction(const std::vector<CpuSpeed>& per) {
+  double fmax = 0, fmin = 1e30, rmax = 0, rmin = 1e30;
+  for (const CpuSpeed& c : per) {
+    fmax = std::max(fmax, c.fma_gflops);
+    fmin = std::min(fmin, c.fma_gflops);
+    rmax = std::max(rmax, c.read_gbs);
+    rmin = std::min(rmin, c.read_gbs);
+  }
+  return per.size() > 1 && fmax > 0 && rmax > 0 ? std::min(fmin / fmax, rmin / rmax) : 1.0;
+}
+
 namespace {
 std::string read_line(const std::string& path) {
   std::ifstream f(path);

@@ -68,6 +68,9 @@ struct CpuSpeed {
   double read_gbs = 0;
 };
 std::vector<CpuSpeed> measure_per_cpu(Isa isa, size_t read_bytes = size_t{64} << 20, int passes = 3);
+// The slowest CPU's share of the fastest, the lower of the FMA and read
+// ratios; 1 with fewer than two CPUs or nothing measured.
+double slowest_cpu_fraction(const std::vector<CpuSpeed>& per);
 
 struct CacheInfo {
   int level = 0;

@@ -635,17 +635,11 @@ Result<DoctorReport> run_doctor(const Model& model, const std::map<std::string, 
       // wide machines.)
       const std::vector<CpuSpeed> per = measure_per_cpu(isa);
       std::string line;
-      double fmax = 0, fmin = 1e30, rmax = 0, rmin = 1e30;
-      for (const CpuSpeed& c : per) {
+      for (const CpuSpeed& c : per)
         line += fmt::format("{}cpu {}{}: {:.0f} GFLOP/s, {:.1f} GB/s", line.empty() ? "" : "; ", c.cpu,
                             c.pinned ? "" : " (not pinned)", c.fma_gflops, c.read_gbs);
-        fmax = std::max(fmax, c.fma_gflops);
-        fmin = std::min(fmin, c.fma_gflops);
-        rmax = std::max(rmax, c.read_gbs);
-        rmin = std::min(rmin, c.read_gbs);
-      }
       f.evidence.push_back("each CPU alone (FMA peak, read bandwidth): " + line);
-      const double worst = per.size() > 1 && fmax > 0 && rmax > 0 ? std::min(fmin / fmax, rmin / rmax) : 1.0;
+      const double worst = slowest_cpu_fraction(per);
       if (worst < 0.85 && f.severity == Severity::kOk) {
         f.severity = Severity::kInfo;
         f.summary += fmt::format("; the slowest CPU runs at {:.0f}% of the fastest right now", 100 * worst);

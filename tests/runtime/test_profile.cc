@@ -274,6 +274,11 @@ TEST(ProfileMicrobench, EachCpuMeasuredAlone) {
     EXPECT_GT(c.fma_gflops, 0.1) << c.cpu;
     EXPECT_GT(c.read_gbs, 0.1) << c.cpu;
   }
+  // The slowest CPU's share of the fastest: the lower of the two ratios.
+  EXPECT_EQ(slowest_cpu_fraction({}), 1.0);
+  EXPECT_EQ(slowest_cpu_fraction({{0, true, 100, 30}}), 1.0);
+  EXPECT_DOUBLE_EQ(slowest_cpu_fraction({{0, true, 100, 30}, {1, true, 80, 27}}), 0.8);
+  EXPECT_DOUBLE_EQ(slowest_cpu_fraction({{0, true, 100, 30}, {1, true, 95, 15}}), 0.5);
   // The caller's own affinity is left as it was.
   cpu_set_t after;
   CPU_ZERO(&after);
