@@ -26,7 +26,7 @@ def main():
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--iters", type=int, default=40)
     ap.add_argument("--build", default="build")
-    ap.add_argument("--target", type=float, default=85.0, help="mark groups under this % of peak")
+    ap.add_argument("--target", type=float, default=85.0, help="mark groups under this %% of peak")
     a = ap.parse_args()
     if not os.path.isfile(a.model):
         sys.exit(f"model_peak: no model file '{a.model}'")
