@@ -36,6 +36,24 @@ void input_ref(const float (&bt)[kA][kA], const float* plane, int64_t pw, const 
   }
 }
 
+// The direct form: the window gathered into a zero-filled a x a block
+// first, then the padded-plane reference on it.
+template <int kA, int kM>
+void input_direct_ref(const float (&bt)[kA][kA], const float* image, int64_t w, const int32_t* in_off,
+                      const uint8_t* rmask, float* v, int64_t vstride) {
+  for (int t = 0; t < 16; ++t) {
+    float d[kA * kA];
+    for (int k = 0; k < kA; ++k)
+      for (int j = 0; j < kA; ++j)
+        d[k * kA + j] = (rmask[k * 16 + t] >> j) & 1 ? image[in_off[t] + k * w + j] : 0.f;
+    float vt[kA * kA * 16] = {};
+    const int32_t zero[16] = {};
+    // Tile t of the reference at lane 0 of a one-tile block; lane 0 copied out.
+    input_ref<kA, kM>(bt, d, kA, zero, vt, 16);
+    for (int xi = 0; xi < kA * kA; ++xi) v[xi * vstride + t] = vt[xi * 16];
+  }
+}
+
 template <int kA, int kM>
 void output_ref(const float (&at)[kM][kA], const float* m, int64_t mstride, float bias, float* y, int64_t ow,
                 const int32_t* out_off, const uint16_t* masks, const float* clamp) {
@@ -65,6 +83,10 @@ void f32_winograd_f4x3_input_ukernel_36x16__scalar(const float* plane, int64_t p
                                                    int64_t vstride) {
   input_ref<6, 4>(kBT, plane, pw, in_off, v, vstride);
 }
+void f32_winograd_f4x3_input_direct_ukernel_36x16__scalar(const float* image, int64_t w, const int32_t* in_off,
+                                                          const uint8_t* rmask, float* v, int64_t vstride) {
+  input_direct_ref<6, 4>(kBT, image, w, in_off, rmask, v, vstride);
+}
 void f32_winograd_f4x3_output_ukernel_36x16__scalar(const float* m, int64_t mstride, float bias, float* y,
                                                     int64_t ow, const int32_t* out_off, const uint16_t* masks,
                                                     const float* clamp) {
@@ -73,6 +95,10 @@ void f32_winograd_f4x3_output_ukernel_36x16__scalar(const float* m, int64_t mstr
 void f32_winograd_f2x3_input_ukernel_16x16__scalar(const float* plane, int64_t pw, const int32_t* in_off, float* v,
                                                    int64_t vstride) {
   input_ref<4, 2>(kBT2, plane, pw, in_off, v, vstride);
+}
+void f32_winograd_f2x3_input_direct_ukernel_16x16__scalar(const float* image, int64_t w, const int32_t* in_off,
+                                                          const uint8_t* rmask, float* v, int64_t vstride) {
+  input_direct_ref<4, 2>(kBT2, image, w, in_off, rmask, v, vstride);
 }
 void f32_winograd_f2x3_output_ukernel_16x16__scalar(const float* m, int64_t mstride, float bias, float* y,
                                                     int64_t ow, const int32_t* out_off, const uint16_t* masks,

@@ -394,6 +394,27 @@ class ConvWinogradLanes final : public OpKernel {
           if (kM * th + i < OH && kM * tw + j < OW)
             masks_[static_cast<size_t>(t / 16 * 16 + i * kM + j)] |= uint16_t(1u << (t % 16));
     }
+    // Without an input pre-op the transforms read the unpadded image
+    // itself: tile t's window starts at image row kM th - ph, column
+    // kM tw - pw, and row k's mask keeps the window's columns inside the
+    // image (none for a row outside it; none at all for lanes past T).
+    // The padded copy was a pass of its own over the input: at 2 threads
+    // (each thread padding the band its groups read) it took 2-2.7x the
+    // core time it did at 1 (3x3 64@56, perf), as did the stores around it.
+    const bool direct = !pre;
+    if (direct) {
+      dir_off_.assign(static_cast<size_t>(G * 16), 0);
+      dir_mask_.assign(static_cast<size_t>(G * kA * 16), 0);
+      for (int64_t t = 0; t < T; ++t) {
+        const int64_t r0 = kM * (t / TW) - ph, c0 = kM * (t % TW) - pw;
+        dir_off_[static_cast<size_t>(t)] = static_cast<int32_t>(r0 * W + c0);
+        uint8_t cols = 0;
+        for (int j = 0; j < kA; ++j)
+          if (c0 + j >= 0 && c0 + j < W) cols = static_cast<uint8_t>(cols | (1u << j));
+        for (int k = 0; k < kA; ++k)
+          if (r0 + k >= 0 && r0 + k < H) dir_mask_[static_cast<size_t>((t / 16 * kA + k) * 16 + t % 16)] = cols;
+      }
+    }
     // Large maps (many groups: 56x56 has 13 at F(4x4)) go a group of tiles
     // at a time, each thread its own groups: the group's V (36 x C x 16) and
     // a block's M stay in L2, where all of V (1.9 MB at 64 channels) and M
@@ -407,7 +428,7 @@ class ConvWinogradLanes final : public OpKernel {
     // Scratch shared by every such layer the calling thread runs (see
     // ConvWinogradF2x3::run); per-thread V and M for the pool's threads.
     thread_local std::vector<float> padded, v_shared;
-    if (!bands && !own_v) padded.resize(static_cast<size_t>(C_ * plane_size));
+    if (!bands && !own_v && !direct) padded.resize(static_cast<size_t>(C_ * plane_size));
     float* const pbuf = padded.data();
     const int64_t vps_shared = point_stride(C_ * G * 16);
     if (!by_group && !own_v) v_shared.resize(static_cast<size_t>(kPts * vps_shared));
@@ -454,14 +475,21 @@ class ConvWinogradLanes final : public OpKernel {
           const int64_t g0 = G * t0 / threads, g1 = G * t1 / threads;
           std::vector<float>& vb = vbufs_[static_cast<size_t>(tid)];
           vb.resize(static_cast<size_t>(kPts * point_stride(C_ * 16)));
-          std::vector<float>& pl = planes_[static_cast<size_t>(tid)];
-          pl.resize(static_cast<size_t>(C_ * plane_size));
-          // The padded rows these groups' windows read: from the first
-          // tile row's top to the last one's bottom.
-          const int64_t a = kM * (g0 * 16 / TW), b = std::min(PH, kM * ((std::min(T, g1 * 16) - 1) / TW) + kA);
-          for (int64_t c = 0; c < C_; ++c) pad_rows(c, pl.data() + c * plane_size, a, b);
+          const float* src = xn;
+          int64_t src_plane = H * W, src_w = W;
+          if (!direct) {
+            std::vector<float>& pl = planes_[static_cast<size_t>(tid)];
+            pl.resize(static_cast<size_t>(C_ * plane_size));
+            // The padded rows these groups' windows read: from the first
+            // tile row's top to the last one's bottom.
+            const int64_t a = kM * (g0 * 16 / TW), b = std::min(PH, kM * ((std::min(T, g1 * 16) - 1) / TW) + kA);
+            for (int64_t c = 0; c < C_; ++c) pad_rows(c, pl.data() + c * plane_size, a, b);
+            src = pl.data();
+            src_plane = plane_size;
+            src_w = PW;
+          }
           for (int64_t g = g0; g < g1; ++g) {
-            transform_input(pl.data(), plane_size, PW, 0, C_, g, 1, vb.data());
+            transform_input(src, src_plane, src_w, 0, C_, g, 1, vb.data(), direct);
             for (int64_t blk = 0; blk < blocks; ++blk) products_and_output(blk, g, 1, vb.data(), tid, bias, yn, OW, OH);
           }
         });
@@ -472,14 +500,16 @@ class ConvWinogradLanes final : public OpKernel {
         continue;
       }
       if (by_group) {
-        par(C_, [&](int64_t c0, int64_t c1, int) {
-          for (int64_t c = c0; c < c1; ++c) pad(c);
-        });
+        if (!direct)
+          par(C_, [&](int64_t c0, int64_t c1, int) {
+            for (int64_t c = c0; c < c1; ++c) pad(c);
+          });
         par(G, [&](int64_t g0, int64_t g1, int tid) {
           std::vector<float>& vb = vbufs_[static_cast<size_t>(tid)];
           vb.resize(static_cast<size_t>(kPts * point_stride(C_ * 16)));
           for (int64_t g = g0; g < g1; ++g) {
-            transform_input(pbuf, plane_size, PW, 0, C_, g, 1, vb.data());
+            if (direct) transform_input(xn, H * W, W, 0, C_, g, 1, vb.data(), true);
+            else transform_input(pbuf, plane_size, PW, 0, C_, g, 1, vb.data(), false);
             for (int64_t blk = 0; blk < blocks; ++blk) products_and_output(blk, g, 1, vb.data(), tid, bias, yn, OW, OH);
           }
         });
@@ -506,11 +536,15 @@ class ConvWinogradLanes final : public OpKernel {
         par(threads, [&](int64_t t0, int64_t t1, int tid) {
           std::vector<float>& vb = vbufs_[static_cast<size_t>(tid)];
           vb.resize(static_cast<size_t>(kPts * vps_shared));
-          std::vector<float>& pl = planes_[static_cast<size_t>(tid)];
-          pl.resize(static_cast<size_t>(plane_size));
-          for (int64_t c = 0; c < C_; ++c) {
-            pad_rows(c, pl.data(), 0, PH);
-            transform_input(pl.data(), 0, PW, c, c + 1, 0, G, vb.data());
+          if (direct) {
+            transform_input(xn, H * W, W, 0, C_, 0, G, vb.data(), true);
+          } else {
+            std::vector<float>& pl = planes_[static_cast<size_t>(tid)];
+            pl.resize(static_cast<size_t>(plane_size));
+            for (int64_t c = 0; c < C_; ++c) {
+              pad_rows(c, pl.data(), 0, PH);
+              transform_input(pl.data(), 0, PW, c, c + 1, 0, G, vb.data(), false);
+            }
           }
           for (int64_t blk = blocks * t0 / threads; blk < blocks * t1 / threads; ++blk) {
             products_and_output(blk, 0, G, vb.data(), tid, bias, yn, OW, OH);
@@ -521,9 +555,13 @@ class ConvWinogradLanes final : public OpKernel {
         continue;
       }
       par(C_, [&](int64_t c0, int64_t c1, int) {
+        if (direct) {
+          transform_input(xn, H * W, W, c0, c1, 0, G, vsh, true);
+          return;
+        }
         for (int64_t c = c0; c < c1; ++c) {
           pad(c);
-          transform_input(pbuf, plane_size, PW, c, c + 1, 0, G, vsh);
+          transform_input(pbuf, plane_size, PW, c, c + 1, 0, G, vsh, false);
         }
       });
       par(blocks, [&](int64_t b0, int64_t b1, int tid) {
@@ -540,6 +578,9 @@ class ConvWinogradLanes final : public OpKernel {
  private:
   static constexpr kernels::WinogradInputUkernel kInUk =
       kM == 4 ? kernels::f32_winograd_f4x3_input_ukernel_36x16__avx512 : kernels::f32_winograd_f2x3_input_ukernel_16x16__avx512;
+  static constexpr kernels::WinogradInputDirectUkernel kInDirectUk =
+      kM == 4 ? kernels::f32_winograd_f4x3_input_direct_ukernel_36x16__avx512
+              : kernels::f32_winograd_f2x3_input_direct_ukernel_16x16__avx512;
   static constexpr kernels::WinogradOutputUkernel kOutUk =
       kM == 4 ? kernels::f32_winograd_f4x3_output_ukernel_36x16__avx512 : kernels::f32_winograd_f2x3_output_ukernel_16x16__avx512;
 
@@ -554,15 +595,20 @@ class ConvWinogradLanes final : public OpKernel {
 
   // Channels [c0, c1) of tile groups [g0, g0 + ng) into v, the packed B of
   // those groups' ng * 16 columns: per KC block of channels, per group, kc
-  // rows of 16.
+  // rows of 16. pbuf: the zero-padded planes (plane_size floats apart, rows
+  // PW), or with `direct` the image's own (H W apart, rows W).
   void transform_input(const float* pbuf, int64_t plane_size, int64_t PW, int64_t c0, int64_t c1, int64_t g0,
-                       int64_t ng, float* v) const {
+                       int64_t ng, float* v, bool direct) const {
     const int64_t KC = kernels::gemm_kc(), Tv = ng * 16, vps = point_stride(C_ * Tv);
     for (int64_t c = c0; c < c1; ++c) {
       const int64_t kb0 = c / KC * KC, kcb = std::min(KC, C_ - kb0);
       for (int64_t g = 0; g < ng; ++g)
-        kInUk(pbuf + c * plane_size, PW, in_off_.data() + (g0 + g) * 16, v + kb0 * Tv + g * kcb * 16 + (c - kb0) * 16,
-              vps);
+        if (direct)
+          kInDirectUk(pbuf + c * plane_size, PW, dir_off_.data() + (g0 + g) * 16,
+                      dir_mask_.data() + (g0 + g) * kA * 16, v + kb0 * Tv + g * kcb * 16 + (c - kb0) * 16, vps);
+        else
+          kInUk(pbuf + c * plane_size, PW, in_off_.data() + (g0 + g) * 16, v + kb0 * Tv + g * kcb * 16 + (c - kb0) * 16,
+                vps);
     }
   }
 
@@ -642,6 +688,8 @@ class ConvWinogradLanes final : public OpKernel {
   std::vector<Tensor> up_;  // one tensor: U packed as the GEMM's A panels, in stream order (panel_offset)
   std::vector<int32_t> in_off_, out_off_;
   std::vector<uint16_t> masks_;
+  std::vector<int32_t> dir_off_;  // the direct form's windows (run)
+  std::vector<uint8_t> dir_mask_;
   int64_t tiles_ = 0;  // of the image being run
   std::vector<std::vector<float>> vbufs_, mbufs_, planes_;
 };

@@ -35,6 +35,13 @@ void f32_winograd_f4x3_input_ukernel_36x16__avx512(const float* plane, int64_t p
   lanes::input<6>([](const __m512* d, __m512* t) { bt6(d, t); }, plane, pw, in_off, v, vstride);
 }
 
+// Separate from the plane form so the padded-plane path keeps its
+// unmasked loads (a mask per tile row costs a byte load each).
+void f32_winograd_f4x3_input_direct_ukernel_36x16__avx512(const float* image, int64_t w, const int32_t* in_off,
+                                                          const uint8_t* rmask, float* v, int64_t vstride) {
+  lanes::input<6>([](const __m512* d, __m512* t) { bt6(d, t); }, image, w, in_off, v, vstride, rmask);
+}
+
 void f32_winograd_f4x3_output_ukernel_36x16__avx512(const float* m, int64_t mstride, float bias, float* y,
                                                     int64_t ow, const int32_t* out_off, const uint16_t* masks,
     const float* clamp) {

@@ -23,11 +23,16 @@ namespace anvil::kernels::lanes {
 // tile l's value j: each tile's row is one 6-float load, two tiles per
 // register, then a 4x4 transpose within each 128-bit lane of each four
 // registers and one two-source permute per column to interleave the tiles.
-inline void window_row6(const float* plane, const int32_t* in_off, __m512 d[6]) {
+// rmask (the direct form: the unpadded image): tile l's row is loaded
+// under rmask[l] (zeros where the window hangs over the image); null: the
+// padded plane, all 6 values.
+inline void window_row6(const float* plane, const int32_t* in_off, __m512 d[6], const uint8_t* rmask = nullptr) {
   __m512 z[8], b[8];
-  for (int m = 0; m < 8; ++m)
-    z[m] = _mm512_insertf32x8(_mm512_castps256_ps512(_mm256_maskz_loadu_ps(0x3f, plane + in_off[2 * m])),
-                              _mm256_maskz_loadu_ps(0x3f, plane + in_off[2 * m + 1]), 1);
+  for (int m = 0; m < 8; ++m) {
+    const __mmask8 k0 = rmask ? rmask[2 * m] : 0x3f, k1 = rmask ? rmask[2 * m + 1] : 0x3f;
+    z[m] = _mm512_insertf32x8(_mm512_castps256_ps512(_mm256_maskz_loadu_ps(k0, plane + in_off[2 * m])),
+                              _mm256_maskz_loadu_ps(k1, plane + in_off[2 * m + 1]), 1);
+  }
   avx512::transpose4_in_lanes(z, b);
   avx512::transpose4_in_lanes(z + 4, b + 4);
   // b[j] (tiles 0-7) and b[4 + j] (tiles 8-15): 128-bit lane 0 holds value
@@ -45,13 +50,16 @@ inline __m512i lanes_by_tile4() { return _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9,
 
 // Row k (4 values) of the 16 tiles' windows as 4 vectors, d[j] lane l =
 // tile l's value j: one 4-float load per tile, four tiles per register.
-inline void window_row4(const float* plane, const int32_t* in_off, __m512 d[4]) {
+inline __m128 row4(const float* p, const uint8_t* rmask, int l) {
+  return rmask ? _mm_maskz_loadu_ps(static_cast<__mmask8>(rmask[l]), p) : _mm_loadu_ps(p);
+}
+inline void window_row4(const float* plane, const int32_t* in_off, __m512 d[4], const uint8_t* rmask = nullptr) {
   __m512 z[4], b[4];
   for (int e = 0; e < 4; ++e) {
-    __m512 v = _mm512_castps128_ps512(_mm_loadu_ps(plane + in_off[4 * e]));
-    v = _mm512_insertf32x4(v, _mm_loadu_ps(plane + in_off[4 * e + 1]), 1);
-    v = _mm512_insertf32x4(v, _mm_loadu_ps(plane + in_off[4 * e + 2]), 2);
-    z[e] = _mm512_insertf32x4(v, _mm_loadu_ps(plane + in_off[4 * e + 3]), 3);
+    __m512 v = _mm512_castps128_ps512(row4(plane + in_off[4 * e], rmask, 4 * e));
+    v = _mm512_insertf32x4(v, row4(plane + in_off[4 * e + 1], rmask, 4 * e + 1), 1);
+    v = _mm512_insertf32x4(v, row4(plane + in_off[4 * e + 2], rmask, 4 * e + 2), 2);
+    z[e] = _mm512_insertf32x4(v, row4(plane + in_off[4 * e + 3], rmask, 4 * e + 3), 3);
   }
   avx512::transpose4_in_lanes(z, b);  // b[j] lane r element e: tile 4e + r, value j
   const __m512i idx = lanes_by_tile4();
@@ -62,14 +70,18 @@ inline void window_row4(const float* plane, const int32_t* in_off, __m512 d[4]) 
 // window_row4), then the columns (B^T (d B)). With one gather per window
 // position (36 at F(4x4), 16 at F(2x2)) a call ran ~800 cycles at F(4x4),
 // ~14% of a 64@56 layer (perf).
+// rmask: the direct form (kernels/winograd.h), row k's 16 tile masks at
+// rmask + 16 k; null: the padded plane.
 template <int kA, class BT>
-inline void input(BT bt, const float* plane, int64_t pw, const int32_t* in_off, float* v, int64_t vstride) {
+inline void input(BT bt, const float* plane, int64_t pw, const int32_t* in_off, float* v, int64_t vstride,
+                  const uint8_t* rmask = nullptr) {
   static_assert(kA == 4 || kA == 6, "F(2x2) or F(4x4)");
   __m512 e[kA][kA];  // e[k][j] = (d B)[k][j]
   for (int k = 0; k < kA; ++k) {
     __m512 d[kA];
-    if constexpr (kA == 6) window_row6(plane + k * pw, in_off, d);
-    else window_row4(plane + k * pw, in_off, d);
+    const uint8_t* rk = rmask ? rmask + 16 * k : nullptr;
+    if constexpr (kA == 6) window_row6(plane + k * pw, in_off, d, rk);
+    else window_row4(plane + k * pw, in_off, d, rk);
     bt(d, e[k]);
   }
   for (int j = 0; j < kA; ++j) {
