@@ -4,16 +4,30 @@
 // And the batch-1 GEMVs on narrow heads (K = 2048, N outputs): 64-column
 // panels against weight rows, weights rotated through 64 MB of copies so
 // they come from memory as in a model.
+// And every conv shape of bench/conv_layers.h (ResNet-101's, MobileNetV2's)
+// through the kernel the executor picks, at each ISA and at 1 and 2
+// threads: time per conv (a chain of 8 with their own weights, so large
+// weights come from memory as in the model), GFLOP/s, and % of the FMA peak
+// measured on this host at that ISA and thread count, as `anvil sysinfo`
+// measures it; the label names the kernel.
 //   build/bench/bench_kernels --benchmark_filter=Gemm
 //   build/bench/bench_kernels --benchmark_filter=Gemv
+//   build/bench/bench_kernels --benchmark_filter='ConvLayer/avx512/t1/s3'
 #include <benchmark/benchmark.h>
 
 #include <algorithm>
+#include <chrono>
+#include <map>
 #include <random>
+#include <string>
+#include <utility>
 #include <vector>
 
+#include "conv_layers.h"
+#include "core/microbench.h"
 #include "kernels/gemm.h"
 #include "kernels/postop.h"
+#include "runtime/executor.h"
 
 namespace {
 
@@ -124,4 +138,75 @@ BENCHMARK_CAPTURE(BM_Gemv, rows, 1)->Args({2048, 1})->Args({2048, 4})->Args({204
 
 }  // namespace
 
-BENCHMARK_MAIN();
+namespace {
+
+// This host's FMA peak at an ISA and thread count, measured once.
+double fma_peak(Isa isa, int threads) {
+  static std::map<std::pair<int, int>, double> peaks;
+  const auto key = std::make_pair(static_cast<int>(isa), threads);
+  auto it = peaks.find(key);
+  if (it == peaks.end())
+    it = peaks.emplace(key, anvil::measure_fp_gflops(isa, anvil::FpOp::kFma, anvil::FpData::kNormal, true, threads, 0.1))
+             .first;
+  return it->second;
+}
+
+void BM_ConvLayer(benchmark::State& st, const anvil::bench::Layer& l, Isa isa, int threads) {
+  if (anvil::host_isa() < isa) {
+    st.SkipWithError("ISA not available on this host");
+    return;
+  }
+  constexpr int kDepth = 8;
+  std::mt19937 rng(7);
+  auto ex = anvil::Executor::create(anvil::bench::chain(l, kDepth, rng), threads, isa);
+  if (!ex) {
+    st.SkipWithError(ex.status().message().c_str());
+    return;
+  }
+  const anvil::Tensor x = anvil::bench::random({1, l.C, l.HW, l.HW}, rng, 1.f);
+  std::vector<anvil::Tensor> out;
+  // A fresh executor's first runs of a layer ran up to 1.5x slower
+  // (bench_conv_layers): a quarter second of warm-up first.
+  const auto w0 = std::chrono::steady_clock::now();
+  while (std::chrono::steady_clock::now() - w0 < std::chrono::milliseconds(250)) (void)(*ex)->run({x}, out);
+  double total = 0;
+  for (auto _ : st) {
+    const auto t0 = std::chrono::steady_clock::now();
+    if (!(*ex)->run({x}, out).is_ok()) {
+      st.SkipWithError("run failed");
+      return;
+    }
+    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() / kDepth;
+    st.SetIterationTime(s);
+    total += s;
+  }
+  const double flops = anvil::bench::layer_flops(l);
+  st.counters["GFLOP/s"] = benchmark::Counter(flops, benchmark::Counter::kIsIterationInvariantRate,
+                                              benchmark::Counter::kIs1000);
+  const double gflops = total > 0 ? flops * static_cast<double>(st.iterations()) / total / 1e9 : 0;
+  st.counters["%peak"] = 100 * gflops / fma_peak(isa, threads);
+  std::string kern = (*ex)->step_kernel_name(0);
+  st.SetLabel(kern.substr(0, kern.find(':')));
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  // ConvLayer/<isa>/t<threads>/<layer>: registered here, one per shape of
+  // the table, so that a filter picks a layer by its name.
+  for (const auto& l : anvil::bench::kLayers)
+    for (Isa isa : {Isa::kAvx512, Isa::kAvx2})
+      for (int threads : {1, 2}) {
+        std::string name = std::string("ConvLayer/") + anvil::isa_name(isa) + "/t" + std::to_string(threads) + "/" + l.name;
+        std::replace(name.begin(), name.end(), ' ', '_');
+        benchmark::RegisterBenchmark(name.c_str(), BM_ConvLayer, l, isa, threads)
+            ->UseManualTime()
+            ->Unit(benchmark::kMillisecond)
+            ->MinTime(0.3);
+      }
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}
