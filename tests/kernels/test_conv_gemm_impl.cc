@@ -937,6 +937,10 @@ TEST(ConvGemmImpl, WinogradF4x3MatchesReference) {
       {1, 64, 40, 14, 14, 1, 1, 1, 1, false, false, "relu"},  // ReLU in the output transform
       {2, 33, 20, 15, 18, 1, 1, 1, 1, false, false, "clip"},  // Clip there, partial tiles, batch 2
       {1, 16, 32, 28, 28, 1, 1, 1, 1, false, false, "relu"},  // many groups (tiles split by group)
+      // 100 tiles: 7 groups, split 3 and 4 at 2 threads, 2 output-channel
+      // blocks; read from the image, and with the pre-op through bands.
+      {1, 24, 64, 40, 40, 1, 1, 1, 1, false, false, "relu"},
+      {1, 24, 64, 40, 40, 1, 1, 1, 1, true, true},
   }, "conv2d_winograd_f4x3", rng);
   reset_winograd_limits();
 }
