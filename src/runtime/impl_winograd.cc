@@ -9,6 +9,8 @@
 //   y = A^T M A + bias, then the fused epilogue
 // With few tiles (7x7 outputs: 16 tiles) the per-point products run
 // transposed (tiles as GEMM rows) so the register tile stays full.
+#include <immintrin.h>
+
 #include <algorithm>
 #include <cstring>
 #include <vector>
@@ -592,6 +594,17 @@ class ConvWinogradLanes final : public OpKernel {
   // 3x3 256@14 took 64 us of its 0.52 ms at 1 thread (pad and transform
   // 86 -> 41 us with the line), and more at 2 threads (113 -> 70 us).
   static constexpr int64_t point_stride(int64_t n) { return n + 16; }
+  // At 2 threads with one group of tiles (14x14 at F(4x4), 7x7 at F(2x2))
+  // each thread transforms every input channel, half of them written by
+  // the other core, and writes output planes the other core last read: in
+  // perf the input transform took 3.1x its 1-thread time per channel and
+  // the output transform 2.6x (3x3 256@14, weights from memory). Planes of
+  // at most kPrefetchPlaneBytes are fetched kPlaneAhead channels ahead
+  // (outputs with write intent): ResNet-101's Winograd nodes at 2 threads
+  // 0.973x and 0.993x at 224 (6 of 8, 7 of 10 alternated rounds), 0.991x and
+  // 0.977x at 112 (5 of 8, 8 of 10); at 1 thread, where the lines are the
+  // core's own, 1.014x and 0.988x, so only at 2+.
+  static constexpr int64_t kPlaneAhead = 2, kPrefetchPlaneBytes = 4096;
 
   // Channels [c0, c1) of tile groups [g0, g0 + ng) into v, the packed B of
   // those groups' ng * 16 columns: per KC block of channels, per group, kc
@@ -600,8 +613,17 @@ class ConvWinogradLanes final : public OpKernel {
   void transform_input(const float* pbuf, int64_t plane_size, int64_t PW, int64_t c0, int64_t c1, int64_t g0,
                        int64_t ng, float* v, bool direct) const {
     const int64_t KC = kernels::gemm_kc(), Tv = ng * 16, vps = point_stride(C_ * Tv);
+    // At 2+ threads, small images read whole (every group at once: 14x14,
+    // 7x7): the plane kPlaneAhead channels on is fetched meanwhile (see
+    // kPlaneAhead).
+    const int64_t plane_bytes = plane_size * static_cast<int64_t>(sizeof(float));
+    const bool ahead = direct && pool_ && pool_->threads() > 1 && g0 == 0 && ng * 16 >= tiles_ &&
+                       plane_bytes <= kPrefetchPlaneBytes;
     for (int64_t c = c0; c < c1; ++c) {
       const int64_t kb0 = c / KC * KC, kcb = std::min(KC, C_ - kb0);
+      if (ahead && c + kPlaneAhead < c1)
+        for (int64_t off = 0; off < plane_bytes; off += 64)
+          _mm_prefetch(reinterpret_cast<const char*>(pbuf + (c + kPlaneAhead) * plane_size) + off, _MM_HINT_T0);
       for (int64_t g = 0; g < ng; ++g)
         if (direct)
           kInDirectUk(pbuf + c * plane_size, PW, dir_off_.data() + (g0 + g) * 16,
@@ -658,10 +680,18 @@ class ConvWinogradLanes final : public OpKernel {
           uk_->fn(kcb, a, vb + g * kcb * 16, mrow + g * 16, Tv, mr, 16, kb > 0, pf, pfl);
       }
     }
-    for (int64_t o = o0; o < o1; ++o)
+    // At 2+ threads, small maps' output planes kPlaneAhead channels on, for
+    // writing (see kPlaneAhead).
+    const int64_t out_bytes = OH * OW * static_cast<int64_t>(sizeof(float));
+    const bool ahead = pool_ && pool_->threads() > 1 && g0 == 0 && ng * 16 >= tiles_ && out_bytes <= kPrefetchPlaneBytes;
+    for (int64_t o = o0; o < o1; ++o) {
+      if (ahead && o + kPlaneAhead < o1)
+        for (int64_t off = 0; off < out_bytes; off += 64)
+          _mm_prefetch(reinterpret_cast<const char*>(yn + (o + kPlaneAhead) * OH * OW) + off, _MM_HINT_ET0);
       for (int64_t g = 0; g < ng; ++g)
         kOutUk(mbuf + (o - o0) * Tv + g * 16, mstride, bias ? bias[o] : 0.f, yn + o * OH * OW, OW,
                out_off_.data() + (g0 + g) * 16, masks_.data() + (g0 + g) * 16, clamp_fused_ ? clamp_ : nullptr);
+    }
   }
 
   // Where weight panel (point xi, 16 output channels p, K block kb) of the
