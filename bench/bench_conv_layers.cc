@@ -50,7 +50,7 @@ int main(int argc, char** argv) {
       wino_lanes_tiles = std::atoi(argv[++i]);
   }
   set_winograd_limits(wino_channels, KernelConfig{}.winograd_min_tiles, wino_lanes_tiles, wino_lanes_channels);
-  const double peak = measure_fp_gflops(active_isa(), FpOp::kFma, FpData::kNormal, true, threads, 0.1);
+  const double peak = anvil::bench::fma_peak_best(active_isa(), threads);
   std::printf("ISA %s, %d thread(s), measured FMA peak %.1f GFLOP/s; chains of %d convs, median of %d\n",
               isa_name(active_isa()), threads, peak, depth, reps);
   std::printf("%-22s %-28s %9s %9s %7s %9s\n", "layer", "kernel", "ms/conv", "GFLOP/s", "%peak", "best GF/s");
@@ -63,18 +63,18 @@ int main(int argc, char** argv) {
       return 1;
     }
     Tensor x = random({1, l.C, l.HW, l.HW}, rng, 1.f);
-    std::vector<Tensor> out;
+    Tensor y = anvil::bench::chain_output(l);
     // Warm up for a quarter second, not a run count: a fresh executor's
     // first runs of a layer (5-10 chains, 20-60 ms) ran up to 1.5x slower
     // than the rest (1024->256@14: 0.73 then 0.48 ms a conv), which put the
     // median of 15 in the slow phase.
     const auto w0 = std::chrono::steady_clock::now();
     for (int w = 0; w < 2 || std::chrono::steady_clock::now() - w0 < std::chrono::milliseconds(250); ++w)
-      (void)(*ex)->run({x}, out);
+      (void)(*ex)->run_into({x}, {y});
     std::vector<double> t;
     for (int r = 0; r < reps; ++r) {
       const auto t0 = std::chrono::steady_clock::now();
-      (void)(*ex)->run({x}, out);
+      (void)(*ex)->run_into({x}, {y});
       t.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() / depth);
     }
     std::sort(t.begin(), t.end());

@@ -140,14 +140,13 @@ BENCHMARK_CAPTURE(BM_Gemv, rows, 1)->Args({2048, 1})->Args({2048, 4})->Args({204
 
 namespace {
 
-// This host's FMA peak at an ISA and thread count, measured once.
+// This host's FMA peak at an ISA and thread count, measured once (best of 5).
 double fma_peak(Isa isa, int threads) {
   static std::map<std::pair<int, int>, double> peaks;
   const auto key = std::make_pair(static_cast<int>(isa), threads);
   auto it = peaks.find(key);
   if (it == peaks.end())
-    it = peaks.emplace(key, anvil::measure_fp_gflops(isa, anvil::FpOp::kFma, anvil::FpData::kNormal, true, threads, 0.1))
-             .first;
+    it = peaks.emplace(key, anvil::bench::fma_peak_best(isa, threads)).first;
   return it->second;
 }
 
@@ -164,15 +163,15 @@ void BM_ConvLayer(benchmark::State& st, const anvil::bench::Layer& l, Isa isa, i
     return;
   }
   const anvil::Tensor x = anvil::bench::random({1, l.C, l.HW, l.HW}, rng, 1.f);
-  std::vector<anvil::Tensor> out;
+  anvil::Tensor y = anvil::bench::chain_output(l);
   // A fresh executor's first runs of a layer ran up to 1.5x slower
   // (bench_conv_layers): a quarter second of warm-up first.
   const auto w0 = std::chrono::steady_clock::now();
-  while (std::chrono::steady_clock::now() - w0 < std::chrono::milliseconds(250)) (void)(*ex)->run({x}, out);
+  while (std::chrono::steady_clock::now() - w0 < std::chrono::milliseconds(250)) (void)(*ex)->run_into({x}, {y});
   double total = 0;
   for (auto _ : st) {
     const auto t0 = std::chrono::steady_clock::now();
-    if (!(*ex)->run({x}, out).is_ok()) {
+    if (!(*ex)->run_into({x}, {y}).is_ok()) {
       st.SkipWithError("run failed");
       return;
     }

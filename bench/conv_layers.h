@@ -9,6 +9,8 @@
 
 #include "ir/graph.h"
 #include "ir/op_registry.h"
+#include "core/microbench.h"
+#include <algorithm>
 
 namespace anvil::bench {
 
@@ -91,10 +93,28 @@ inline Graph chain(const Layer& l, int depth, std::mt19937& rng) {
 }
 
 
+// The host's FMA peak: the best of five 0.1 s readings. One reading taken
+// in one of this shared host's slow phases read 181 against 222-237
+// GFLOP/s, and put a layer at 104% of it.
+inline double fma_peak_best(Isa isa, int threads) {
+  double best = 0;
+  for (int i = 0; i < 5; ++i)
+    best = std::max(best, measure_fp_gflops(isa, FpOp::kFma, FpData::kNormal, true, threads, 0.1));
+  return best;
+}
+
+// Output side of one conv of the layer (pads k/2).
+inline int64_t out_side(const Layer& l) { return (l.HW - 1) / l.stride + 1; }
+
+// The chain's output, for Executor::run_into: run() would allocate, fill
+// and copy a fresh output tensor each run (3.2 MB for 64->256@56), which
+// the time per conv counted (~7% of that layer's, perf).
+inline Tensor chain_output(const Layer& l) { return Tensor(DType::kF32, Shape({1, l.OC, out_side(l), out_side(l)})); }
+
 // Multiply-adds x 2 of one conv of the layer (pads k/2: ceil(HW / stride)
 // outputs a side).
 inline double layer_flops(const Layer& l) {
-  const int64_t ohw = (l.HW - 1) / l.stride + 1;
+  const int64_t ohw = out_side(l);
   return 2.0 * l.C / l.group * l.OC * l.k * l.k * ohw * ohw;
 }
 
