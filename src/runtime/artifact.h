@@ -14,7 +14,10 @@
 
 namespace anvil {
 
-inline constexpr uint32_t kArtifactVersion = 1;
+// 2: the stride-2 broadcast tiles' weights (conv2d_bcast_s2) are packed with
+// the reduction rows of window column 0 last. A version-1 file's panels
+// would be read in the wrong order, so it is refused.
+inline constexpr uint32_t kArtifactVersion = 2;
 inline constexpr size_t kArtifactHeaderBytes = 128;
 
 // What a compiled artifact adds to its graph.

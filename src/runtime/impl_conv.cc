@@ -7,6 +7,7 @@
 // product C^T = X^T W^T fills the register tile better; its blocks are
 // transposed into the output by the same block callback.
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <limits>
 
@@ -124,6 +125,18 @@ class ConvImplicitGemm final : public OpKernel {
     bcast_s1_ = bcast_ && (bcast_phase_ || !s2);
     if (!bcast_) return;
     const int64_t OC = w_.dim(0), K = w_.numel() / OC, panels = (OC + 31) / 32;
+    // Reduction rows (c, kh, kw) with kw >= 1 first, then those with kw = 0
+    // (the identity for 1x1s): run_bcast's in-place strided tiles at the
+    // left edge run the two parts as two passes (see run_bcast).
+    const int64_t KH = w_.dim(2), KW = w_.dim(3), C = w_.dim(1);
+    kperm_.clear();
+    for (int pass = 0; pass < 2; ++pass)
+      for (int64_t c = 0; c < C; ++c)
+        for (int64_t kh = 0; kh < KH; ++kh)
+          for (int64_t kw = 0; kw < KW; ++kw)
+            if ((kw == 0) == (pass == 1))
+              kperm_.push_back(static_cast<int32_t>((c * KH + kh) * KW + kw));
+    k_left_ = KW > 1 ? C * KH : 0;
     wp_.clear();
     if (adopt_prepacked(cfg, {panels * 32 * K}, wp_)) return;
     Tensor t(DType::kF32, Shape{panels * 32 * K});
@@ -132,7 +145,7 @@ class ConvImplicitGemm final : public OpKernel {
       for (int64_t kk = 0; kk < K; ++kk)
         for (int64_t i = 0; i < 32; ++i) {
           const int64_t o = p * 32 + i;
-          d[(p * K + kk) * 32 + i] = o < OC ? w_.data<float>()[o * K + kk] : 0.f;
+          d[(p * K + kk) * 32 + i] = o < OC ? w_.data<float>()[o * K + kperm_[static_cast<size_t>(kk)]] : 0.f;
         }
     wp_.push_back(std::move(t));
   }
@@ -425,6 +438,7 @@ class ConvImplicitGemm final : public OpKernel {
                   wextra = s1 ? 0 : G.OW % ntw;
     const float* src;
     int64_t rs, plane;
+    bool in_place = false;
     // 1x1 stride 1 on maps not a multiple of 14 pixels (64x64, 32x32,
     // 16x16: 256x256 input): the last tile has fewer pixels, and read in
     // place its 14 broadcasts would run past the image's last channel, so
@@ -445,6 +459,29 @@ class ConvImplicitGemm final : public OpKernel {
           for (int64_t c = 0; c < G.K; ++c) tail_off_[static_cast<size_t>(c)] = static_cast<int32_t>(c * 16);
         }
       }
+    } else if (!s1 && strided_in_place(j)) {
+      // Read in place: the padded copy of the whole input was ~12% of the
+      // conv's time (3x3/2 128@56, perf). Windows reach outside the image
+      // only above the first output row and left of the first column (even
+      // H and W: the last row and column of windows end inside). Tiles of
+      // the first output row read a zero-padded copy of its window rows
+      // (top_); the first tile of each other row runs the kw >= 1 taps on
+      // all its pixels, then the kw = 0 taps on pixels 1-13 only (pixel 0's
+      // are padding), the first pass's sums their residual.
+      in_place = true;
+      src = j.x - G.W - 1;  // (oh, ow) window origin: src + 2 oh W + 2 ow (row -1, column -1)
+      rs = G.W;
+      plane = G.H * G.W;
+      const int64_t trs = G.W + 2, tplane = G.KH * trs;
+      top_.assign(static_cast<size_t>(G.Cg * tplane + 2 * kT + 8), 0.f);
+      for (int64_t c = 0; c < G.Cg; ++c)
+        for (int64_t r = 1; r < G.KH; ++r) std::copy_n(j.x + c * plane + (r - 1) * G.W, G.W, top_.data() + c * tplane + r * trs + 1);
+      top_off_.resize(static_cast<size_t>(G.K));
+      for (int64_t kk = 0; kk < G.K; ++kk) {
+        const int64_t nat = kperm_[static_cast<size_t>(kk)], c = nat / (G.KH * G.KW), kh = nat / G.KW % G.KH,
+                      kw = nat % G.KW;
+        top_off_[static_cast<size_t>(kk)] = static_cast<int32_t>(c * tplane + kh * trs + kw);
+      }
     } else {
       build_padded(j, tid, pool, 2 * kT + 8);
       src = j.xp;
@@ -453,10 +490,11 @@ class ConvImplicitGemm final : public OpKernel {
     }
     std::vector<int32_t>& off = ind_off_[static_cast<size_t>(tid)];
     off.resize(static_cast<size_t>(G.K));
-    for (int64_t c = 0, kk = 0; c < G.Cg; ++c)
-      for (int64_t kh = 0; kh < G.KH; ++kh)
-        for (int64_t kw = 0; kw < G.KW; ++kw, ++kk)
-          off[static_cast<size_t>(kk)] = static_cast<int32_t>(c * plane + kh * rs + kw);
+    for (int64_t kk = 0; kk < G.K; ++kk) {
+      const int64_t nat = kperm_[static_cast<size_t>(kk)], c = nat / (G.KH * G.KW), kh = nat / G.KW % G.KH,
+                    kw = nat % G.KW;
+      off[static_cast<size_t>(kk)] = static_cast<int32_t>(c * plane + kh * rs + kw);
+    }
     const kernels::GemmEpilogue e = fused_epilogue(k, j.n, j.OC, j.oc0, G.P);
     const float clampv[2] = {e.lo, e.hi};
     const int64_t panels = (j.OCg + 31) / 32, tiles = s1 ? ntw : G.OH * ntw;
@@ -472,14 +510,28 @@ class ConvImplicitGemm final : public OpKernel {
         const int64_t ow0 = tw * wbase + std::min(tw, wextra);
         const int64_t np = s1 ? std::min(kT, G.P - ow0) : wbase + (tw < wextra ? 1 : 0);
         const bool from_tail = tail && np < kT;
-        const float* xt = from_tail ? tail : s1 ? src + ow0 : src + 2 * oh * rs + 2 * ow0;
-        const int32_t* ot = from_tail ? tail_off_.data() : offp;
+        const bool top = in_place && oh == 0, left = in_place && oh > 0 && ow0 == 0;
+        const float* xt = from_tail ? tail : s1 ? src + ow0 : top ? top_.data() + 2 * ow0 : src + 2 * oh * rs + 2 * ow0;
+        const int32_t* ot = from_tail ? tail_off_.data() : top ? top_off_.data() : offp;
         const int64_t cofs = oh * G.OW + ow0;
         for (int64_t p = pb; p < pe; ++p) {
-          const int64_t o = p * 32;
-          uk(G.K, wp + p * G.K * 32, xt, ot, np, std::min<int64_t>(32, j.OCg - o), j.y + o * G.P + cofs, G.P,
-              e.bias ? e.bias + o : nullptr, e.residual ? e.residual + o * G.P + cofs : nullptr,
-              e.clamp ? clampv : nullptr);
+          const int64_t o = p * 32, nc = std::min<int64_t>(32, j.OCg - o);
+          float* yt = j.y + o * G.P + cofs;
+          const float* bias = e.bias ? e.bias + o : nullptr;
+          const float* res = e.residual ? e.residual + o * G.P + cofs : nullptr;
+          if (!left) {
+            uk(G.K, wp + p * G.K * 32, xt, ot, np, nc, yt, G.P, bias, res, e.clamp ? clampv : nullptr);
+            continue;
+          }
+          const int64_t k1 = G.K - k_left_;
+          uk(k1, wp + p * G.K * 32, xt, ot, np, nc, yt, G.P, nullptr, res, nullptr);
+          uk(k_left_, wp + (p * G.K + k1) * 32, xt + 2, ot + k1, np - 1, nc, yt + 1, G.P, bias, yt + 1,
+             e.clamp ? clampv : nullptr);
+          for (int64_t oc = 0; oc < nc; ++oc) {
+            float& v = yt[oc * G.P];
+            if (bias) v += bias[oc];
+            if (e.clamp && !std::isnan(v)) v = std::min(std::max(v, clampv[0]), clampv[1]);
+          }
         }
       }
     };
@@ -515,6 +567,19 @@ class ConvImplicitGemm final : public OpKernel {
         pool->parallel_for_balanced(tiles, 1, [&](int64_t t0, int64_t t1, int) { run_tiles(t0, t1, pb, pe); });
       else run_tiles(0, tiles, pb, pe);
     }
+  }
+
+  // Whether run_bcast's strided tiles can read the image in place: stride
+  // 2, a window of 2 or more columns, padding 1 before (0 or 1 after), rows
+  // of whole tiles, and no window reaching past the last row or column. The
+  // second pass of a row's first tile reads its kw = 0 tap for one pixel
+  // past the tile (input column 2 x 14 - 1): inside the row with 2 OW <= W.
+  bool strided_in_place(const Job& j) const {
+    const ConvGeo& G = j.geo;
+    constexpr int64_t kT = kernels::kConvBcastPixels;
+    return !j.pre && G.sh == 2 && G.sw == 2 && G.dh == 1 && G.dw == 1 && G.ph == 1 && G.pw == 1 && G.KW > 1 &&
+           G.KH > 1 && G.OW % kT == 0 && G.OH >= 2 && 2 * (G.OH - 1) - 1 + G.KH <= G.H &&
+           2 * (G.OW - 1) - 1 + G.KW <= G.W && 2 * G.OW <= G.W && k_left_ == G.Cg * G.KH;
   }
 
   // run_bcast's reduction split at 2 threads (1x1 stride 1, read in place,
@@ -1108,6 +1173,10 @@ class ConvImplicitGemm final : public OpKernel {
   std::vector<std::vector<float>> phases_;  // per thread: stride-2 phase planes (see build_phases)
   std::vector<float> tail_;         // run_bcast: the last partial tile's pixels, 16 floats per channel
   std::vector<int32_t> tail_off_;   // and their reduction-row offsets
+  std::vector<int32_t> kperm_;      // run_bcast: packed reduction row -> (c, kh, kw) row (plan_bcast)
+  int64_t k_left_ = 0;              // how many of them (the last) have kw = 0
+  std::vector<float> top_;          // run_bcast in place: the first output row's window rows, zero-padded
+  std::vector<int32_t> top_off_;    // and their reduction-row offsets
   std::vector<std::vector<int32_t>> ind_off_;  // per thread: run_indirect's reduction-row offsets
   int64_t tbl_h_ = -1, tbl_w_ = -1;
 };

@@ -555,6 +555,12 @@ TEST(ConvGemmImpl, StrideTwoPhasePlanesMatchReference) {
 // a pre-op), 3x3 and 5x5 windows with asymmetric pads, the residual + ReLU
 // epilogue, enough weights for several L2 blocks of panels, and more
 // weights than input (2 threads then split the panels, not the tiles).
+// Windows with padding 1 before, on even sizes with rows of whole tiles,
+// read the image in place: the first output row through its zero-padded
+// window rows, each other row's first tile in two passes (28 -> 14 and
+// 56 -> 28, 3x3 and 5x5, pads 1 after or 0); an odd height (29) reads past
+// the last row, and a 2x2 window on 27 columns past the last column, so
+// they keep the padded copy.
 TEST(ConvGemmImpl, StrideTwoBroadcastTilesMatchReference) {
   if (host_isa() < Isa::kAvx512) GTEST_SKIP() << "no AVX-512 on this host";
   std::mt19937 rng(321);
@@ -563,7 +569,10 @@ TEST(ConvGemmImpl, StrideTwoBroadcastTilesMatchReference) {
                                          {8, 1, 6, 28, 1, 0, 0, 0, 0},     {24, 48, 29, 34, 3, 1, 1, 1, 1},
                                          {6, 17, 9, 58, 3, 0, 1, 1, 0},    {5, 70, 11, 87, 5, 2, 1, 2, 2},
                                          {5, 32, 4, 27, 3, 1, 1, 1, 1},    {320, 40, 6, 28, 3, 1, 1, 1, 1},
-                                         {64, 200, 8, 28, 3, 1, 1, 1, 1}})
+                                         {64, 200, 8, 28, 3, 1, 1, 1, 1},  {16, 40, 56, 56, 3, 1, 1, 1, 1},
+                                         {33, 64, 28, 28, 3, 1, 1, 1, 1},  {8, 32, 28, 56, 3, 1, 1, 0, 0},
+                                         {6, 32, 30, 30, 5, 1, 1, 1, 1},   {7, 20, 29, 28, 3, 1, 1, 1, 1},
+                                         {16, 32, 28, 27, 2, 1, 1, 0, 0}})
     for (bool fused : {false, true}) {
       Attrs a;
       a.set("pads", std::vector<int64_t>{c.pt, c.pl, c.pb, c.pr});

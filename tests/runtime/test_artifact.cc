@@ -302,9 +302,14 @@ TEST(Artifact, DamagedAndForeignFilesAreClearErrors) {
       {"payload bit", "checksum mismatch", [](std::string& b) { b[b.size() / 2] ^= 0x10; }},
       {"metadata bit", "checksum mismatch", [](std::string& b) { b[200] ^= 0x01; }},
       {"header bit", "header checksum mismatch", [](std::string& b) { b[20] ^= 0x01; }},
-      {"future version", "format version 2",
+      {"older version", "format version 1",
        [](std::string& b) {
-         put_at<uint32_t>(b, kVersionAt, 2);
+         put_at<uint32_t>(b, kVersionAt, 1);
+         reseal(b);
+       }},
+      {"future version", "format version 3",
+       [](std::string& b) {
+         put_at<uint32_t>(b, kVersionAt, 3);
          reseal(b);
        }},
       {"unknown isa", "unknown ISA code",
