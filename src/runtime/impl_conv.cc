@@ -476,12 +476,7 @@ class ConvImplicitGemm final : public OpKernel {
       top_.assign(static_cast<size_t>(G.Cg * tplane + 2 * kT + 8), 0.f);
       for (int64_t c = 0; c < G.Cg; ++c)
         for (int64_t r = 1; r < G.KH; ++r) std::copy_n(j.x + c * plane + (r - 1) * G.W, G.W, top_.data() + c * tplane + r * trs + 1);
-      top_off_.resize(static_cast<size_t>(G.K));
-      for (int64_t kk = 0; kk < G.K; ++kk) {
-        const int64_t nat = kperm_[static_cast<size_t>(kk)], c = nat / (G.KH * G.KW), kh = nat / G.KW % G.KH,
-                      kw = nat % G.KW;
-        top_off_[static_cast<size_t>(kk)] = static_cast<int32_t>(c * tplane + kh * trs + kw);
-      }
+      tap_offsets(G, tplane, trs, top_off_);
     } else {
       build_padded(j, tid, pool, 2 * kT + 8);
       src = j.xp;
@@ -489,12 +484,7 @@ class ConvImplicitGemm final : public OpKernel {
       plane = G.PH * G.PW;
     }
     std::vector<int32_t>& off = ind_off_[static_cast<size_t>(tid)];
-    off.resize(static_cast<size_t>(G.K));
-    for (int64_t kk = 0; kk < G.K; ++kk) {
-      const int64_t nat = kperm_[static_cast<size_t>(kk)], c = nat / (G.KH * G.KW), kh = nat / G.KW % G.KH,
-                    kw = nat % G.KW;
-      off[static_cast<size_t>(kk)] = static_cast<int32_t>(c * plane + kh * rs + kw);
-    }
+    tap_offsets(G, plane, rs, off);
     const kernels::GemmEpilogue e = fused_epilogue(k, j.n, j.OC, j.oc0, G.P);
     const float clampv[2] = {e.lo, e.hi};
     const int64_t panels = (j.OCg + 31) / 32, tiles = s1 ? ntw : G.OH * ntw;
@@ -566,6 +556,17 @@ class ConvImplicitGemm final : public OpKernel {
       if (T > 1 && tiles > 1)
         pool->parallel_for_balanced(tiles, 1, [&](int64_t t0, int64_t t1, int) { run_tiles(t0, t1, pb, pe); });
       else run_tiles(0, tiles, pb, pe);
+    }
+  }
+
+  // Each packed reduction row's (kperm_) offset from a tile's window
+  // origin, for channel planes `plane` floats apart with rows `rs` apart.
+  void tap_offsets(const ConvGeo& G, int64_t plane, int64_t rs, std::vector<int32_t>& off) const {
+    off.resize(static_cast<size_t>(G.K));
+    for (int64_t kk = 0; kk < G.K; ++kk) {
+      const int64_t nat = kperm_[static_cast<size_t>(kk)], c = nat / (G.KH * G.KW), kh = nat / G.KW % G.KH,
+                    kw = nat % G.KW;
+      off[static_cast<size_t>(kk)] = static_cast<int32_t>(c * plane + kh * rs + kw);
     }
   }
 
