@@ -381,15 +381,15 @@ class ConvWinogradLanes final : public OpKernel {
     const int64_t ph = geo_.pad_begin[0], pw = geo_.pad_begin[1];
     const int threads = pool_ ? pool_->threads() : 1;
     const bool pre = pre_s_.defined() && pre_s_.numel() > 0;
-    // Where each group's 16 tiles start in the padded plane and in the
-    // output, and which of their outputs exist. Lanes past T read the
-    // plane's corner and store nothing.
-    in_off_.assign(static_cast<size_t>(G * 16), 0);
+    // Where each group's 16 tiles start in the padded plane (only a pre-op
+    // pads: see `direct` below) and in the output, and which of their
+    // outputs exist. Lanes past T read the plane's corner and store nothing.
+    in_off_.assign(pre ? static_cast<size_t>(G * 16) : 0, 0);
     out_off_.assign(static_cast<size_t>(G * 16), 0);
     masks_.assign(static_cast<size_t>(G * 16), 0);  // kM * kM <= 16 per group
     for (int64_t t = 0; t < T; ++t) {
       const int64_t th = t / TW, tw = t % TW;
-      in_off_[static_cast<size_t>(t)] = static_cast<int32_t>(kM * th * PW + kM * tw);
+      if (pre) in_off_[static_cast<size_t>(t)] = static_cast<int32_t>(kM * th * PW + kM * tw);
       out_off_[static_cast<size_t>(t)] = static_cast<int32_t>(kM * th * OW + kM * tw);
       for (int i = 0; i < kM; ++i)
         for (int j = 0; j < kM; ++j)
