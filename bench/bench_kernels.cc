@@ -10,6 +10,11 @@
 // weights come from memory as in the model), GFLOP/s, and % of the FMA peak
 // measured on this host at that ISA and thread count, as `anvil sysinfo`
 // measures it; the label names the kernel.
+// And WeightStream: the 8x49 tile over a weight stream as layer4's 1x1s
+// at 7x7 read it (8 rows x 256 of the reduction a call, 8 KB), the weights
+// in L2, from 64 MB in memory without prefetch, and with the driver's
+// prefetch two panels ahead: what streaming weights from DRAM costs the
+// tile by itself.
 //   build/bench/bench_kernels --benchmark_filter=Gemm
 //   build/bench/bench_kernels --benchmark_filter=Gemv
 //   build/bench/bench_kernels --benchmark_filter='ConvLayer/avx512/t1/s3'
@@ -135,6 +140,37 @@ BENCHMARK_CAPTURE(BM_Gemv, panels, 0)->Args({2048, 1})->Args({2048, 4})->Args({2
     ->Unit(benchmark::kMicrosecond);
 BENCHMARK_CAPTURE(BM_Gemv, rows, 1)->Args({2048, 1})->Args({2048, 4})->Args({2048, 16})->Args({2048, 31})
     ->Unit(benchmark::kMicrosecond);
+
+// mode 0: weights cycle through 512 KB (L2); 1: through 64 MB, no
+// prefetch; 2: 64 MB, each call prefetching the panel two ahead.
+void BM_WeightStream(benchmark::State& st) {
+  if (anvil::host_isa() < Isa::kAvx512) {
+    st.SkipWithError("no AVX-512 on this host");
+    return;
+  }
+  const int mode = static_cast<int>(st.range(0));
+  constexpr int64_t K = 256, kPanel = 8 * K;  // floats a call
+  const int64_t panels = (mode == 0 ? (512 << 10) : (64 << 20)) / 4 / kPanel;
+  anvil::Tensor a(anvil::DType::kF32, anvil::Shape{panels * kPanel});  // 2 MB+: huge pages, as packed weights
+  std::mt19937 rng(3);
+  std::uniform_real_distribution<float> u(-1.f, 1.f);
+  for (int64_t i = 0; i < a.numel(); ++i) a.data<float>()[i] = u(rng);
+  std::vector<float> b(static_cast<size_t>(K * 49), 0.5f), c(8 * 49);
+  int64_t p = 0;
+  for (auto _ : st) {
+    for (int64_t i = 0; i < 64; ++i, p = (p + 1) % panels) {
+      const char* pf = mode == 2 ? reinterpret_cast<const char*>(a.data<float>() + (p + 2) % panels * kPanel) : nullptr;
+      anvil::kernels::f32_gemm_ukernel_8x49__avx512(K, a.data<float>() + p * kPanel, b.data(), c.data(), 49, 8, 49,
+                                                   false, pf, pf ? kPanel * 4 / 64 : 0);
+    }
+    benchmark::DoNotOptimize(c.data());
+  }
+  const double flops = 64.0 * 2 * 8 * 49 * K;
+  st.counters["GFLOP/s"] =
+      benchmark::Counter(flops, benchmark::Counter::kIsIterationInvariantRate, benchmark::Counter::kIs1000);
+  st.SetLabel(mode == 0 ? "weights in L2" : mode == 1 ? "64 MB, no prefetch" : "64 MB, prefetch 2 panels ahead");
+}
+BENCHMARK(BM_WeightStream)->Arg(0)->Arg(1)->Arg(2)->Unit(benchmark::kMicrosecond);
 
 }  // namespace
 
