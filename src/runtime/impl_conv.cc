@@ -136,7 +136,6 @@ class ConvImplicitGemm final : public OpKernel {
           for (int64_t kw = 0; kw < KW; ++kw)
             if ((kw == 0) == (pass == 1))
               kperm_.push_back(static_cast<int32_t>((c * KH + kh) * KW + kw));
-    k_left_ = KW > 1 ? C * KH : 0;
     wp_.clear();
     if (adopt_prepacked(cfg, {panels * 32 * K}, wp_)) return;
     Tensor t(DType::kF32, Shape{panels * 32 * K});
@@ -513,9 +512,9 @@ class ConvImplicitGemm final : public OpKernel {
             uk(G.K, wp + p * G.K * 32, xt, ot, np, nc, yt, G.P, bias, res, e.clamp ? clampv : nullptr);
             continue;
           }
-          const int64_t k1 = G.K - k_left_;
+          const int64_t k0 = G.Cg * G.KH, k1 = G.K - k0;  // packed last: the kw = 0 rows (plan_bcast)
           uk(k1, wp + p * G.K * 32, xt, ot, np, nc, yt, G.P, nullptr, res, nullptr);
-          uk(k_left_, wp + (p * G.K + k1) * 32, xt + 2, ot + k1, np - 1, nc, yt + 1, G.P, bias, yt + 1,
+          uk(k0, wp + (p * G.K + k1) * 32, xt + 2, ot + k1, np - 1, nc, yt + 1, G.P, bias, yt + 1,
              e.clamp ? clampv : nullptr);
           for (int64_t oc = 0; oc < nc; ++oc) {
             float& v = yt[oc * G.P];
@@ -580,7 +579,7 @@ class ConvImplicitGemm final : public OpKernel {
     constexpr int64_t kT = kernels::kConvBcastPixels;
     return !j.pre && G.sh == 2 && G.sw == 2 && G.dh == 1 && G.dw == 1 && G.ph == 1 && G.pw == 1 && G.KW > 1 &&
            G.KH > 1 && G.OW % kT == 0 && G.OH >= 2 && 2 * (G.OH - 1) - 1 + G.KH <= G.H &&
-           2 * (G.OW - 1) - 1 + G.KW <= G.W && 2 * G.OW <= G.W && k_left_ == G.Cg * G.KH;
+           2 * (G.OW - 1) - 1 + G.KW <= G.W && 2 * G.OW <= G.W;
   }
 
   // run_bcast's reduction split at 2 threads (1x1 stride 1, read in place,
@@ -1175,7 +1174,6 @@ class ConvImplicitGemm final : public OpKernel {
   std::vector<float> tail_;         // run_bcast: the last partial tile's pixels, 16 floats per channel
   std::vector<int32_t> tail_off_;   // and their reduction-row offsets
   std::vector<int32_t> kperm_;      // run_bcast: packed reduction row -> (c, kh, kw) row (plan_bcast)
-  int64_t k_left_ = 0;              // how many of them (the last) have kw = 0
   std::vector<float> top_;          // run_bcast in place: the first output row's window rows, zero-padded
   std::vector<int32_t> top_off_;    // and their reduction-row offsets
   std::vector<std::vector<int32_t>> ind_off_;  // per thread: run_indirect's reduction-row offsets

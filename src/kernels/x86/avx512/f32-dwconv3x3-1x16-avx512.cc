@@ -312,10 +312,10 @@ void f32_dwconv3x3_minmax_ukernel_1x16__avx512(int64_t channels, const float* x,
   p.clamp = clamp != nullptr;
   p.lo = _mm512_set1_ps(clamp ? clamp[0] : 0.f);
   p.hi = _mm512_set1_ps(clamp ? clamp[1] : 0.f);
+  p.next_lines = (H * W * static_cast<int64_t>(sizeof(float)) + 63) / 64;
   for (int64_t c = 0; c < channels; ++c) {
     p.x = x + c * H * W;
     p.next = c + 1 < channels ? reinterpret_cast<const char*>(x + (c + 1) * H * W) : nullptr;
-    p.next_lines = (H * W * static_cast<int64_t>(sizeof(float)) + 63) / 64;
     for (int i = 0; i < 9; ++i) p.w[i] = _mm512_set1_ps(w[c * 9 + i]);
     p.bias = _mm512_set1_ps(bias ? bias[c] : 0.f);
     if (stride == 2) p.run<2>(y + c * OH * OW);
