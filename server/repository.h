@@ -1,10 +1,12 @@
-// The models a server serves. Each model has a request queue and a few
-// worker threads ("instances"), each owning its compiled Sessions, since
-// Session::run is not reentrant. A worker takes one request, or with dynamic
-// batching gathers requests until max_batch rows or max_queue_delay_us after
-// the oldest arrived, concatenates them along dim 0, runs the Session
-// compiled for that batch size (padded up to the next compiled size) and
-// splits the results back.
+// The models a server serves. Each model has a request queue, a few worker
+// threads ("instances") and one Session per compiled batch size, which all
+// instances run at once (a Session serves concurrent runs, each on an
+// executor of its own; the weights and packed weights are the session's,
+// and the sizes after the first share the first one's). A worker takes one
+// request, or with dynamic batching gathers requests until max_batch rows
+// or max_queue_delay_us after the oldest arrived, concatenates them along
+// dim 0, runs the Session compiled for that batch size (padded up to the
+// next compiled size) and splits the results back.
 #pragma once
 #include <chrono>
 #include <condition_variable>
@@ -46,7 +48,8 @@ struct InferTiming {
 
 class ModelRunner {
  public:
-  // Loads and compiles (instances x batch sizes) and starts the workers.
+  // Loads and compiles (one session per batch size, an executor per
+  // instance in each) and starts the workers.
   static Result<std::unique_ptr<ModelRunner>> create(const ModelConfig& config, Metrics* metrics = nullptr);
   ~ModelRunner();
 
@@ -78,7 +81,6 @@ class ModelRunner {
     InferTiming timing;
   };
   struct Instance {
-    std::map<int64_t, Session> by_batch;  // compiled batch size -> session
     std::thread thread;
   };
 
@@ -95,6 +97,7 @@ class ModelRunner {
   ModelSignature sig_;
   std::vector<std::string> notes_;
   std::vector<int64_t> batch_sizes_;  // compiled sizes, ascending
+  std::map<int64_t, Session> sessions_;  // compiled batch size -> session, for every instance
   std::vector<std::unique_ptr<Instance>> instances_;
 
   std::mutex mu_;

@@ -23,6 +23,7 @@
 namespace anvil {
 
 class Graph;
+class Session;
 struct Precompiled;
 
 // "0.1.0"
@@ -76,6 +77,15 @@ struct CompileOptions {
   // on this host and caches the choice ($ANVIL_TUNE_CACHE, else
   // ~/.cache/anvil/tune.json), so each shape is measured once.
   std::string tune = "off";
+  // Another session of the same model, compiled before (e.g. for another
+  // batch size): weights the optimizer made identically (name, shape and
+  // bytes) are shared with it instead of copied, and each node that matches
+  // one of its nodes (same name, op, attributes and weights; the same
+  // shapes but for dim 0) is offered its kernel and packed weights, kept
+  // when this compile makes the same kernel. Read during compile() only;
+  // the two sessions stay independent (either may be destroyed first).
+  // Not for compiled models (.anvil), which bring their own.
+  const Session* share_weights_with = nullptr;
 };
 
 struct TensorInfo {
@@ -148,6 +158,13 @@ class Session {
   // other.
   Status run(const std::map<std::string, Tensor>& inputs, const std::map<std::string, Tensor>& outputs) const;
 
+  // Makes the executors for `concurrent_runs` simultaneous run() calls now
+  // (at most CompileOptions::max_concurrency), so the first concurrent
+  // calls do not wait while one is made. Each has its own activation memory
+  // and thread pool; all share the weights and packed weights.
+  Status reserve(int concurrent_runs) const;
+  // Executors made so far (1 + those reserve() or concurrent runs added).
+  int executors() const;
   int threads() const;      // worker threads per run (1: none)
   std::string isa() const;  // what kernels use: "avx512", "avx2" or "scalar"
   // Activation memory one concurrent run holds (the executor's memory plan;

@@ -84,6 +84,7 @@ std::vector<KernelChoice> Executor::kernel_choices() const {
     KernelChoice& c = r[static_cast<size_t>(st.node)];
     c.factory = st.factory;
     c.packed = st.kernel->packed();
+    c.kernel = st.kernel->name();
   }
   return r;
 }

@@ -104,7 +104,11 @@ std::unique_ptr<OpKernel> select_kernel(const Graph& g, const Node& n, const Ker
     c.prepacked = &choice->packed;
     for (const KernelFactory& f : kernel_factories())
       if (f.op == n.op && f.name == choice->factory)
-        if (auto k = attempt(f, c, "selected as compiled", "compiled choice declined here")) return k;
+        if (auto k = attempt(f, c, "selected as compiled", "compiled choice declined here")) {
+          if (choice->kernel.empty() || k->name() == choice->kernel) return k;
+          if (log) *log += "  " + f.name + ": made " + k->name() + ", not the shared " + choice->kernel + ": packs its own\n";
+          if (auto own = attempt(f, cfg, "selected", "declined")) return own;
+        }
   }
   for (const KernelFactory& f : kernel_factories())
     if (f.op == n.op)

@@ -99,6 +99,12 @@ KernelConfig default_kernel_config();
 struct KernelChoice {
   std::string factory;  // KernelFactory::name; "" for the reference
   std::vector<Tensor> packed;
+  // The kernel's name() when it was made, or "" (a compiled artifact's
+  // choices, made for these very shapes). When set, a kernel that the
+  // factory makes under another name (another batch size may pick another
+  // tile or orientation, whose packing can have the same size) does not
+  // keep `packed`: it is made again and packs its own.
+  std::string kernel;
 };
 
 // Picks the first factory that accepts `n`, else the reference kernel.

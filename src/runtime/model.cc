@@ -13,6 +13,7 @@
 #include "runtime/executor.h"
 #include "runtime/memory_limit.h"
 #include "runtime/session_impl.h"
+#include "runtime/share_weights.h"
 
 namespace anvil {
 
@@ -140,6 +141,24 @@ const std::vector<TensorInfo>& Session::inputs() const { return impl_ ? impl_->i
 const std::vector<TensorInfo>& Session::outputs() const { return impl_ ? impl_->outputs : kNoInfos; }
 std::string Session::optimization_report() const { return impl_ ? impl_->report : std::string(); }
 int Session::threads() const { return impl_ ? impl_->executor->threads() : 0; }
+int Session::executors() const { return impl_ ? static_cast<int>(impl_->num_executors()) : 0; }
+
+Status Session::reserve(int concurrent_runs) const try {
+  if (!impl_) return invalid_argument("reserve: the session is not compiled");
+  if (concurrent_runs < 0) return invalid_argument("reserve: concurrent_runs must be >= 0, got " + std::to_string(concurrent_runs));
+  const int cap = impl_->options.max_concurrency;
+  const int n = cap > 0 ? std::min(cap, concurrent_runs) : concurrent_runs;
+  // Holding n leases at once makes n distinct executors (the first is one).
+  std::vector<Impl::Lease> held;
+  held.reserve(static_cast<size_t>(n));
+  for (int i = 0; i < n; ++i) {
+    ANVIL_ASSIGN_OR_RETURN(Impl::Lease l, impl_->acquire());
+    held.push_back(std::move(l));
+  }
+  return Status::ok();
+} catch (...) {
+  return api_exception("reserve");
+}
 int64_t Session::activation_bytes() const { return impl_ ? impl_->executor->activation_bytes() : 0; }
 std::string Session::isa() const { return impl_ ? isa_name(impl_->executor->isa()) : ""; }
 const CompileOptions& Session::options() const { return impl_ ? impl_->options : kNoOptions; }
@@ -288,6 +307,21 @@ Result<Session> Model::compile_graph(std::shared_ptr<const Graph> graph, std::sh
     auto report = run_passes(g0, po);
     if (!report) return report.status().with_context(g0.source.empty() ? "model" : g0.source);
     report_text = report->to_text();
+  }
+  std::vector<KernelChoice> shared;
+  const Session* donor = options.share_weights_with;
+  if (donor && donor->impl_ && !pre) {
+    // Shapes first: nodes match the donor's by their values' shapes.
+    Status si = infer_shapes(g0);
+    if (!si.is_ok()) return std::move(si).with_context(g0.source.empty() ? "model" : g0.source);
+    WeightSharing ws;
+    shared = share_weights(g0, donor->impl_->executor->graph(), donor->impl_->choices, &ws);
+    choices = &shared;
+    char line[160];
+    std::snprintf(line, sizeof line, "weights shared with another session: %.1f of %.1f MB; %lld of %lld nodes offered its kernels\n",
+                  static_cast<double>(ws.constant_bytes) / 1e6, static_cast<double>(ws.total_constant_bytes) / 1e6,
+                  static_cast<long long>(ws.nodes_offered), static_cast<long long>(ws.nodes));
+    report_text += line;
   }
   std::string limit_source;
   ANVIL_ASSIGN_OR_RETURN(const int64_t memory_limit, resolve_memory_limit(options.memory_limit, &limit_source));

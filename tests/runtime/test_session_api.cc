@@ -263,5 +263,162 @@ TEST(SessionApi, ConsumingCompileMatchesAndLeavesTheModelUnloaded) {
   for (int64_t i = 0; i < a.numel(); ++i) EXPECT_NEAR(a.data<float>()[i], b.data<float>()[i], 1e-5f) << i;
 }
 
+Model zoo_model(const std::string& name, std::vector<int64_t> shape, const std::string& file) {
+  register_all_ops();
+  ZooOptions zo;
+  zo.input_shape = {-1, 3, shape[2], shape[3]};
+  auto g = build_zoo_model(name, zo);
+  EXPECT_TRUE(g.is_ok()) << g.status().to_string();
+  const std::filesystem::path dir = std::filesystem::temp_directory_path() / "anvil_test_session_api";
+  std::filesystem::create_directories(dir);
+  const std::string path = (dir / file).string();
+  EXPECT_TRUE(save_onnx(*g, path).is_ok());
+  auto m = Model::load(path, {.shapes = {{"input", Shape(shape)}}});
+  EXPECT_TRUE(m.is_ok()) << m.status().to_string();
+  return std::move(m).value();
+}
+
+// Node name -> index in the executor's graph.
+std::map<std::string, size_t> node_index(const Executor& e) {
+  std::map<std::string, size_t> r;
+  for (size_t i = 0; i < e.graph().nodes().size(); ++i) r[e.graph().nodes()[i].name] = i;
+  return r;
+}
+
+// The server's case: one model compiled at batch 1 and at batch 3, the
+// second sharing the first's weights. Every conv keeps the batch-1 kernel
+// and its packed weights; the classifier, a matrix-vector product at batch
+// 1 and a GEMM tile at 3 whose packing has the same size (6x64: 64-column
+// panels) but another order (per 256-row K block), packs its own; each row
+// of a batch-3 run equals the batch-1 run of that row, also after the
+// batch-1 session is gone.
+TEST(SessionApi, SessionsOfTwoBatchSizesShareWeights) {
+  Model m1 = zoo_model("resnet18", {1, 3, 32, 32}, "resnet18_b1.onnx");
+  Model m3 = zoo_model("resnet18", {3, 3, 32, 32}, "resnet18_b3.onnx");
+  auto one = std::make_unique<Session>();
+  {
+    auto s = m1.compile({.threads = 1});
+    ASSERT_TRUE(s.is_ok()) << s.status().to_string();
+    *one = std::move(s).value();
+  }
+  auto three = m3.compile({.threads = 2, .share_weights_with = one.get()});
+  ASSERT_TRUE(three.is_ok()) << three.status().to_string();
+  EXPECT_NE(three->optimization_report().find("weights shared with another session"), std::string::npos)
+      << three->optimization_report();
+  EXPECT_EQ(one->optimization_report().find("weights shared"), std::string::npos);
+
+  const Executor& e1 = *one->impl()->executor;
+  const Executor& e3 = *three->impl()->executor;
+  const std::vector<KernelChoice> c1 = e1.kernel_choices(), c3 = e3.kernel_choices();
+  const std::map<std::string, size_t> at1 = node_index(e1);
+  int convs = 0, convs_shared = 0, gemms = 0;
+  for (size_t i = 0; i < e3.graph().nodes().size(); ++i) {
+    const Node& n = e3.graph().nodes()[i];
+    ASSERT_TRUE(at1.count(n.name)) << n.name;
+    const size_t j = at1.at(n.name);
+    // Every weight is the batch-1 session's tensor.
+    for (size_t k = 0; k < n.inputs.size(); ++k) {
+      const Value& v = e3.graph().value(n.inputs[k]);
+      if (v.constant && v.constant->nbytes() > 0)
+        EXPECT_EQ(v.constant->raw(), e1.graph().value(e1.graph().nodes()[j].inputs[k]).constant->raw()) << n.name;
+    }
+    if (n.op == "Conv" || n.op == "FusedConv") {
+      ++convs;
+      ASSERT_FALSE(c3[i].packed.empty()) << n.name;
+      EXPECT_EQ(c3[i].kernel, c1[j].kernel) << n.name;
+      convs_shared += c3[i].packed[0].raw() == c1[j].packed[0].raw();
+    }
+    if (n.op == "Gemm" || n.op == "FusedGemm") {
+      ++gemms;
+      EXPECT_NE(c3[i].kernel, c1[j].kernel);
+      ASSERT_FALSE(c3[i].packed.empty());
+      ASSERT_FALSE(c1[j].packed.empty());
+      EXPECT_EQ(c3[i].packed[0].numel(), c1[j].packed[0].numel()) << "the case the kernel name tells apart";
+      EXPECT_NE(c3[i].packed[0].raw(), c1[j].packed[0].raw());
+    }
+  }
+  EXPECT_GE(convs, 15);
+  EXPECT_EQ(convs_shared, convs);
+  EXPECT_EQ(gemms, 1);
+
+  const TensorInfo in1 = one->inputs()[0], in3 = three->inputs()[0];
+  Tensor x3(DType::kF32, in3.shape);
+  std::vector<Tensor> want;
+  for (uint32_t r = 0; r < 3; ++r) {
+    const Tensor x = input_with_seed(in1, 20 + r);
+    std::memcpy(x3.data<float>() + r * x.numel(), x.raw(), x.nbytes());
+    auto y = one->run({{in1.name, x}});
+    ASSERT_TRUE(y.is_ok()) << y.status().to_string();
+    want.push_back(y->at("output"));
+  }
+  auto check = [&](const Tensor& y3) {
+    const int64_t row = y3.numel() / 3;
+    for (int64_t r = 0; r < 3; ++r)
+      for (int64_t i = 0; i < row; ++i) {
+        const float w = want[static_cast<size_t>(r)].data<float>()[i];
+        ASSERT_NEAR(y3.data<float>()[r * row + i], w, 1e-5f * std::max(1.f, std::fabs(w))) << "row " << r << " " << i;
+      }
+  };
+  auto y3 = three->run({{in3.name, x3}});
+  ASSERT_TRUE(y3.is_ok()) << y3.status().to_string();
+  check(y3->at("output"));
+  one.reset();  // the shared tensors stay alive with the other session
+  auto again = three->run({{in3.name, x3}});
+  ASSERT_TRUE(again.is_ok()) << again.status().to_string();
+  EXPECT_TRUE(same_bits(again->at("output"), y3->at("output")));
+}
+
+// Another model's session shares nothing: no weight has the same name and
+// bytes, no node matches; the session runs as if compiled alone.
+TEST(SessionApi, SharingWithAnotherModelSharesNothing) {
+  Model other = tiny_cnn();
+  auto donor = other.compile({.threads = 1});
+  ASSERT_TRUE(donor.is_ok());
+  Model m = zoo_model("resnet18", {1, 3, 32, 32}, "resnet18_b1.onnx");
+  auto alone = m.compile({.threads = 1});
+  auto s = m.compile({.threads = 1, .share_weights_with = &*donor});
+  ASSERT_TRUE(alone.is_ok() && s.is_ok());
+  EXPECT_NE(s->optimization_report().find("weights shared with another session: 0.0 of"), std::string::npos)
+      << s->optimization_report();
+  EXPECT_NE(s->optimization_report().find(" 0 of "), std::string::npos) << s->optimization_report();
+  const TensorInfo in = s->inputs()[0];
+  auto want = alone->run({{in.name, input_with_seed(in, 4)}});
+  auto got = s->run({{in.name, input_with_seed(in, 4)}});
+  ASSERT_TRUE(want.is_ok() && got.is_ok());
+  EXPECT_TRUE(same_bits(got->at("output"), want->at("output")));
+}
+
+// reserve() makes the executors ahead of the runs, up to max_concurrency;
+// they share the first one's packed weights.
+TEST(SessionApi, ReserveMakesExecutorsUpToTheCap) {
+  Model m = tiny_cnn();
+  auto s = m.compile({.threads = 1, .max_concurrency = 3});
+  ASSERT_TRUE(s.is_ok());
+  EXPECT_EQ(s->executors(), 1);
+  EXPECT_TRUE(s->reserve(2).is_ok());
+  EXPECT_EQ(s->executors(), 2);
+  EXPECT_TRUE(s->reserve(5).is_ok());
+  EXPECT_EQ(s->executors(), 3);
+  EXPECT_TRUE(s->reserve(0).is_ok());
+  EXPECT_EQ(s->reserve(-1).code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(Session().reserve(1).code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(Session().executors(), 0);
+  const std::vector<KernelChoice> first = s->impl()->executor->kernel_choices();
+  for (const auto& ex : s->impl()->extra) {
+    const std::vector<KernelChoice> c = ex->kernel_choices();
+    ASSERT_EQ(c.size(), first.size());
+    for (size_t i = 0; i < c.size(); ++i)
+      if (!first[i].packed.empty()) EXPECT_EQ(c[i].packed[0].raw(), first[i].packed[0].raw()) << i;
+  }
+  const TensorInfo in = s->inputs()[0];
+  auto y = s->run({{in.name, input_with_seed(in, 3)}});
+  ASSERT_TRUE(y.is_ok());
+  // Unlimited: as many as asked.
+  auto u = m.compile({.threads = 1});
+  ASSERT_TRUE(u.is_ok());
+  EXPECT_TRUE(u->reserve(4).is_ok());
+  EXPECT_EQ(u->executors(), 4);
+}
+
 }  // namespace
 }  // namespace anvil

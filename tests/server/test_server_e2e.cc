@@ -365,7 +365,19 @@ TEST(ServerBatching, FullBatchRunsOnceAndSplits) {
   c.max_queue_delay_us = 5'000'000;
   auto runner = ModelRunner::create(c, &metrics);
   ASSERT_TRUE(runner.is_ok()) << runner.status().to_string();
-  EXPECT_TRUE((*runner)->notes().empty());
+  // Batching stays on, and the sessions of sizes 2 and 4 share batch 1's
+  // weights (every byte: the same file, the same optimizer).
+  const std::vector<std::string>& notes = (*runner)->notes();
+  ASSERT_EQ(notes.size(), 2u);
+  for (size_t i = 0; i < notes.size(); ++i) {
+    EXPECT_EQ(notes[i].find("dynamic batching off"), std::string::npos) << notes[i];
+    EXPECT_EQ(notes[i].rfind("weights shared with batch 1, batch " + std::to_string(2 << i) + ": ", 0), 0u) << notes[i];
+    const size_t of = notes[i].find(" of ");
+    ASSERT_NE(of, std::string::npos) << notes[i];
+    const size_t colon = notes[i].find(": ");
+    EXPECT_EQ(notes[i].substr(colon + 2, of - colon - 2), notes[i].substr(of + 4, notes[i].find(" MB") - of - 4))
+        << "every weight shared: " << notes[i];
+  }
   EXPECT_EQ((*runner)->signature().inputs[0].shape, (Shape{-1, 3, 32, 32}));
 
   auto m = Model::load(c.path);
