@@ -283,6 +283,21 @@ PYBIND11_MODULE(anvil, m) {
       .def_property_readonly("threads", &Session::threads)
       .def_property_readonly("isa", &Session::isa)
       .def_property_readonly("optimization_report", &Session::optimization_report)
+      .def_property_readonly("executors", &Session::executors,
+                             "Executors made so far (one per concurrent run(); see reserve).")
+      .def(
+          "reserve",
+          [](const Session& s, int concurrent_runs) {
+            Status st;
+            {
+              py::gil_scoped_release nogil;
+              st = s.reserve(concurrent_runs);
+            }
+            check_ok(st);
+          },
+          py::arg("concurrent_runs"),
+          "Makes the executors for that many simultaneous run() calls now (at most max_concurrency), so the "
+          "first concurrent calls do not wait while one is made. They share the weights.")
       .def(
           "save",
           [](const Session& s, const std::string& path) {
@@ -412,7 +427,7 @@ PYBIND11_MODULE(anvil, m) {
           [](const Model& model, int threads, int opt_level, std::vector<std::string> disable_passes,
              std::vector<std::string> enable_passes, bool flush_denormals, std::vector<std::string> extra_outputs,
              std::optional<std::string> max_isa, int max_concurrency, bool exact, int64_t memory_limit,
-             std::string tune) {
+             std::string tune, const py::object& share_weights_with) {
             CompileOptions co;
             co.threads = threads;
             co.opt_level = opt_level;
@@ -425,6 +440,8 @@ PYBIND11_MODULE(anvil, m) {
             co.exact = exact;
             co.memory_limit = memory_limit;
             co.tune = std::move(tune);
+            // The argument keeps the donor alive while the GIL is released.
+            if (!share_weights_with.is_none()) co.share_weights_with = &share_weights_with.cast<const Session&>();
             py::gil_scoped_release nogil;
             return unwrap(model.compile(co));
           },
@@ -432,12 +449,13 @@ PYBIND11_MODULE(anvil, m) {
           py::arg("enable_passes") = std::vector<std::string>{}, py::arg("flush_denormals") = true,
           py::arg("extra_outputs") = std::vector<std::string>{}, py::arg("max_isa") = py::none(),
           py::arg("max_concurrency") = 0, py::arg("exact") = false, py::arg("memory_limit") = 0,
-          py::arg("tune") = "off",
+          py::arg("tune") = "off", py::arg("share_weights_with") = py::none(),
           "Optimizes and prepares the model. threads=0: one per core. max_isa: 'scalar', 'avx2' or 'avx512'. "
           "exact=True: direct summation for every conv (no Winograd). memory_limit: bytes a model may need "
           "(0: ANVIL_MAX_MEMORY or physical memory, -1: none); over it, compile raises. tune: 'off', 'fast' or "
           "'full': time every candidate kernel of each conv on this host (choices cached in ANVIL_TUNE_CACHE or "
-          "~/.cache/anvil/tune.json).")
+          "~/.cache/anvil/tune.json). share_weights_with: a Session of the same model (e.g. another batch "
+          "size) whose identical weights and packed weights this one shares instead of copying.")
       .def("__repr__", [](const Model& md) {
         std::string r = "Model(inputs=[";
         const auto in = md.inputs(), out = md.outputs();

@@ -96,6 +96,26 @@ def test_compile_options(tiny_onnx):
     assert "folded" in m.compile().optimization_report
 
 
+def test_sessions_share_weights_and_reserve(tiny_onnx):
+    one = anvil.load(tiny_onnx).compile(threads=1)
+    four = anvil.load(tiny_onnx, shapes={"input": (4, 3, 32, 32)}).compile(threads=1, share_weights_with=one)
+    assert "weights shared with another session" in four.optimization_report
+    assert "weights shared" not in one.optimization_report
+    x = rand((4, 3, 32, 32))
+    y4 = four.run({"input": x})["output"]
+    for r in range(4):
+        y1 = one.run({"input": np.ascontiguousarray(x[r:r + 1])})["output"]
+        np.testing.assert_allclose(y4[r:r + 1], y1, rtol=1e-5, atol=1e-6)
+    del one  # the shared weights stay with `four`
+    np.testing.assert_array_equal(four.run({"input": x})["output"], y4)
+    s = anvil.load(tiny_onnx).compile(threads=1, max_concurrency=2)
+    assert s.executors == 1
+    s.reserve(3)
+    assert s.executors == 2
+    with pytest.raises(anvil.Error):
+        s.reserve(-1)
+
+
 def test_compiled_model_round_trip(tiny_onnx, workdir, cli):
     m = anvil.load(tiny_onnx)
     assert not m.precompiled
