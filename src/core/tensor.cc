@@ -1,4 +1,5 @@
 #include "anvil/tensor.h"
+#include "core/tensor_alloc.h"
 
 #include <atomic>
 #include <cmath>
@@ -62,19 +63,34 @@ size_t tensor_byte_limit() {
 }
 void set_tensor_byte_limit(size_t bytes) { g_tensor_limit.store(bytes); }
 
-Tensor::Tensor(DType dtype, Shape shape) : dtype_(dtype), shape_(std::move(shape)) {
-  const int64_t count = shape_.numel();
-  const size_t esz = dtype_size(dtype_);
+namespace {
+// Throws TensorTooLarge for a tensor over tensor_byte_limit().
+void check_tensor_size(const Tensor& t) {
+  const int64_t count = t.shape().numel();
+  const size_t esz = dtype_size(t.dtype());
   if (count < 0 || static_cast<uint64_t>(count) > tensor_byte_limit() / esz)
-    throw TensorTooLarge("tensor " + desc() + " needs " +
+    throw TensorTooLarge("tensor " + t.desc() + " needs " +
                          (count == INT64_MAX ? std::string("more than 2^63 elements") : std::to_string(static_cast<uint64_t>(count) * esz) + " bytes") +
                          ", over the limit of " + std::to_string(tensor_byte_limit()) + " bytes (ANVIL_MAX_TENSOR_BYTES)");
+}
+}  // namespace
+
+Tensor::Tensor(DType dtype, Shape shape) : dtype_(dtype), shape_(std::move(shape)) {
+  check_tensor_size(*this);
   const size_t n = nbytes();
   void* p = aligned_alloc_bytes(n);
   if (!p) throw std::bad_alloc();
   std::memset(p, 0, n);
   storage_ = std::shared_ptr<void>(p, aligned_free_bytes);
   data_ = p;
+}
+
+Tensor tensor_for_overwrite(DType dtype, Shape shape) {
+  Tensor t = Tensor::wrap(dtype, std::move(shape), nullptr);
+  check_tensor_size(t);
+  void* p = aligned_alloc_bytes(t.nbytes());
+  if (!p) throw std::bad_alloc();
+  return Tensor::view(dtype, t.shape(), p, std::shared_ptr<void>(p, aligned_free_bytes));
 }
 
 Tensor Tensor::wrap(DType dtype, Shape shape, void* data) {

@@ -5,6 +5,7 @@
 #include <xmmintrin.h>
 #include <vector>
 
+#include "core/tensor_alloc.h"
 #include "core/thread_pool.h"
 #include "kernels/x86/prefetch.h"
 
@@ -257,13 +258,14 @@ int64_t prepacked_b_numel(int64_t K, int64_t N, const GemmUkernelInfo& uk) {
 Tensor prepack_a(const float* A, int64_t lda, int64_t M, int64_t K, const GemmUkernelInfo& uk) {
   const int mr = uk.mr;
   const int64_t panels = (M + mr - 1) / mr;
-  Tensor out(DType::kF32, Shape{prepacked_a_numel(M, K, uk)});
+  Tensor out = tensor_for_overwrite(DType::kF32, Shape{prepacked_a_numel(M, K, uk)});
   for (int64_t pc = 0; pc < K; pc += kKC) {
     const int64_t kc = std::min(kKC, K - pc);
     float* block = out.data<float>() + pc * panels * mr;
     for (int64_t p = 0; p < panels; ++p)
       for (int64_t k = 0; k < kc; ++k)
-        for (int64_t i = 0; i < mr && p * mr + i < M; ++i) block[(p * kc + k) * mr + i] = A[(p * mr + i) * lda + pc + k];
+        for (int64_t i = 0; i < mr; ++i)
+          block[(p * kc + k) * mr + i] = p * mr + i < M ? A[(p * mr + i) * lda + pc + k] : 0.f;
   }
   return out;
 }
@@ -271,15 +273,15 @@ Tensor prepack_a(const float* A, int64_t lda, int64_t M, int64_t K, const GemmUk
 Tensor prepack_b(const float* B, int64_t ldb, int64_t K, int64_t N, bool trans_b, const GemmUkernelInfo& uk) {
   const int nr = uk.nr;
   const int64_t panels = (N + nr - 1) / nr;
-  Tensor out(DType::kF32, Shape{prepacked_b_numel(K, N, uk)});
+  Tensor out = tensor_for_overwrite(DType::kF32, Shape{prepacked_b_numel(K, N, uk)});
   for (int64_t pc = 0; pc < K; pc += kKC) {
     const int64_t kc = std::min(kKC, K - pc);
     float* block = out.data<float>() + pc * panels * nr;
     for (int64_t p = 0; p < panels; ++p)
       for (int64_t k = 0; k < kc; ++k)
-        for (int64_t j = 0; j < nr && p * nr + j < N; ++j) {
+        for (int64_t j = 0; j < nr; ++j) {
           const int64_t n = p * nr + j, kk = pc + k;
-          block[(p * kc + k) * nr + j] = trans_b ? B[n * ldb + kk] : B[kk * ldb + n];
+          block[(p * kc + k) * nr + j] = n >= N ? 0.f : trans_b ? B[n * ldb + kk] : B[kk * ldb + n];
         }
   }
   return out;

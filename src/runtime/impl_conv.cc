@@ -11,6 +11,7 @@
 #include <cstring>
 #include <limits>
 
+#include "core/tensor_alloc.h"
 #include "core/thread_pool.h"
 #include "kernels/copy.h"
 #include "kernels/conv_bcast.h"
@@ -138,7 +139,7 @@ class ConvImplicitGemm final : public OpKernel {
               kperm_.push_back(static_cast<int32_t>((c * KH + kh) * KW + kw));
     wp_.clear();
     if (adopt_prepacked(cfg, {panels * 32 * K}, wp_)) return;
-    Tensor t(DType::kF32, Shape{panels * 32 * K});
+    Tensor t = tensor_for_overwrite(DType::kF32, Shape{panels * 32 * K});
     float* d = t.data<float>();
     for (int64_t p = 0; p < panels; ++p)
       for (int64_t kk = 0; kk < K; ++kk)

@@ -15,6 +15,7 @@
 #include <cstring>
 #include <vector>
 
+#include "core/tensor_alloc.h"
 #include "core/thread_pool.h"
 #include "kernels/copy.h"
 #include "kernels/gemm.h"
@@ -323,39 +324,38 @@ class ConvWinogradLanes final : public OpKernel {
     C_ = w.dim(1);
     const int64_t oc_panels = (OC_ + 15) / 16;
     if (adopt_prepacked(cfg, {kPts * oc_panels * 16 * C_}, up_)) return;
-    // U = G g G^T per (oc, c), in double then rounded once.
+    // U = G g G^T per (oc, c), in double then rounded once, for the 16
+    // output channels of a panel at a time (its lanes), written straight
+    // into the stream products_and_output reads (panel_offset): each
+    // (panel, input channel) is one 16-float row of every point's panel,
+    // zero past OC. Computed into a [point][oc][c] array and repacked, each
+    // pair's 36 stores landed 256 KB apart (3x3 256) and the array was
+    // another 9.4 MB to fault in: about a quarter of compiling a model of
+    // 256-channel 3x3s (LResNet100E-IR, perf).
     auto G = [](int i, int j) { return kM == 4 ? kernels::kWinoF4G[i][j] : kernels::kWinoF2G[i][j]; };
-    std::vector<float> u(static_cast<size_t>(kPts * OC_ * C_));
-    for (int64_t o = 0; o < OC_; ++o)
-      for (int64_t c = 0; c < C_; ++c) {
-        const float* g = w.data<float>() + (o * C_ + c) * 9;
-        double t[kA][3];
-        for (int i = 0; i < kA; ++i)
-          for (int j = 0; j < 3; ++j) t[i][j] = G(i, 0) * g[0 * 3 + j] + G(i, 1) * g[1 * 3 + j] + G(i, 2) * g[2 * 3 + j];
-        for (int i = 0; i < kA; ++i)
-          for (int j = 0; j < kA; ++j)
-            u[static_cast<size_t>(((i * kA + j) * OC_ + o) * C_ + c)] =
-                static_cast<float>(t[i][0] * G(j, 0) + t[i][1] * G(j, 1) + t[i][2] * G(j, 2));
-      }
-    // One stream in the order products_and_output reads it (panel_offset),
-    // each panel kcb rows of 16 output channels (the GEMM's packed A),
-    // zero past OC.
-    Tensor us(DType::kF32, Shape{kPts * oc_panels * 16 * C_});
+    Tensor us = tensor_for_overwrite(DType::kF32, Shape{kPts * oc_panels * 16 * C_});
     float* dst = us.data<float>();
-    const int64_t KC = kernels::gemm_kc(), kblocks = (C_ + KC - 1) / KC;
-    for (int64_t blk = 0; blk * kOcBlock < OC_; ++blk) {
+    const float* wd = w.data<float>();
+    const int64_t KC = kernels::gemm_kc();
+    for (int64_t p = 0; p < oc_panels; ++p) {
+      const int64_t blk = p * 16 / kOcBlock;
       const int64_t p0 = blk * kOcBlock / 16, p1 = std::min(oc_panels, (blk + 1) * kOcBlock / 16);
-      for (int xi = 0; xi < kPts; ++xi)
-        for (int64_t p = p0; p < p1; ++p)
-          for (int64_t kb = 0; kb < kblocks; ++kb) {
-            const int64_t kcb = std::min(KC, C_ - kb * KC);
-            float* d = dst + panel_offset(xi, p0, p1, p, kb);
-            for (int64_t k = 0; k < kcb; ++k)
-              for (int64_t i = 0; i < 16; ++i) {
-                const int64_t o = p * 16 + i;
-                d[k * 16 + i] = o < OC_ ? u[static_cast<size_t>((xi * OC_ + o) * C_ + kb * KC + k)] : 0.f;
-              }
+      const int64_t lanes = std::min<int64_t>(16, OC_ - p * 16);
+      for (int64_t c = 0; c < C_; ++c) {
+        double g[9][16], t[kA][3][16];
+        for (int e = 0; e < 9; ++e)
+          for (int64_t i = 0; i < 16; ++i) g[e][i] = i < lanes ? wd[((p * 16 + i) * C_ + c) * 9 + e] : 0.0;
+        for (int a = 0; a < kA; ++a)
+          for (int j = 0; j < 3; ++j)
+            for (int64_t i = 0; i < 16; ++i)
+              t[a][j][i] = G(a, 0) * g[0 * 3 + j][i] + G(a, 1) * g[1 * 3 + j][i] + G(a, 2) * g[2 * 3 + j][i];
+        for (int a = 0; a < kA; ++a)
+          for (int b = 0; b < kA; ++b) {
+            float* d = dst + panel_offset(a * kA + b, p0, p1, p, c / KC) + (c % KC) * 16;
+            for (int64_t i = 0; i < 16; ++i)
+              d[i] = static_cast<float>(t[a][0][i] * G(b, 0) + t[a][1][i] * G(b, 1) + t[a][2][i] * G(b, 2));
           }
+      }
     }
     up_.push_back(std::move(us));
   }

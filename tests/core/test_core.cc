@@ -7,6 +7,7 @@
 #include "anvil/status.h"
 #include "anvil/tensor.h"
 #include "core/cpu.h"
+#include "core/tensor_alloc.h"
 
 namespace anvil {
 namespace {
@@ -85,6 +86,27 @@ TEST(Tensor, AlignedZeroedAndShared) {
   deep.data<float>()[2] = 1.f;
   EXPECT_EQ(t.data<float>()[2], 7.f);
   EXPECT_EQ(t.desc(), "f32[3x5]");
+}
+
+// Packed weights' allocation: aligned (huge-page aligned from 2 MB),
+// owning, shared by copies, and refused over the size limit like the
+// zero-filling constructor.
+TEST(Tensor, ForOverwriteAlignedOwnedAndLimited) {
+  for (int64_t n : {int64_t{1}, int64_t{1000}, int64_t{1} << 20}) {
+    Tensor t = tensor_for_overwrite(DType::kF32, {n});
+    ASSERT_NE(t.raw(), nullptr);
+    EXPECT_EQ(reinterpret_cast<uintptr_t>(t.raw()) % (n >= (int64_t{1} << 19) ? (2u << 20) : kTensorAlignment), 0u);
+    EXPECT_EQ(t.shape(), Shape({n}));
+    for (int64_t i = 0; i < n; ++i) t.data<float>()[i] = static_cast<float>(i);
+    Tensor alias = t;
+    EXPECT_EQ(alias.data<float>()[n - 1], static_cast<float>(n - 1));
+  }
+  const size_t limit = tensor_byte_limit();
+  set_tensor_byte_limit(1 << 20);
+  EXPECT_THROW(tensor_for_overwrite(DType::kF32, {1 << 20}), TensorTooLarge);
+  EXPECT_THROW(Tensor(DType::kF32, {1 << 20}), TensorTooLarge);
+  set_tensor_byte_limit(limit);
+  EXPECT_NO_THROW(tensor_for_overwrite(DType::kF32, {1 << 20}));
 }
 
 TEST(Tensor, WrapBorrowsUserMemory) {

@@ -31,7 +31,7 @@ std::string hex32(uint32_t v) {
 
 class Reader {
  public:
-  Reader(const std::string& b, std::string ctx) : b_(b), ctx_(std::move(ctx)) {}
+  Reader(std::string_view b, std::string ctx) : b_(b), ctx_(std::move(ctx)) {}
   size_t pos() const { return pos_; }
   size_t left() const { return b_.size() - pos_; }
 
@@ -54,7 +54,7 @@ class Reader {
   }
 
  private:
-  const std::string& b_;
+  std::string_view b_;
   std::string ctx_;
   size_t pos_ = 0;
 };
@@ -214,7 +214,7 @@ const char* mx_type_flag_name(int32_t flag) {
   }
 }
 
-Result<NDArrayList> parse_ndarray_list(const std::string& bytes, const std::string& name) {
+Result<NDArrayList> parse_ndarray_list(std::string_view bytes, const std::string& name) {
   Reader r(bytes, name);
   auto fail = [&](Status s) { return std::move(s).with_context(name); };
   uint64_t magic = 0, reserved = 0, count = 0;
@@ -279,8 +279,8 @@ Result<NDArrayList> parse_ndarray_list(const std::string& bytes, const std::stri
 }
 
 Result<NDArrayList> load_ndarray_list(const std::string& path) {
-  ANVIL_ASSIGN_OR_RETURN(const std::string bytes, read_file_bytes(path));
-  return parse_ndarray_list(bytes, path);
+  ANVIL_ASSIGN_OR_RETURN(const MappedFile bytes, map_file_bytes(path));
+  return parse_ndarray_list(bytes.view(), path);
 }
 
 Result<std::string> serialize_ndarray_list(const NDArrayList& list) {

@@ -9,6 +9,7 @@
 #pragma once
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "anvil/status.h"
@@ -35,7 +36,7 @@ struct NDArrayList {
 // Errors name `name` (the file) and the record: truncation, bad magic, sparse
 // storage, unsupported dtypes, absurd shapes. Every size is checked against
 // the bytes left in the file before anything is allocated.
-Result<NDArrayList> parse_ndarray_list(const std::string& bytes, const std::string& name);
+Result<NDArrayList> parse_ndarray_list(std::string_view bytes, const std::string& name);
 Result<NDArrayList> load_ndarray_list(const std::string& path);
 
 // Writes V2 records (dense, CPU context), as MXNet 1.x does. Tensors must be

@@ -9,6 +9,7 @@
 #include <set>
 
 #include "core/file_bytes.h"
+#include "core/tensor_alloc.h"
 #include "ir/op_registry.h"
 
 namespace anvil {
@@ -108,7 +109,7 @@ Result<Tensor> tensor_from_proto(const onnx::TensorProto& tp) {
                            std::to_string(static_cast<size_t>(numel) * esz) + " bytes of raw data but has " +
                            std::to_string(raw.size()));
     }
-    Tensor t(dt, shape);
+    Tensor t = tensor_for_overwrite(dt, shape);
     if (!raw.empty()) std::memcpy(t.raw(), raw.data(), raw.size());
     return t;
   }
@@ -497,11 +498,12 @@ Result<Graph> parse_onnx(const std::string& bytes, const std::string& name) {
 }
 
 Result<Graph> load_onnx(const std::string& path) {
-  ANVIL_ASSIGN_OR_RETURN(std::string bytes, read_file_bytes(path));
+  ANVIL_ASSIGN_OR_RETURN(MappedFile bytes, map_file_bytes(path));
   onnx::ModelProto model;
-  const bool parsed = model.ParseFromString(bytes);
   const size_t n = bytes.size();
-  std::string().swap(bytes);
+  if (n > static_cast<size_t>(std::numeric_limits<int>::max())) return parse_error(path, n);
+  const bool parsed = model.ParseFromArray(bytes.data(), static_cast<int>(n));
+  bytes = MappedFile();  // unmapped before the import copies the weights out of the message
   if (!parsed) return parse_error(path, n);
   return import_model(model, path);
 }
