@@ -57,6 +57,7 @@ class Tensor {
   std::string desc() const;
 
  private:
+  friend bool storage_unshared(const Tensor& t);  // internal (core/tensor_alloc.h)
   DType dtype_ = DType::kF32;
   Shape shape_;
   std::shared_ptr<void> storage_;

@@ -85,6 +85,8 @@ Tensor::Tensor(DType dtype, Shape shape) : dtype_(dtype), shape_(std::move(shape
   data_ = p;
 }
 
+bool storage_unshared(const Tensor& t) { return t.storage_ && t.storage_.use_count() == 1; }
+
 Tensor tensor_for_overwrite(DType dtype, Shape shape) {
   Tensor t = Tensor::wrap(dtype, std::move(shape), nullptr);
   check_tensor_size(t);

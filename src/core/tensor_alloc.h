@@ -11,4 +11,9 @@ namespace anvil {
 // undefined until written.
 Tensor tensor_for_overwrite(DType dtype, Shape shape);
 
+// True when `t` alone holds its storage (no copy, reshape or view of it is
+// alive) and the storage is anvil's own: writing to it then changes no
+// other tensor. Wrapped memory (Tensor::wrap) is never unshared.
+bool storage_unshared(const Tensor& t);
+
 }  // namespace anvil

@@ -240,7 +240,18 @@ TEST(SessionApi, ConsumingCompileMatchesAndLeavesTheModelUnloaded) {
   ASSERT_FALSE(again.is_ok());
   EXPECT_NE(again.status().message().find("not loaded"), std::string::npos) << again.status().message();
   EXPECT_TRUE(kept.loaded());
+  // Folding scales the weights in place only when the graph alone holds
+  // them: compiling `kept` again folds its untouched weights once more.
+  EXPECT_NE(ref->optimization_report().find("folded"), std::string::npos) << ref->optimization_report();
+  auto ref2 = kept.compile({.threads = 2});
+  ASSERT_TRUE(ref2.is_ok()) << ref2.status().to_string();
   const TensorInfo in = s->inputs()[0];
+  {
+    auto a = ref->run({{in.name, input_with_seed(in, 11)}});
+    auto b = ref2->run({{in.name, input_with_seed(in, 11)}});
+    ASSERT_TRUE(a.is_ok() && b.is_ok());
+    EXPECT_TRUE(same_bits(a->at("output"), b->at("output")));
+  }
   for (uint32_t seed : {1u, 2u, 3u}) {
     auto want = ref->run({{in.name, input_with_seed(in, seed)}});
     auto got = s->run({{in.name, input_with_seed(in, seed)}});
