@@ -441,7 +441,12 @@ PYBIND11_MODULE(anvil, m) {
             co.memory_limit = memory_limit;
             co.tune = std::move(tune);
             // The argument keeps the donor alive while the GIL is released.
-            if (!share_weights_with.is_none()) co.share_weights_with = &share_weights_with.cast<const Session&>();
+            if (!share_weights_with.is_none()) {
+              if (!py::isinstance<Session>(share_weights_with))
+                throw py::type_error("share_weights_with: expected an anvil.Session, got " +
+                                     std::string(py::str(py::type::of(share_weights_with))));
+              co.share_weights_with = &share_weights_with.cast<const Session&>();
+            }
             py::gil_scoped_release nogil;
             return unwrap(model.compile(co));
           },

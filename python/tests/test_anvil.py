@@ -114,6 +114,8 @@ def test_sessions_share_weights_and_reserve(tiny_onnx):
     assert s.executors == 2
     with pytest.raises(anvil.Error):
         s.reserve(-1)
+    with pytest.raises(TypeError, match="expected an anvil.Session"):
+        anvil.load(tiny_onnx).compile(share_weights_with="not a session")
 
 
 def test_compiled_model_round_trip(tiny_onnx, workdir, cli):
