@@ -100,11 +100,12 @@ Status ModelRunner::build(const ModelConfig& config) {
         if (o.shape.rank() == 0 || o.shape[0] != b)
           return unsupported("output '" + o.name + "' is " + o.shape.str() + " at batch size " + std::to_string(b) +
                              ": its dim 0 is not the batch");
-      const std::string report = s.optimization_report();
-      const size_t at = report.find("weights shared with another session: ");
+      // The report's line (Model::compile), for the startup notes.
+      const std::string report = s.optimization_report(), tag = "weights shared with another session: ";
+      const size_t at = report.find(tag);
       if (at != std::string::npos)
         shared_notes.push_back("batch " + std::to_string(b) + ": " +
-                               report.substr(at + 37, report.find('\n', at) - at - 37));
+                               report.substr(at + tag.size(), report.find('\n', at) - at - tag.size()));
       sessions.emplace(b, std::move(s));
     }
     for (auto& [b, s] : sessions) ANVIL_TRY(s.reserve(config.instances));
@@ -137,8 +138,8 @@ Status ModelRunner::build(const ModelConfig& config) {
 #if defined(__GLIBC__)
   // Each batch size imported the file again and the optimizer replaced
   // most of what it read; glibc keeps such freed heap pages mapped (ResNet-
-  // 101, 2 instances, sizes 1, 2 and 4: 1.50 GB resident after startup,
-  // 0.87 GB returned this way).
+  // 101, 2 instances, sizes 1, 2 and 4: 1.50 GB resident after startup
+  // without this, 0.87 GB with it).
   malloc_trim(0);
 #endif
   const Session& first = sessions_.begin()->second;
