@@ -61,6 +61,17 @@ void check_ok(const Status& s) {
   if (!s.is_ok()) raise(s);
 }
 
+// Runs `f` (returning a Status) with the GIL released, then raises on error.
+template <class F>
+void check_ok_nogil(F&& f) {
+  Status st;
+  {
+    py::gil_scoped_release nogil;
+    st = f();
+  }
+  check_ok(st);
+}
+
 const char* numpy_name(DType t) {
   switch (t) {
     case DType::kF32: return "float32";
@@ -287,27 +298,13 @@ PYBIND11_MODULE(anvil, m) {
                              "Executors made so far (one per concurrent run(); see reserve).")
       .def(
           "reserve",
-          [](const Session& s, int concurrent_runs) {
-            Status st;
-            {
-              py::gil_scoped_release nogil;
-              st = s.reserve(concurrent_runs);
-            }
-            check_ok(st);
-          },
+          [](const Session& s, int concurrent_runs) { check_ok_nogil([&] { return s.reserve(concurrent_runs); }); },
           py::arg("concurrent_runs"),
           "Makes the executors for that many simultaneous run() calls now (at most max_concurrency), so the "
           "first concurrent calls do not wait while one is made. They share the weights.")
       .def(
           "save",
-          [](const Session& s, const std::string& path) {
-            Status st;
-            {
-              py::gil_scoped_release nogil;
-              st = s.save(path);
-            }
-            check_ok(st);
-          },
+          [](const Session& s, const std::string& path) { check_ok_nogil([&] { return s.save(path); }); },
           py::arg("path"),
           "Writes a compiled model (.anvil): optimized graph, kernel choices and packed weights. anvil.load(path) "
           "maps it back without importing or optimizing.")
@@ -340,12 +337,7 @@ PYBIND11_MODULE(anvil, m) {
               out[name] = wrap_array(a, ti->dtype);
               result[py::str(name)] = a;
             }
-            Status st;
-            {
-              py::gil_scoped_release nogil;
-              st = s.run(in, out);
-            }
-            check_ok(st);
+            check_ok_nogil([&] { return s.run(in, out); });
             return result;
           },
           py::arg("inputs"), py::arg("outputs") = py::none(),
