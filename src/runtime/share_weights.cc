@@ -10,9 +10,9 @@ namespace anvil {
 namespace {
 
 bool same_tensor(const Tensor& a, const Tensor& b) {
-  if (a.raw() == b.raw() && a.nbytes() == b.nbytes() && a.dtype() == b.dtype() && a.shape() == b.shape()) return true;
-  return a.dtype() == b.dtype() && a.shape() == b.shape() && a.nbytes() == b.nbytes() &&
-         (a.nbytes() == 0 || (a.raw() && b.raw() && std::memcmp(a.raw(), b.raw(), a.nbytes()) == 0));
+  if (a.dtype() != b.dtype() || a.shape() != b.shape()) return false;
+  if (a.raw() == b.raw() || a.nbytes() == 0) return true;
+  return a.raw() && b.raw() && std::memcmp(a.raw(), b.raw(), a.nbytes()) == 0;
 }
 
 bool same_attrs(const Attrs& a, const Attrs& b) {
