@@ -54,29 +54,28 @@ MappedFile::~MappedFile() {
 }
 
 Result<MappedFile> map_file_bytes(const std::string& path) {
-  std::error_code ec;
-  if (std::filesystem::is_directory(path, ec)) return invalid_argument(path + ": a directory, not a model file");
   MappedFile f;
   // Decided before opening: a FIFO opened here and closed unread would
-  // lose what its writer sent.
+  // lose what its writer sent. Anything not mapped here (a directory, a
+  // pipe, an empty or unopenable file, a file system without mmap) goes to
+  // read_file_bytes, which reads it or names what is wrong.
   struct stat st {};
   if (::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0) {
     const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return not_found(path + ": cannot open file (" + std::strerror(errno) + ")");
-    struct stat now {};
-    void* m = MAP_FAILED;
-    if (::fstat(fd, &now) == 0 && S_ISREG(now.st_mode) && now.st_size > 0)
-      m = ::mmap(nullptr, static_cast<size_t>(now.st_size), PROT_READ, MAP_PRIVATE, fd, 0);
-    ::close(fd);
-    if (m != MAP_FAILED) {
-      ::madvise(m, static_cast<size_t>(now.st_size), MADV_SEQUENTIAL);  // read once, front to back
-      f.map_ = m;
-      f.size_ = static_cast<size_t>(now.st_size);
-      return f;
+    if (fd >= 0) {
+      struct stat now {};
+      void* m = MAP_FAILED;
+      if (::fstat(fd, &now) == 0 && S_ISREG(now.st_mode) && now.st_size > 0)
+        m = ::mmap(nullptr, static_cast<size_t>(now.st_size), PROT_READ, MAP_PRIVATE, fd, 0);
+      ::close(fd);
+      if (m != MAP_FAILED) {
+        ::madvise(m, static_cast<size_t>(now.st_size), MADV_SEQUENTIAL);  // read once, front to back
+        f.map_ = m;
+        f.size_ = static_cast<size_t>(now.st_size);
+        return f;
+      }
     }
   }
-  // Not a mappable regular file (a pipe, an empty file, a file system
-  // without mmap): read it.
   ANVIL_ASSIGN_OR_RETURN(f.read_, read_file_bytes(path));
   return f;
 }
